@@ -1,0 +1,5 @@
+"""pyv: a Python toolchain manager."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,176 @@
+"""Entry point: find the subcommand, import only its module, run it.
+
+Only the chosen command's module is imported, so ``pyv find`` pays nothing for
+``pyv install``'s dependencies (httpx, tqdm stay out of ``sys.modules``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyv import __version__
+from pyv.errors import ExitCode, PyvError
+
+#: name -> (module under pyv.cli.commands, class name, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "install": ("install", "InstallCommand", "download and install Python versions"),
+    "uninstall": ("install", "UninstallCommand", "remove installed Python versions"),
+    "upgrade": ("install", "UpgradeCommand", "install the newest patch of installed minor versions"),
+    "list": ("listing", "ListCommand", "list installed and available Python versions"),
+    "find": ("listing", "FindCommand", "print the path of the best matching interpreter"),
+    "dir": ("listing", "DirCommand", "print the directory of the version store"),
+    "pin": ("selection", "PinCommand", "write the version for this directory (.python-version)"),
+    "version": ("selection", "VersionCommand", "show the selected interpreter and why"),
+    "which": ("selection", "WhichCommand", "print the real path a shim would run here"),
+    "exec": ("selection", "ExecCommand", "run a command with the selected interpreter first on PATH"),
+    "shell": ("selection", "ShellCommand", "select a version for this shell session"),
+    "rehash": ("selection", "RehashCommand", "regenerate the shims and their lookup index"),
+    "init": ("selection", "InitCommand", "print the shell integration to eval"),
+    "venv": ("venv", "VenvCommand", "create a virtual environment"),
+    "envs": ("venv", "EnvsCommand", "list and manage named environments"),
+    "activate": ("venv", "ActivateCommand", "activate a named or project environment"),
+    "deactivate": ("venv", "DeactivateCommand", "deactivate the active environment"),
+    "update": ("update", "UpdateCommand", "refresh the catalog of available builds"),
+    "mirror": ("mirror", "MirrorCommand", "download archives into an offline mirror"),
+    "doctor": ("doctor", "DoctorCommand", "check the installation and explain what to fix"),
+}
+#: Internal commands, used by shims and shell integration, not listed in --help.
+HIDDEN: dict[str, tuple[str, str, str]] = {
+    "_shim": ("selection", "ShimResolveCommand", "resolve a shim's target"),
+}
+
+
+def _global_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="print only results and errors")
+    group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="print more detail")
+    group.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
+                       help="never show progress bars")
+    group.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
+                       help="never touch the network (PYV_OFFLINE=1)")
+    return common
+
+
+def _find_command(argv: Sequence[str]) -> str | None:
+    for token in argv:
+        if token == "--":
+            return None
+        if not token.startswith("-"):
+            return token
+    return None
+
+
+def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object | None]:
+    common = _global_parser()
+    parser = argparse.ArgumentParser(
+        prog="pyv",
+        description="pyv: install Python versions, select them per directory, make environments.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"pyv {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    command_obj = None
+    table = dict(COMMANDS)
+    if selected in HIDDEN:
+        table[selected] = HIDDEN[selected]
+    for name, (module, cls_name, help_text) in table.items():
+        if name == selected:
+            mod = importlib.import_module(f"pyv.cli.commands.{module}")
+            command_obj = getattr(mod, cls_name)()
+            desc = (getattr(command_obj, "__doc__", None) or help_text).strip()
+            sp = sub.add_parser(name, help=help_text, description=desc, parents=[common],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+            command_obj.add_arguments(sp)  # type: ignore[attr-defined]
+        elif name in COMMANDS:
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser, command_obj
+
+
+class _ArgumentParserError(Exception):
+    pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    environ = dict(os.environ)
+    try:
+        selected = _find_command(args_list)
+        if selected is not None and selected not in COMMANDS and selected not in HIDDEN:
+            print(
+                f"error: unknown command {selected!r}; run `pyv --help` for the list of commands",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+        parser, command = build_parser(selected)
+        args = parser.parse_args(args_list)
+        if command is None:
+            parser.print_help()
+            return ExitCode.OK if not args_list else ExitCode.USAGE
+        return _run(command, args, environ)
+    except PyvError as exc:
+        print(exc.render(), file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was left half-done, run the command again", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # Output piped into `head` and the like; quiet exit as other tools do.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep interpreter shutdown quiet
+        except OSError:
+            pass
+        return ExitCode.OK
+    except Exception as exc:  # a bug: one line, and the traceback only on request
+        if environ.get("PYV_DEBUG"):
+            raise
+        print(
+            f"error: internal error ({type(exc).__name__}: {exc}); please report it, and "
+            "rerun with PYV_DEBUG=1 for details",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERNAL
+
+
+def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> int:
+    from pyv.cli.base import Command, Context
+    from pyv.settings import load_settings
+
+    assert isinstance(command, Command)
+    overrides = dict(command.settings_overrides(args))
+    if getattr(args, "offline", False):
+        overrides["offline"] = True
+    if getattr(args, "no_progress", False) or getattr(args, "quiet", False):
+        overrides["progress"] = False
+    settings = load_settings(environ, overrides)
+    try:
+        cwd = Path.cwd()
+    except FileNotFoundError:
+        # The current directory was deleted under us; behave as if at $PWD's nearest parent.
+        cwd = _nearest_existing(Path(environ.get("PWD", "/")))
+    ctx = Context(
+        settings=settings,
+        environ=environ,
+        cwd=cwd,
+        quiet=bool(getattr(args, "quiet", False)),
+        verbose=bool(getattr(args, "verbose", False)),
+    )
+    return int(command.run(args, ctx))
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path("/")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

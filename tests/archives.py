@@ -1,0 +1,240 @@
+"""Build interpreter archives at test time.
+
+Two kinds: small synthetic python-build-standalone-shaped archives for logic,
+and one real interpreter packed from the running Python's ``sys.base_prefix``
+for end-to-end installs, shims and venvs. Plus a uv-schema catalog describing
+whatever archives a test serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import sys
+import sysconfig
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The upstream prefix the catalog URLs carry; tests replace it with a mirror.
+PBS_PREFIX = "https://github.com/astral-sh/python-build-standalone/releases/download"
+HOST_TRIPLE = "x86_64-unknown-linux-gnu"
+
+REAL_VERSION = tuple(sys.version_info[:3])
+REAL_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+_SKIP_LIB_DIRS = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "lib2to3", "__pycache__",
+                  "tests", "unittest/test"}
+_BIN_PREFIXES = ("python", "pip", "idle", "pydoc", "2to3")
+
+
+@dataclass(frozen=True)
+class BuiltArchive:
+    """An archive on disk and the catalog facts about it."""
+
+    path: Path
+    sha256: str
+    version: tuple[int, int, int]
+    build: str
+    prerelease: str = ""
+    variant: str | None = None
+    arch: str = "x86_64"
+    arch_variant: str | None = None
+    os: str = "linux"
+    libc: str = "gnu"
+    implementation: str = "cpython"
+
+    @property
+    def url(self) -> str:
+        return f"{PBS_PREFIX}/{self.build}/{self.path.name.replace('+', '%2B')}"
+
+    @property
+    def key(self) -> str:
+        v = ".".join(map(str, self.version)) + self.prerelease
+        if self.variant:
+            v += f"+{self.variant}"
+        arch = self.arch + (f"_{self.arch_variant}" if self.arch_variant else "")
+        return f"{self.implementation}-{v}-{self.os}-{arch}-{self.libc}"
+
+    def catalog_entry(self) -> dict[str, object]:
+        major, minor, patch = self.version
+        return {
+            "name": self.implementation,
+            "arch": {"family": self.arch, "variant": self.arch_variant},
+            "os": self.os,
+            "libc": self.libc,
+            "major": major,
+            "minor": minor,
+            "patch": patch,
+            "prerelease": self.prerelease,
+            "url": self.url,
+            "sha256": self.sha256,
+            "variant": self.variant,
+            "build": self.build,
+        }
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pbs_filename(version: tuple[int, int, int], build: str, *, prerelease: str = "",
+                 variant: str | None = None, flavor: str = "install_only_stripped",
+                 ext: str = "tar.gz") -> str:
+    v = ".".join(map(str, version)) + prerelease
+    var = f"-{variant}" if variant else ""
+    return f"cpython-{v}+{build}-{HOST_TRIPLE}{var}-{flavor}.{ext}"
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = mode
+    info.mtime = 1_700_000_000
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    tar.addfile(info)
+
+
+def _add_symlink(tar: tarfile.TarFile, name: str, target: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    tar.addfile(info)
+
+
+def synthetic_interpreter_script(version: tuple[int, int, int], *, prefix_note: str = "") -> bytes:
+    """A tiny sh 'interpreter' that answers the smoke test and prints its version."""
+    v = ".".join(map(str, version))
+    return (
+        "#!/bin/sh\n"
+        "# synthetic python for pyv tests\n"
+        f'if [ "$1" = "--version" ] || [ "$1" = "-V" ]; then echo "Python {v}"; exit 0; fi\n'
+        f'echo "synthetic-python {v} $*"\n'
+        "exit 0\n"
+    ).encode()
+
+
+def build_synthetic_archive(
+    directory: Path,
+    version: tuple[int, int, int],
+    *,
+    build: str = "20250101",
+    prerelease: str = "",
+    variant: str | None = None,
+    root: str = "python",
+    extra_members: Iterable[tuple[str, bytes]] = (),
+    broken_python: bool = False,
+) -> BuiltArchive:
+    """A small PBS-shaped ``install_only`` tar.gz whose ``bin/python3`` is a shell script.
+
+    ``broken_python`` makes the interpreter fail its smoke test.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    name = pbs_filename(version, build, prerelease=prerelease, variant=variant)
+    path = directory / name
+    major, minor, _ = version
+    t = "t" if variant and "freethreaded" in variant else ""
+    script = b"#!/bin/sh\nexit 3\n" if broken_python else synthetic_interpreter_script(version)
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for d in ("", "/bin", "/lib", f"/lib/python{major}.{minor}{t}",
+                  f"/lib/python{major}.{minor}{t}/site-packages"):
+            _add_dir(tar, root + d)
+        _add_bytes(tar, f"{root}/bin/python{major}.{minor}{t}", script, 0o755)
+        _add_symlink(tar, f"{root}/bin/python{major}{t}", f"python{major}.{minor}{t}")
+        _add_symlink(tar, f"{root}/bin/python{t}", f"python{major}.{minor}{t}")
+        _add_bytes(tar, f"{root}/bin/pip{major}.{minor}{t}", b"#!/bin/sh\necho synthetic-pip\n", 0o755)
+        _add_symlink(tar, f"{root}/bin/pip{major}{t}", f"pip{major}.{minor}{t}")
+        _add_bytes(tar, f"{root}/lib/python{major}.{minor}{t}/os.py", b"# marker\n")
+        for member, data in extra_members:
+            _add_bytes(tar, member, data)
+    return BuiltArchive(path=path, sha256=sha256_of(path), version=version, build=build,
+                        prerelease=prerelease, variant=variant)
+
+
+def build_real_archive(directory: Path, *, build: str = "20991231") -> BuiltArchive:
+    """Pack the running interpreter's ``sys.base_prefix`` as a PBS install_only archive.
+
+    Site-packages, the test suite and static libraries are left out to keep it
+    small; everything the interpreter needs to start, ``ssl``, ``sqlite3``,
+    ``zlib`` and ``ensurepip`` stay.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    name = pbs_filename(REAL_VERSION, build)  # type: ignore[arg-type]
+    path = directory / name
+    base = Path(sys.base_prefix)
+    tmp = path.with_suffix(".partial")
+    with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:
+        for top in ("bin", "lib", "include", "share"):
+            src = base / top
+            if src.is_dir():
+                _pack_tree(tar, base, src)
+    os.replace(tmp, path)
+    return BuiltArchive(path=path, sha256=sha256_of(path), version=REAL_VERSION, build=build)  # type: ignore[arg-type]
+
+
+def _pack_tree(tar: tarfile.TarFile, base: Path, top: Path) -> None:
+    lib_rel = f"lib/python{REAL_MINOR}"
+    for root, dirs, files in os.walk(top):
+        rel_root = os.path.relpath(root, base)
+        if rel_root.startswith(lib_rel):
+            sub = rel_root[len(lib_rel):].lstrip("/")
+            dirs[:] = [d for d in dirs if d not in _SKIP_LIB_DIRS and f"{sub}/{d}".lstrip("/") not in _SKIP_LIB_DIRS]
+        else:
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+        tar.add(root, arcname=f"python/{rel_root}", recursive=False)
+        for f in files:
+            full = os.path.join(root, f)
+            if rel_root == "bin" and not f.startswith(_BIN_PREFIXES):
+                continue
+            if f.endswith((".a", ".pyc")):
+                continue
+            if rel_root == "bin" and not os.path.islink(full):
+                # Console scripts carry the original absolute shebang; keep only binaries.
+                with open(full, "rb") as fh:
+                    if fh.read(2) == b"#!" and not f.startswith(("python", "2to3", "idle", "pydoc")):
+                        continue
+            tar.add(full, arcname=f"python/{rel_root}/{f}", recursive=False)
+
+
+def write_catalog(path: Path, archives: Iterable[BuiltArchive], *, sha256: bool = True) -> Path:
+    """Write a uv-schema downloads JSON describing ``archives``."""
+    data = {}
+    for archive in archives:
+        entry = archive.catalog_entry()
+        if not sha256:
+            entry["sha256"] = None
+        data[archive.key] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def mirror_layout(mirror_root: Path, archive: BuiltArchive) -> Path:
+    """Place ``archive`` under ``mirror_root`` as ``<build>/<filename>`` (the release URL layout)."""
+    target = mirror_root / archive.build / archive.path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        try:
+            os.link(archive.path, target)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(archive.path, target)
+    return target
+
+
+def real_python_soabi() -> str:
+    return str(sysconfig.get_config_var("SOABI") or "")
