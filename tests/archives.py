@@ -26,8 +26,17 @@ HOST_TRIPLE = "x86_64-unknown-linux-gnu"
 REAL_VERSION = tuple(sys.version_info[:3])
 REAL_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
-_SKIP_LIB_DIRS = {"site-packages", "test", "idlelib", "tkinter", "turtledemo", "lib2to3", "__pycache__",
-                  "tests", "unittest/test"}
+_SKIP_LIB_DIRS = {
+    "site-packages",
+    "test",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "lib2to3",
+    "__pycache__",
+    "tests",
+    "unittest/test",
+}
 _BIN_PREFIXES = ("python", "pip", "idle", "pydoc", "2to3")
 
 
@@ -85,9 +94,15 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def pbs_filename(version: tuple[int, int, int], build: str, *, prerelease: str = "",
-                 variant: str | None = None, flavor: str = "install_only_stripped",
-                 ext: str = "tar.gz") -> str:
+def pbs_filename(
+    version: tuple[int, int, int],
+    build: str,
+    *,
+    prerelease: str = "",
+    variant: str | None = None,
+    flavor: str = "install_only_stripped",
+    ext: str = "tar.gz",
+) -> str:
     v = ".".join(map(str, version)) + prerelease
     var = f"-{variant}" if variant else ""
     return f"cpython-{v}+{build}-{HOST_TRIPLE}{var}-{flavor}.{ext}"
@@ -149,19 +164,32 @@ def build_synthetic_archive(
     t = "t" if variant and "freethreaded" in variant else ""
     script = b"#!/bin/sh\nexit 3\n" if broken_python else synthetic_interpreter_script(version)
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
-        for d in ("", "/bin", "/lib", f"/lib/python{major}.{minor}{t}",
-                  f"/lib/python{major}.{minor}{t}/site-packages"):
+        for d in (
+            "",
+            "/bin",
+            "/lib",
+            f"/lib/python{major}.{minor}{t}",
+            f"/lib/python{major}.{minor}{t}/site-packages",
+        ):
             _add_dir(tar, root + d)
         _add_bytes(tar, f"{root}/bin/python{major}.{minor}{t}", script, 0o755)
         _add_symlink(tar, f"{root}/bin/python{major}{t}", f"python{major}.{minor}{t}")
         _add_symlink(tar, f"{root}/bin/python{t}", f"python{major}.{minor}{t}")
-        _add_bytes(tar, f"{root}/bin/pip{major}.{minor}{t}", b"#!/bin/sh\necho synthetic-pip\n", 0o755)
+        _add_bytes(
+            tar, f"{root}/bin/pip{major}.{minor}{t}", b"#!/bin/sh\necho synthetic-pip\n", 0o755
+        )
         _add_symlink(tar, f"{root}/bin/pip{major}{t}", f"pip{major}.{minor}{t}")
         _add_bytes(tar, f"{root}/lib/python{major}.{minor}{t}/os.py", b"# marker\n")
         for member, data in extra_members:
             _add_bytes(tar, member, data)
-    return BuiltArchive(path=path, sha256=sha256_of(path), version=version, build=build,
-                        prerelease=prerelease, variant=variant)
+    return BuiltArchive(
+        path=path,
+        sha256=sha256_of(path),
+        version=version,
+        build=build,
+        prerelease=prerelease,
+        variant=variant,
+    )
 
 
 def build_real_archive(directory: Path, *, build: str = "20991231") -> BuiltArchive:
@@ -190,8 +218,12 @@ def _pack_tree(tar: tarfile.TarFile, base: Path, top: Path) -> None:
     for root, dirs, files in os.walk(top):
         rel_root = os.path.relpath(root, base)
         if rel_root.startswith(lib_rel):
-            sub = rel_root[len(lib_rel):].lstrip("/")
-            dirs[:] = [d for d in dirs if d not in _SKIP_LIB_DIRS and f"{sub}/{d}".lstrip("/") not in _SKIP_LIB_DIRS]
+            sub = rel_root[len(lib_rel) :].lstrip("/")
+            dirs[:] = [
+                d
+                for d in dirs
+                if d not in _SKIP_LIB_DIRS and f"{sub}/{d}".lstrip("/") not in _SKIP_LIB_DIRS
+            ]
         else:
             dirs[:] = [d for d in dirs if d != "__pycache__"]
         tar.add(root, arcname=f"python/{rel_root}", recursive=False)
@@ -204,7 +236,9 @@ def _pack_tree(tar: tarfile.TarFile, base: Path, top: Path) -> None:
             if rel_root == "bin" and not os.path.islink(full):
                 # Console scripts carry the original absolute shebang; keep only binaries.
                 with open(full, "rb") as fh:
-                    if fh.read(2) == b"#!" and not f.startswith(("python", "2to3", "idle", "pydoc")):
+                    if fh.read(2) == b"#!" and not f.startswith(
+                        ("python", "2to3", "idle", "pydoc")
+                    ):
                         continue
             tar.add(full, arcname=f"python/{rel_root}/{f}", recursive=False)
 
@@ -223,7 +257,7 @@ def write_catalog(path: Path, archives: Iterable[BuiltArchive], *, sha256: bool 
 
 
 def mirror_layout(mirror_root: Path, archive: BuiltArchive) -> Path:
-    """Place ``archive`` under ``mirror_root`` as ``<build>/<filename>`` (the release URL layout)."""
+    """Place ``archive`` at ``mirror_root/<build>/<filename>`` (the release URL layout)."""
     target = mirror_root / archive.build / archive.path.name
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():

@@ -13,9 +13,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from archives import BuiltArchive, build_real_archive  # noqa: E402
+from archives import BuiltArchive, build_real_archive
 
 PYV_EXE = Path(sys.executable).parent / "pyv"
+
+#: Fixture modules shared between test files (each engineer adds theirs).
+pytest_plugins = ["fixtures_http"]
 
 
 @pytest.fixture(autouse=True)
@@ -92,12 +95,22 @@ def real_archive(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
 
             data = json.loads(marker.read_text())
             return BuiltArchive(
-                path=Path(data["path"]), sha256=data["sha256"],
-                version=tuple(data["version"]), build=data["build"],  # type: ignore[arg-type]
+                path=Path(data["path"]),
+                sha256=data["sha256"],
+                version=tuple(data["version"]),
+                build=data["build"],  # type: ignore[arg-type]
             )
         archive = build_real_archive(shared)
         import json
 
-        marker.write_text(json.dumps({"path": str(archive.path), "sha256": archive.sha256,
-                                      "version": list(archive.version), "build": archive.build}))
+        marker.write_text(
+            json.dumps(
+                {
+                    "path": str(archive.path),
+                    "sha256": archive.sha256,
+                    "version": list(archive.version),
+                    "build": archive.build,
+                }
+            )
+        )
         return archive

@@ -53,7 +53,9 @@ X86_64_LEVEL_FLAGS: dict[int, frozenset[str]] = {
 GLIBC_FLOORS: dict[str, tuple[int, int]] = {"riscv64": (2, 28)}
 DEFAULT_GLIBC_FLOOR = (2, 17)
 
-_GLIBC_RE = re.compile(rb"(?:GNU C Library|GNU libc)[^\n\x00]*?(?:version|release version) (\d+)\.(\d+)")
+_GLIBC_RE = re.compile(
+    rb"(?:GNU C Library|GNU libc)[^\n\x00]*?(?:version|release version) (\d+)\.(\d+)"
+)
 _GLIBC_SONAME_RE = re.compile(rb"GLIBC_(\d+)\.(\d+)")
 
 
@@ -128,7 +130,12 @@ def elf_interpreter(path: Path) -> str | None:
 def glibc_version_of_loader(loader: Path) -> tuple[int, int] | None:
     """Read the glibc version from the loader (or the libc.so.6 next to it)."""
     candidates = [loader]
-    for libdir in (loader.parent, Path("/lib64"), Path("/usr/lib64"), loader.parent / "x86_64-linux-gnu"):
+    for libdir in (
+        loader.parent,
+        Path("/lib64"),
+        Path("/usr/lib64"),
+        loader.parent / "x86_64-linux-gnu",
+    ):
         candidates.append(libdir / "libc.so.6")
     for candidate in candidates:
         try:
@@ -169,7 +176,9 @@ def detect_libc(
 
 def _gnu_flavour(arch: str, loader_name: str) -> str:
     if arch == "armv7":
-        return "gnueabihf" if "armhf" in loader_name or "ld-linux-armhf" in loader_name else "gnueabi"
+        return (
+            "gnueabihf" if "armhf" in loader_name or "ld-linux-armhf" in loader_name else "gnueabi"
+        )
     return "gnu"
 
 

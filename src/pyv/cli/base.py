@@ -54,11 +54,9 @@ class Command(abc.ABC):
 
     name: ClassVar[str]
     help: ClassVar[str]
-    #: Settings overrides this command's flags may carry (attr -> argparse dest).
-    aliases: ClassVar[tuple[str, ...]] = ()
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        """Declare the command's arguments."""
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027 - optional hook
+        """Declare the command's arguments (none by default)."""
 
     def settings_overrides(self, args: argparse.Namespace) -> dict[str, object]:
         """Settings that this command's flags override (flag > env > file > default)."""

@@ -20,14 +20,22 @@ from pyv.errors import ExitCode, PyvError
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "install": ("install", "InstallCommand", "download and install Python versions"),
     "uninstall": ("install", "UninstallCommand", "remove installed Python versions"),
-    "upgrade": ("install", "UpgradeCommand", "install the newest patch of installed minor versions"),
+    "upgrade": (
+        "install",
+        "UpgradeCommand",
+        "install the newest patch of installed minor versions",
+    ),
     "list": ("listing", "ListCommand", "list installed and available Python versions"),
     "find": ("listing", "FindCommand", "print the path of the best matching interpreter"),
     "dir": ("listing", "DirCommand", "print the directory of the version store"),
     "pin": ("selection", "PinCommand", "write the version for this directory (.python-version)"),
     "version": ("selection", "VersionCommand", "show the selected interpreter and why"),
     "which": ("selection", "WhichCommand", "print the real path a shim would run here"),
-    "exec": ("selection", "ExecCommand", "run a command with the selected interpreter first on PATH"),
+    "exec": (
+        "selection",
+        "ExecCommand",
+        "run a command with the selected interpreter first on PATH",
+    ),
     "shell": ("selection", "ShellCommand", "select a version for this shell session"),
     "rehash": ("selection", "RehashCommand", "regenerate the shims and their lookup index"),
     "init": ("selection", "InitCommand", "print the shell integration to eval"),
@@ -48,14 +56,28 @@ HIDDEN: dict[str, tuple[str, str, str]] = {
 def _global_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("global options")
-    group.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                       help="print only results and errors")
-    group.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="print more detail")
-    group.add_argument("--no-progress", action="store_true", default=argparse.SUPPRESS,
-                       help="never show progress bars")
-    group.add_argument("--offline", action="store_true", default=argparse.SUPPRESS,
-                       help="never touch the network (PYV_OFFLINE=1)")
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only results and errors",
+    )
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="print more detail"
+    )
+    group.add_argument(
+        "--no-progress",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="never show progress bars",
+    )
+    group.add_argument(
+        "--offline",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="never touch the network (PYV_OFFLINE=1)",
+    )
     return common
 
 
@@ -86,8 +108,13 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
             mod = importlib.import_module(f"pyv.cli.commands.{module}")
             command_obj = getattr(mod, cls_name)()
             desc = (getattr(command_obj, "__doc__", None) or help_text).strip()
-            sp = sub.add_parser(name, help=help_text, description=desc, parents=[common],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+            sp = sub.add_parser(
+                name,
+                help=help_text,
+                description=desc,
+                parents=[common],
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
             command_obj.add_arguments(sp)  # type: ignore[attr-defined]
         elif name in COMMANDS:
             sub.add_parser(name, help=help_text, add_help=False)
@@ -119,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.render(), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was left half-done, run the command again", file=sys.stderr)
+        print(
+            "error: interrupted; nothing was left half-done, run the command again", file=sys.stderr
+        )
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # Output piped into `head` and the like; quiet exit as other tools do.

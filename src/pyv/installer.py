@@ -1,0 +1,488 @@
+"""Install, uninstall and upgrade: catalog → download → verify → extract → fix up → test → publish.
+
+One pass over the bytes: the archive is hashed and extracted while it is read
+(from the network, the download cache or a local file) into an invisible
+staging tree; only a verified, fixed-up, smoke-tested tree is renamed into the
+store. A per-key lock makes concurrent installs of one version do the work
+once; the store lock is held only around publishing and re-linking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+from urllib.parse import unquote, urlsplit
+
+from pyv.errors import (
+    ArchiveError,
+    IntegrityError,
+    InUse,
+    NotFound,
+    PyvError,
+    UsageError,
+    from_os_error,
+)
+from pyv.store import (
+    RECORD,
+    Installation,
+    Store,
+    find_installed,
+    record_for,
+    remove_tree,
+    user_store,
+)
+
+if TYPE_CHECKING:
+    from pyv.catalog import Catalog, Download
+    from pyv.platform import Host
+    from pyv.settings import Settings
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """What happened to one request."""
+
+    request: str
+    installation: Installation
+    action: str  # "installed" | "reinstalled" | "already-installed"
+    seconds: float = 0.0
+    downloaded: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "request": self.request,
+            "action": self.action,
+            "seconds": round(self.seconds, 3),
+            "downloaded": self.downloaded,
+            **self.installation.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    reinstall: bool = False
+    allow_missing_checksum: bool = False
+    sha256: str | None = None  # for local archive files
+    store: Path | None = None  # --store DIR: write there instead of the user's store
+
+
+def _stderr(stream: TextIO | None) -> TextIO:
+    return stream if stream is not None else sys.stderr
+
+
+def _target_store(settings: Settings, options: InstallOptions) -> Store:
+    if options.store is not None:
+        root = options.store / "pythons" if (options.store / "pythons").is_dir() else options.store
+        return Store(root, writable=True)
+    return user_store(settings)
+
+
+def is_local_archive(text: str) -> bool:
+    lowered = text.lower()
+    return lowered.endswith((".tar.gz", ".tgz", ".tar.zst", ".tar.bz2", ".zip")) and (
+        "/" in text or os.path.exists(text)
+    )
+
+
+def install(
+    settings: Settings,
+    request_texts: Sequence[str],
+    *,
+    options: InstallOptions | None = None,
+    stderr: TextIO | None = None,
+    host: Host | None = None,
+    cwd: Path | None = None,
+) -> list[InstallOutcome]:
+    """Install every request (a version request or a local archive path)."""
+    from pyv.platform import current_host
+
+    options = options or InstallOptions()
+    host = host or current_host()
+    store = _target_store(settings, options)
+    store.check_writable()
+    plan: list[tuple[str, Download, Path | None]] = []
+    catalog: Catalog | None = None
+    for text in request_texts:
+        if is_local_archive(text):
+            path = Path(text).expanduser()
+            if not path.is_absolute() and cwd is not None:
+                path = cwd / path
+            plan.append((text, _download_for_local_archive(settings, path, options), path))
+            continue
+        if catalog is None:
+            from pyv.catalog import load_catalog
+
+            catalog = load_catalog(settings)
+        plan.append((text, _resolve(settings, catalog, text, host), None))
+    outcomes = []
+    for text, download, local in plan:
+        outcomes.append(_install_one(settings, store, text, download, local, options, host, stderr))
+    if outcomes:
+        _rehash(settings)
+    return outcomes
+
+
+def _resolve(settings: Settings, catalog: Catalog, text: str, host: Host) -> Download:
+    from pyv.catalog import best_download
+    from pyv.requests import parse_request
+
+    request = parse_request(text)
+    if request.kind in ("path", "system", "name"):
+        raise UsageError(
+            f"{text!r} names an interpreter, not a version to install",
+            "give a version such as 3.12, or a path to an archive file",
+        )
+    return best_download(catalog, request, host, arch_variant=settings.arch_variant)
+
+
+def _download_for_local_archive(
+    settings: Settings, path: Path, options: InstallOptions
+) -> Download:
+    """Describe a local python-build-standalone archive from its file name."""
+    from pyv.catalog import downloads_from_sha256sums, load_catalog
+
+    if not path.is_file():
+        raise NotFound(f"no archive file at {path}", "check the path")
+    name = path.name
+    catalog_sha: str | None = None
+    with contextlib.suppress(PyvError):
+        for d in load_catalog(settings).downloads:
+            if d.filename == name:
+                catalog_sha = d.sha256
+                break
+    expected = (options.sha256 or catalog_sha or "").lower() or None
+    tag = name.split("+", 1)[1].split("-", 1)[0] if "+" in name else "local"
+    parsed = downloads_from_sha256sums(
+        f"{expected or '0' * 64}  {name}\n", tag, path.parent.as_uri()
+    )
+    if not parsed:
+        raise ArchiveError(
+            f"cannot tell which Python {name} holds",
+            "keep the python-build-standalone file name (cpython-X.Y.Z+TAG-TRIPLE-….tar.gz)",
+        )
+    from dataclasses import replace
+
+    return replace(parsed[0], url=path.as_uri(), sha256=expected)
+
+
+def _install_one(
+    settings: Settings,
+    store: Store,
+    text: str,
+    download: Download,
+    local: Path | None,
+    options: InstallOptions,
+    host: Host,
+    stderr: TextIO | None,
+) -> InstallOutcome:
+    from pyv.platform import check_runs_on
+
+    err = _stderr(stderr)
+    check_runs_on(
+        host,
+        os=download.os,
+        arch=download.arch,
+        libc=download.libc,
+        arch_variant=download.arch_variant,
+        what=download.key,
+    )
+    if not download.sha256 and not options.allow_missing_checksum:
+        raise IntegrityError(
+            f"{download.key} has no published sha256, so it cannot be verified",
+            "pass --allow-missing-checksum to install it anyway (or --sha256 HEX for a local file)",
+        )
+    existing = store.get(download.key)
+    if existing is not None and not options.reinstall:
+        return InstallOutcome(text, existing, "already-installed")
+    start = time.monotonic()
+    with store.key_lock(settings, download.key):
+        # Another process may have finished the same install while we waited.
+        existing = store.get(download.key)
+        if existing is not None and not options.reinstall:
+            return InstallOutcome(text, existing, "already-installed")
+        store.clean_staging(download.key)
+        staging = store.new_staging(download.key)
+        try:
+            final_path = store.root / download.key
+            tree = staging / "tree"
+            downloaded = _fetch_and_extract(settings, download, local, tree, err)
+            inst_exe = _fix_up_and_test(settings, download, tree, final_path)
+            (tree / RECORD).write_text(
+                json.dumps(record_for(download, inst_exe), indent=1), encoding="utf-8"
+            )
+            with store.lock(settings):
+                store.publish(tree, download.key, replace=options.reinstall)
+                store.sync_minor_links()
+        except OSError as exc:
+            raise from_os_error(exc, f"installing {download.key}") from None
+        finally:
+            remove_tree(staging)
+        installation = store.get(download.key)
+        if installation is None:  # pragma: no cover - publish guarantees the record
+            raise PyvError(f"{download.key} vanished right after it was installed")
+        # Shared stores compile by default: no user then pays compile time or needs
+        # write access to the store at import.
+        if settings.compile_bytecode or options.store is not None:
+            _compile(installation)
+    action = "reinstalled" if existing is not None else "installed"
+    return InstallOutcome(text, installation, action, time.monotonic() - start, downloaded)
+
+
+def _compile(installation: Installation) -> None:
+    from pyv.fixups import compile_bytecode
+
+    compile_bytecode(installation.path, installation.executable)
+
+
+def _fix_up_and_test(settings: Settings, download: Download, tree: Path, final_path: Path) -> str:
+    from pyv.fixups import apply_fixups, interpreter_executable, smoke_test
+
+    if not (tree / "bin").is_dir() and not (tree / "lib").is_dir():
+        raise ArchiveError(
+            f"{download.filename} does not hold a Python installation under "
+            f"{download.archive_root or 'its top directory'}",
+            "check that the mirror serves the right file",
+        )
+    apply_fixups(
+        tree,
+        final_path,
+        implementation=download.implementation,
+        externally_managed=settings.externally_managed,
+    )
+    exe_rel = interpreter_executable(
+        tree, download.implementation, download.major, download.minor, download.freethreaded
+    )
+    smoke_test(tree / exe_rel)
+    return str(exe_rel)
+
+
+def _fetch_and_extract(
+    settings: Settings, download: Download, local: Path | None, tree: Path, err: TextIO
+) -> bool:
+    """Stream the archive into ``tree`` while hashing it; verify; keep it in the cache.
+
+    Returns whether the network was used.
+    """
+    from pyv.archive import extract_archive
+    from pyv.catalog import download_url
+    from pyv.hashing import verify
+
+    tree.mkdir(parents=True)
+    cache_dir = settings.downloads_cache_dir
+    cached = cache_dir / download.filename
+    url = download_url(download, settings) if local is None else local.as_uri()
+    source_path = local if local is not None else _local_path(url)
+    if source_path is None and cached.is_file():
+        source_path = cached
+    with _open_source(settings, url, source_path, cached, download, err) as (stream, network):
+        extract_archive(
+            stream,
+            download.archive_format,
+            tree,
+            root=download.archive_root,
+            name=download.filename,
+        )
+        _drain(stream)
+        actual = stream.sha256
+    try:
+        verify(download.sha256, actual, download.filename)
+    except IntegrityError:
+        if network or source_path == cached:
+            with contextlib.suppress(OSError):
+                (cached if source_path == cached else _part_path(cached)).unlink()
+        raise
+    if network:
+        part = _part_path(cached)
+        with contextlib.suppress(OSError):
+            os.replace(part, cached)
+    return network
+
+
+def _part_path(cached: Path) -> Path:
+    return cached.with_name(cached.name + ".part")
+
+
+def _local_path(url: str) -> Path | None:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if parts.scheme == "" and url:
+        return Path(url)
+    return None
+
+
+@contextlib.contextmanager
+def _open_source(
+    settings: Settings,
+    url: str,
+    source_path: Path | None,
+    cached: Path,
+    download: Download,
+    err: TextIO,
+) -> Iterator[tuple[BinaryIO, bool]]:
+    if source_path is not None:
+        from pyv.hashing import HashingReader
+
+        try:
+            fh = open(source_path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise NotFound(
+                f"{source_path} does not exist",
+                "check PYV_PYTHON_INSTALL_MIRROR (file:// mirror) or the archive path",
+            ) from None
+        except OSError as exc:
+            raise from_os_error(exc, f"opening {source_path}") from None
+        with fh:
+            yield HashingReader(fh), False  # type: ignore[misc]
+        return
+    from pyv.download import open_download
+
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise from_os_error(exc, "creating the download cache") from None
+    err.write(f"Downloading {download.key} from {urlsplit(url).netloc or url}\n")
+    err.flush()
+    with open_download(url, _part_path(cached), settings, label=download.key, stderr=err) as stream:
+        yield stream, True
+
+
+def _drain(stream: BinaryIO) -> None:
+    """Read what the extractor left (tar padding, compressor trailer) so the digest is whole."""
+    while stream.read(1 << 20):
+        pass
+
+
+def _rehash(settings: Settings) -> None:
+    from pyv.shims import rehash
+
+    rehash(settings)
+
+
+# ----- uninstall ------------------------------------------------------------
+def uninstall(
+    settings: Settings,
+    request_texts: Sequence[str],
+    *,
+    force: bool = False,
+    store_dir: Path | None = None,
+) -> list[Installation]:
+    """Remove the installations the requests name (all matches of each request)."""
+    from pyv.requests import parse_request
+
+    store = _target_store(settings, InstallOptions(store=store_dir))
+    targets: list[Installation] = []
+    for text in request_texts:
+        request = parse_request(text)
+        matches = [i for i in find_installed(settings, request) if i.store == store.root]
+        if request.kind != "key" and matches and not _names_patch(text):
+            # "3.12" removes the newest matching patch only, as pyenv/uv do for one request.
+            matches = matches[:1]
+        if not matches:
+            raise NotFound(
+                f"no installed Python matches {text!r} in {store.root}",
+                "see `pyv list --installed`",
+            )
+        for inst in matches:
+            if inst not in targets:
+                targets.append(inst)
+    store.check_writable()
+    if not force:
+        _refuse_if_used(settings, targets)
+    for inst in targets:
+        with store.key_lock(settings, inst.key), store.lock(settings):
+            store.unpublish(inst.key)
+            store.sync_minor_links()
+    _rehash(settings)
+    return targets
+
+
+def _names_patch(text: str) -> bool:
+    return text.count(".") >= 2
+
+
+def _refuse_if_used(settings: Settings, targets: Sequence[Installation]) -> None:
+    from pyv.venv import environments_using
+
+    users: list[str] = []
+    for inst in targets:
+        for env in environments_using(settings, inst.path):
+            users.append(f"{env} ({inst.key})")
+    if users:
+        raise InUse(
+            f"environments use this interpreter: {', '.join(users)}",
+            "remove them first, or pass --force",
+        )
+
+
+# ----- upgrade ----------------------------------------------------------------
+def upgrade(
+    settings: Settings,
+    request_texts: Sequence[str] = (),
+    *,
+    stderr: TextIO | None = None,
+    host: Host | None = None,
+) -> list[InstallOutcome]:
+    """Install the newest patch of each installed minor version (old patches are kept)."""
+    from pyv.catalog import load_catalog
+    from pyv.platform import current_host
+    from pyv.requests import parse_request
+
+    host = host or current_host()
+    store = user_store(settings)
+    installed = store.installations()
+    if request_texts:
+        wanted: list[Installation] = []
+        for text in request_texts:
+            request = parse_request(text)
+            found = [i for i in find_installed(settings, request) if i.store == store.root]
+            if not found:
+                raise NotFound(f"no installed Python matches {text!r}", f"run `pyv install {text}`")
+            wanted.extend(found)
+        installed = wanted
+    catalog = load_catalog(settings)
+    seen_minor: set[str] = set()
+    outcomes: list[InstallOutcome] = []
+    for inst in installed:
+        if inst.minor_key in seen_minor:
+            continue
+        seen_minor.add(inst.minor_key)
+        newest = _newest_for_minor(catalog, inst, host)
+        if newest is None:
+            continue
+        current = store.get(newest.key)
+        if current is not None:
+            outcomes.append(InstallOutcome(inst.minor_key, current, "already-installed"))
+            continue
+        outcomes.append(
+            _install_one(
+                settings, store, inst.minor_key, newest, None, InstallOptions(), host, stderr
+            )
+        )
+    if any(o.action != "already-installed" for o in outcomes):
+        _rehash(settings)
+    return outcomes
+
+
+def _newest_for_minor(catalog: Catalog, inst: Installation, host: Host) -> Download | None:
+    from pyv.catalog import matching_downloads
+    from pyv.requests import parse_request
+
+    request = parse_request(inst.minor_key)
+    candidates = [
+        d
+        for d in matching_downloads(catalog, request, host, all_platforms=True)
+        if d.minor_key == inst.minor_key
+        and (not d.version.is_prerelease or inst.version.is_prerelease)
+    ]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda d: d.version)
+    return best if best.version > inst.version else None
