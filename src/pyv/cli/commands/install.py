@@ -1,0 +1,173 @@
+"""`pyv install`, `pyv uninstall`, `pyv upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from pyv.cli.base import Command, Context, add_json_flag
+from pyv.errors import UsageError
+from pyv.settings import Settings
+
+
+def _arch_variant(value: str) -> str:
+    """Accept ``x86_64_v3``, ``v3``, ``x86-64-v3``, ``auto`` or ``x86_64``."""
+    text = value.strip().lower().replace("-", "_")
+    if text in ("auto", ""):
+        return text
+    if text in ("x86_64", "v1", "x86_64_v1"):
+        return ""
+    for level in ("v2", "v3", "v4"):
+        if text in (level, f"x86_64_{level}"):
+            return level
+    raise UsageError(f"unknown --arch {value!r}", "use x86_64, x86_64_v2, x86_64_v3, x86_64_v4 or auto")
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
+class InstallCommand(Command):
+    """Download and install Python versions into the version store.
+
+    With no REQUEST, installs the versions named by the nearest .python-version
+    file, else the latest stable CPython. A REQUEST may also be the path of a
+    python-build-standalone archive on disk (verify it with --sha256).
+    """
+
+    name = "install"
+    help = "download and install Python versions"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("requests", nargs="*", metavar="REQUEST",
+                            help="version request (3.12, 3.13t, pypy@3.10, …) or archive path")
+        parser.add_argument("--reinstall", action="store_true",
+                            help="install again even if already installed")
+        parser.add_argument("--arch", type=_arch_variant, default=None,
+                            help="x86-64 build level: x86_64 (baseline), x86_64_v2/v3/v4, or auto")
+        parser.add_argument("--sha256", default=None,
+                            help="expected sha256 of a local archive file")
+        parser.add_argument("--allow-missing-checksum", action="store_true",
+                            help="install a build that has no published checksum")
+        parser.add_argument("--store", type=Path, default=None,
+                            help="install into this store instead of your own")
+        parser.add_argument("--from-bundle", type=Path, default=None, metavar="FILE.tar",
+                            help="install from a bundle written by `pyv mirror --pack`")
+        compile_group = parser.add_mutually_exclusive_group()
+        compile_group.add_argument("--compile-bytecode", dest="compile_bytecode",
+                                   action="store_true", default=None,
+                                   help="precompile the standard library")
+        compile_group.add_argument("--no-compile-bytecode", dest="compile_bytecode",
+                                   action="store_false", help="do not precompile")
+        add_json_flag(parser)
+
+    def settings_overrides(self, args: argparse.Namespace) -> dict[str, object]:
+        return {"arch_variant": args.arch, "compile_bytecode": args.compile_bytecode}
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.installer import InstallOptions, install
+
+        requests = list(args.requests) or default_requests(ctx)
+        options = InstallOptions(
+            reinstall=args.reinstall,
+            allow_missing_checksum=args.allow_missing_checksum,
+            sha256=args.sha256,
+            store=args.store.absolute() if args.store else None,
+        )
+        with _bundle(ctx.settings, args.from_bundle) as settings:
+            outcomes = install(settings, requests, options=options, stderr=ctx.stderr,
+                               cwd=ctx.cwd)
+        if args.json:
+            ctx.emit_json([o.to_json() for o in outcomes])
+            return 0
+        for outcome in outcomes:
+            inst = outcome.installation
+            if outcome.action == "already-installed":
+                ctx.info(f"Python {inst.version} is already installed ({inst.key})")
+            else:
+                verb = "Reinstalled" if outcome.action == "reinstalled" else "Installed"
+                ctx.info(f"{verb} Python {inst.version} in {_format_seconds(outcome.seconds)}")
+                ctx.info(f" + {inst.key}")
+        return 0
+
+
+@contextlib.contextmanager
+def _bundle(settings: Settings, bundle: Path | None) -> Iterator[Settings]:
+    if bundle is None:
+        yield settings
+        return
+    from pyv.mirror import bundle_settings
+
+    with bundle_settings(settings, bundle.absolute()) as bundled:
+        yield bundled
+
+
+def default_requests(ctx: Context) -> list[str]:
+    """What `pyv install` with no argument installs: the pinned versions, else the latest."""
+    from pyv.selection import pinned_requests
+
+    pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ)
+    if pinned:
+        return pinned
+    return ["latest"]
+
+
+class UninstallCommand(Command):
+    """Remove installed Python versions (refused while environments use them)."""
+
+    name = "uninstall"
+    help = "remove installed Python versions"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("requests", nargs="+", metavar="REQUEST")
+        parser.add_argument("--force", action="store_true",
+                            help="remove even if virtual environments use it")
+        parser.add_argument("--store", type=Path, default=None,
+                            help="remove from this store instead of your own")
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.installer import uninstall
+
+        removed = uninstall(ctx.settings, args.requests, force=args.force,
+                            store_dir=args.store.absolute() if args.store else None)
+        if args.json:
+            ctx.emit_json([i.to_json() for i in removed])
+            return 0
+        for inst in removed:
+            ctx.info(f"Uninstalled Python {inst.version}")
+            ctx.info(f" - {inst.key}")
+        return 0
+
+
+class UpgradeCommand(Command):
+    """Install the newest patch of installed minor versions and re-point their minor links.
+
+    Older patches stay until uninstalled; environments made from a minor
+    request follow the minor link to the new patch.
+    """
+
+    name = "upgrade"
+    help = "install the newest patch of installed minor versions"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("requests", nargs="*", metavar="REQUEST",
+                            help="only these installed versions (default: all)")
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.installer import upgrade
+
+        outcomes = upgrade(ctx.settings, args.requests, stderr=ctx.stderr)
+        if args.json:
+            ctx.emit_json([o.to_json() for o in outcomes])
+            return 0
+        changed = [o for o in outcomes if o.action != "already-installed"]
+        if not changed:
+            ctx.info("Every installed minor version is at its newest patch")
+        for outcome in changed:
+            inst = outcome.installation
+            ctx.info(f"Upgraded {inst.minor_key} to Python {inst.version}")
+        return 0

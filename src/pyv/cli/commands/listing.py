@@ -1,0 +1,241 @@
+"""`pyv list`, `pyv find`, `pyv dir`.
+
+`pyv list --installed` and `pyv find` read only the store: they never load the
+catalog or the download stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyv.cli.base import Command, Context, add_json_flag
+from pyv.errors import NotFound
+
+if TYPE_CHECKING:
+    from pyv.catalog import Catalog, Download
+    from pyv.requests import PythonRequest
+    from pyv.store import Installation
+
+
+@dataclass(frozen=True)
+class ListRow:
+    key: str
+    version: str
+    implementation: str
+    installed: Installation | None
+    download: Download | None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "key": self.key,
+            "version": self.version,
+            "implementation": self.implementation,
+            "installed": self.installed is not None,
+            "path": str(self.installed.executable) if self.installed else None,
+        }
+        if self.download is not None:
+            data["url"] = self.download.url
+            data["sha256"] = self.download.sha256
+            data["build"] = self.download.build
+        return data
+
+
+def list_pythons(
+    ctx: Context, request: PythonRequest | None, *, installed_only: bool, available_only: bool,
+    all_versions: bool, all_platforms: bool,
+) -> tuple[list[ListRow], Catalog | None]:
+    """The rows `pyv list` shows, best first, and the catalog used (if any)."""
+    from pyv.store import all_installations, find_installed
+
+    if request is None:
+        installed = all_installations(ctx.settings)
+    else:
+        installed = find_installed(ctx.settings, request)
+    rows: list[ListRow] = []
+    if not available_only:
+        rows = [ListRow(i.key, i.version_str, i.implementation, i, None) for i in installed]
+    if installed_only:
+        return rows, None
+    from pyv.catalog import load_catalog, matching_downloads
+    from pyv.platform import current_host
+    from pyv.requests import parse_request
+
+    catalog = load_catalog(ctx.settings)
+    host = current_host()
+    query = request or parse_request("any")
+    downloads = matching_downloads(catalog, query, host, arch_variant=ctx.settings.arch_variant,
+                                   all_platforms=all_platforms)
+    if request is None or request.kind == "any":
+        # Pre-releases only once no stable build of that minor exists, as uv does.
+        stable_minors = {(d.implementation, d.major, d.minor) for d in downloads
+                         if not d.version.is_prerelease}
+        downloads = [d for d in downloads if not d.version.is_prerelease
+                     or (d.implementation, d.major, d.minor) not in stable_minors]
+    installed_keys = {i.key for i in installed}
+    seen_minor: set[str] = set()
+    for d in downloads:
+        if not all_versions:
+            minor = f"{d.minor_key}"
+            if minor in seen_minor:
+                continue
+            seen_minor.add(minor)
+        if d.key in installed_keys:
+            if available_only:
+                continue
+            continue  # already listed as installed
+        rows.append(ListRow(d.key, d.version_str, d.implementation, None, d))
+    rows.sort(key=_row_sort)
+    return rows, catalog
+
+
+def _row_sort(row: ListRow) -> tuple[Any, ...]:
+    from packaging.version import Version
+
+    order = {"cpython": 0, "pypy": 1, "graalpy": 2}
+    v = Version(row.version)
+    return (order.get(row.implementation, 9), tuple(-p for p in v.release),
+            v.pre is None, row.key)
+
+
+class ListCommand(Command):
+    """List installed interpreters and the builds available for this machine.
+
+    By default one row per minor version (the newest patch); --all-versions
+    shows every patch and --all-platforms every platform's builds.
+    """
+
+    name = "list"
+    help = "list installed and available Python versions"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("request", nargs="?", metavar="REQUEST", help="only matching versions")
+        only = parser.add_mutually_exclusive_group()
+        only.add_argument("--installed", "--only-installed", dest="installed", action="store_true",
+                          help="only installed versions")
+        only.add_argument("--available", "--only-downloads", dest="available", action="store_true",
+                          help="only versions available for download")
+        parser.add_argument("--all-versions", action="store_true", help="every patch version")
+        parser.add_argument("--all-platforms", action="store_true", help="every platform's builds")
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.requests import parse_request
+
+        request = parse_request(args.request) if args.request else None
+        rows, catalog = list_pythons(
+            ctx, request, installed_only=args.installed, available_only=args.available,
+            all_versions=args.all_versions, all_platforms=args.all_platforms,
+        )
+        if args.json:
+            data: dict[str, Any] = {"pythons": [r.to_json() for r in rows]}
+            if catalog is not None:
+                data["catalog"] = catalog_summary(catalog)
+            ctx.emit_json(data)
+            return 0
+        width = max((len(r.key) for r in rows), default=0) + 4
+        for row in rows:
+            where = str(row.installed.executable) if row.installed else "<download available>"
+            ctx.out(f"{row.key:<{width}}{where}")
+        if not rows and request is not None:
+            ctx.info(f"No Python matches {args.request!r}")
+        if catalog is not None and ctx.verbose or catalog is not None and not rows:
+            summary = catalog_summary(catalog)
+            ctx.info(f"catalog: {summary['source']}, newest build {summary['newest_build']}")
+        return 0
+
+
+def catalog_summary(catalog: Catalog) -> dict[str, Any]:
+    from datetime import date
+
+    newest = catalog.newest_build
+    age: int | None = None
+    try:
+        age = (date.today() - date(int(newest[:4]), int(newest[4:6]), int(newest[6:8]))).days
+    except (ValueError, TypeError, IndexError):
+        age = None
+    return {"source": catalog.source, "newest_build": newest, "generated": catalog.generated,
+            "age_days": age, "downloads": len(catalog.downloads)}
+
+
+class FindCommand(Command):
+    """Print the path of the best interpreter for REQUEST: managed ones first, then PATH.
+
+    With no REQUEST, the one the current directory selects (.python-version …).
+    """
+
+    name = "find"
+    help = "print the path of the best matching interpreter"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("request", nargs="?", metavar="REQUEST")
+        parser.add_argument("--managed-only", action="store_true",
+                            help="only interpreters installed by pyv")
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        path, version, source = find_interpreter(ctx, args.request, managed_only=args.managed_only)
+        if args.json:
+            ctx.emit_json({"path": str(path), "version": version, "source": source})
+        else:
+            ctx.out(str(path))
+        return 0
+
+
+def find_interpreter(
+    ctx: Context, request_text: str | None, *, managed_only: bool
+) -> tuple[Path, str, str]:
+    """(path, version, "managed"|"path") of the best interpreter for the request."""
+    from pyv.platform import current_host
+    from pyv.requests import parse_request
+    from pyv.store import find_installed
+
+    texts = [request_text] if request_text else _selected_requests(ctx)
+    for text in texts:
+        request = parse_request(text)
+        if request.kind == "path" and request.path is not None:
+            if request.path.exists():
+                return request.path, "", "path"
+            continue
+        if request.kind != "system":
+            found = find_installed(ctx.settings, request, current_host())
+            if found:
+                return found[0].executable, found[0].version_str, "managed"
+        if managed_only:
+            continue
+        from pyv.discovery import find_on_path
+
+        hit = find_on_path(ctx.settings, request, ctx.environ)
+        if hit is not None:
+            return hit.path, str(hit.version), "path"
+    shown = request_text or " or ".join(texts)
+    where = "installed by pyv" if managed_only else "installed by pyv or on PATH"
+    raise NotFound(f"no Python matching {shown!r} is {where}", f"run `pyv install {shown}`")
+
+
+def _selected_requests(ctx: Context) -> list[str]:
+    from pyv.selection import pinned_requests
+
+    return pinned_requests(ctx.settings, ctx.cwd, ctx.environ) or ["any"]
+
+
+class DirCommand(Command):
+    """Print the directory of the version store (or of shims, envs, cache)."""
+
+    name = "dir"
+    help = "print the directory of the version store"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        which = parser.add_mutually_exclusive_group()
+        for flag in ("home", "shims", "envs", "cache", "bin"):
+            which.add_argument(f"--{flag}", dest="which", action="store_const", const=flag,
+                               help=f"print the {flag} directory")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        s = ctx.settings
+        paths = {None: s.pythons_dir, "home": s.home, "shims": s.shims_dir, "bin": s.shims_dir,
+                 "envs": s.envs_dir, "cache": s.cache_dir}
+        ctx.out(str(paths[args.which]))
+        return 0
