@@ -210,9 +210,7 @@ def default_home(environ: Mapping[str, str]) -> Path:
     home = environ.get("PYV_HOME", "").strip()
     if home:
         return Path(os.path.expanduser(home)).absolute()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("pyv", appauthor=False))
+    return _user_dir(environ, "XDG_DATA_HOME", ".local/share", "user_data_dir")
 
 
 def config_file_path(environ: Mapping[str, str]) -> Path:
@@ -221,9 +219,22 @@ def config_file_path(environ: Mapping[str, str]) -> Path:
         return Path(os.path.expanduser(explicit)).absolute()
     if environ.get("PYV_HOME", "").strip():
         return default_home(environ) / "config.toml"
+    return _user_dir(environ, "XDG_CONFIG_HOME", ".config", "user_config_dir") / "config.toml"
+
+
+def _user_dir(environ: Mapping[str, str], xdg_var: str, xdg_default: str, kind: str) -> Path:
+    """platformdirs' answer, but computed from the environment passed in on XDG systems."""
+    import sys
+
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        base = environ.get(xdg_var, "").strip()
+        if base and os.path.isabs(base):
+            return Path(base) / "pyv"
+        home = environ.get("HOME", "").strip() or os.path.expanduser("~")
+        return Path(home) / xdg_default / "pyv"
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("pyv", appauthor=False)) / "config.toml"
+    return Path(getattr(platformdirs, kind)("pyv", appauthor=False))
 
 
 def read_config_file(path: Path) -> dict[str, object]:
