@@ -1,4 +1,4 @@
-"""End-to-end and failure tests of `pyv install` / `uninstall` / `upgrade` against a loopback mirror."""
+"""End-to-end and failure tests of install, uninstall and upgrade against a loopback mirror."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from archives import REAL_MINOR, BuiltArchive, build_synthetic_archive, write_catalog
 
+from archives import REAL_MINOR, BuiltArchive, build_synthetic_archive, write_catalog
 from pyv.errors import ExitCode
 
 
