@@ -1,0 +1,190 @@
+"""Store unit tests: records, visibility, minor links, staging clean-up, extra stores."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pyv.errors import FilesystemError
+from pyv.requests import parse_request
+from pyv.settings import load_settings
+from pyv.store import (
+    RECORD,
+    Store,
+    all_installations,
+    find_installed,
+    installed_for_key,
+    stores,
+)
+
+
+def fake_install(
+    root: Path,
+    version: str,
+    *,
+    variant: str | None = None,
+    impl: str = "cpython",
+    arch: str = "x86_64",
+    record: bool = True,
+) -> Path:
+    v = version + (f"+{variant}" if variant else "")
+    key = f"{impl}-{v}-linux-{arch}-gnu"
+    path = root / key
+    (path / "bin").mkdir(parents=True)
+    if record:
+        (path / RECORD).write_text(
+            json.dumps(
+                {
+                    "key": key,
+                    "implementation": impl,
+                    "version": version,
+                    "variant": variant,
+                    "os": "linux",
+                    "arch": arch,
+                    "arch_variant": None,
+                    "libc": "gnu",
+                    "build": "20240101",
+                    "sha256": "ab" * 32,
+                    "url": "https://example.invalid/x.tar.gz",
+                    "installed_at": "2026-01-01T00:00:00+00:00",
+                    "executable": "bin/python3",
+                }
+            )
+        )
+    return path
+
+
+def test_only_directories_with_a_record_are_visible(tmp_path: Path) -> None:
+    fake_install(tmp_path, "3.12.4")
+    fake_install(tmp_path, "3.12.5", record=False)  # a half-written tree
+    (tmp_path / ".staging").mkdir()
+    fake_install(tmp_path / ".staging", "3.13.0")
+    store = Store(tmp_path)
+    assert [i.key for i in store.installations()] == ["cpython-3.12.4-linux-x86_64-gnu"]
+    assert store.get("cpython-3.12.5-linux-x86_64-gnu") is None
+
+
+def test_corrupt_record_is_invisible(tmp_path: Path) -> None:
+    path = fake_install(tmp_path, "3.12.4")
+    (path / RECORD).write_text("{not json")
+    assert Store(tmp_path).installations() == []
+
+
+def test_sort_order_best_first(tmp_path: Path) -> None:
+    for v in ("3.11.9", "3.12.4", "3.13.0rc1", "3.12.10"):
+        fake_install(tmp_path, v)
+    fake_install(tmp_path, "3.12.10", variant="freethreaded")
+    fake_install(tmp_path, "3.10.14", impl="pypy")
+    keys = [i.key for i in Store(tmp_path).installations()]
+    assert keys == [
+        "cpython-3.12.10-linux-x86_64-gnu",
+        "cpython-3.12.10+freethreaded-linux-x86_64-gnu",
+        "cpython-3.12.4-linux-x86_64-gnu",
+        "cpython-3.11.9-linux-x86_64-gnu",
+        "pypy-3.10.14-linux-x86_64-gnu",
+        "cpython-3.13.0rc1-linux-x86_64-gnu",
+    ]
+
+
+def test_sync_minor_links(tmp_path: Path) -> None:
+    for v in ("3.12.3", "3.12.4", "3.13.0rc1"):
+        fake_install(tmp_path, v)
+    fake_install(tmp_path, "3.13.1", variant="freethreaded")
+    store = Store(tmp_path)
+    os.symlink("cpython-3.9.1-linux-x86_64-gnu", tmp_path / "cpython-3.9-linux-x86_64-gnu")
+    store.sync_minor_links()
+    links = {p.name: os.readlink(p) for p in tmp_path.iterdir() if p.is_symlink()}
+    assert links == {
+        "cpython-3.12-linux-x86_64-gnu": "cpython-3.12.4-linux-x86_64-gnu",
+        "cpython-3.13-linux-x86_64-gnu": "cpython-3.13.0rc1-linux-x86_64-gnu",
+        "cpython-3.13+freethreaded-linux-x86_64-gnu": "cpython-3.13.1+freethreaded-linux-x86_64-gnu",
+    }
+    store.sync_minor_links()  # idempotent
+    assert {p.name for p in tmp_path.iterdir() if p.is_symlink()} == set(links)
+    # A stable patch beats a newer pre-release of the same minor.
+    fake_install(tmp_path, "3.13.0")
+    store.sync_minor_links()
+    assert (
+        os.readlink(tmp_path / "cpython-3.13-linux-x86_64-gnu") == "cpython-3.13.0-linux-x86_64-gnu"
+    )
+
+
+def test_publish_and_unpublish(tmp_path: Path) -> None:
+    store = Store(tmp_path / "pythons")
+    staging = store.new_staging("cpython-3.12.4-linux-x86_64-gnu")
+    tree = fake_install(staging, "3.12.4")
+    store.publish(tree, "cpython-3.12.4-linux-x86_64-gnu", replace=False)
+    assert [i.key for i in store.installations()] == ["cpython-3.12.4-linux-x86_64-gnu"]
+    with pytest.raises(FilesystemError):
+        staging2 = store.new_staging("cpython-3.12.4-linux-x86_64-gnu")
+        store.publish(
+            fake_install(staging2, "3.12.4"), "cpython-3.12.4-linux-x86_64-gnu", replace=False
+        )
+    store.unpublish("cpython-3.12.4-linux-x86_64-gnu")
+    assert store.installations() == []
+
+
+def test_clean_staging_removes_only_that_key(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    a = store.new_staging("cpython-3.12.4-linux-x86_64-gnu")
+    b = store.new_staging("cpython-3.12.40-linux-x86_64-gnu")
+    store.clean_staging("cpython-3.12.4-linux-x86_64-gnu")
+    assert not a.exists() and b.exists()
+
+
+def test_leftovers_of_dead_processes(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    live = store.new_staging("cpython-3.12.4-linux-x86_64-gnu")  # this process: alive
+    import socket
+
+    dead = (
+        tmp_path
+        / ".staging"
+        / f"cpython-3.11.9-linux-x86_64-gnu.{socket.gethostname()}.999999999.ab"
+    )
+    dead.mkdir()
+    assert store.leftovers() == [dead]
+    assert live.exists()
+
+
+def test_extra_stores_are_read_only_and_merged(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shared = tmp_path / "shared" / "pythons"
+    fake_install(home / "pythons", "3.12.4")
+    fake_install(shared, "3.12.4")
+    fake_install(shared, "3.11.9")
+    settings = load_settings({"PYV_HOME": str(home), "PYV_STORES": str(tmp_path / "shared")})
+    all_stores = stores(settings)
+    assert [s.writable for s in all_stores] == [True, False]
+    installs = all_installations(settings)
+    assert [(i.key, i.store) for i in installs] == [
+        ("cpython-3.12.4-linux-x86_64-gnu", home / "pythons"),
+        ("cpython-3.11.9-linux-x86_64-gnu", shared),
+    ]
+    with pytest.raises(FilesystemError) as info:
+        all_stores[1].check_writable()
+    assert "read-only" in info.value.render()
+
+
+def test_find_installed_and_minor_keys(tmp_path: Path) -> None:
+    for v in ("3.12.3", "3.12.4", "3.11.9"):
+        fake_install(tmp_path / "pythons", v)
+    fake_install(tmp_path / "pythons", "3.13.1", variant="freethreaded")
+    settings = load_settings({"PYV_HOME": str(tmp_path)})
+    Store(settings.pythons_dir).sync_minor_links()
+
+    def keys(text: str) -> list[str]:
+        return [i.key for i in find_installed(settings, parse_request(text))]
+
+    assert keys("3.12")[0] == "cpython-3.12.4-linux-x86_64-gnu"
+    assert keys("3.12.3") == ["cpython-3.12.3-linux-x86_64-gnu"]
+    assert keys(">=3.11,<3.12") == ["cpython-3.11.9-linux-x86_64-gnu"]
+    assert keys("3.13") == []
+    assert keys("3.13t") == ["cpython-3.13.1+freethreaded-linux-x86_64-gnu"]
+    assert keys("any")[0] == "cpython-3.12.4-linux-x86_64-gnu"
+    inst = installed_for_key(settings, "cpython-3.12-linux-x86_64-gnu")
+    assert inst is not None and inst.key == "cpython-3.12.4-linux-x86_64-gnu"
+    assert inst.minor_key == "cpython-3.12-linux-x86_64-gnu"
