@@ -100,7 +100,9 @@ def test_sync_minor_links(tmp_path: Path) -> None:
     assert links == {
         "cpython-3.12-linux-x86_64-gnu": "cpython-3.12.4-linux-x86_64-gnu",
         "cpython-3.13-linux-x86_64-gnu": "cpython-3.13.0rc1-linux-x86_64-gnu",
-        "cpython-3.13+freethreaded-linux-x86_64-gnu": "cpython-3.13.1+freethreaded-linux-x86_64-gnu",
+        "cpython-3.13+freethreaded-linux-x86_64-gnu": (
+            "cpython-3.13.1+freethreaded-linux-x86_64-gnu"
+        ),
     }
     store.sync_minor_links()  # idempotent
     assert {p.name for p in tmp_path.iterdir() if p.is_symlink()} == set(links)
