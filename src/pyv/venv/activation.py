@@ -1,0 +1,132 @@
+"""Activation scripts (pyv's own templates) and the lines `pyv activate` prints.
+
+Each shell gets the environment path quoted in its own syntax; the templates
+live in ``templates/`` beside this module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pyv.errors import NotFound, UsageError
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+#: Shell name -> (activation script, the command that sources it).
+SHELLS: dict[str, tuple[str, str]] = {
+    "bash": ("activate", "."),
+    "zsh": ("activate", "."),
+    "sh": ("activate", "."),
+    "dash": ("activate", "."),
+    "ksh": ("activate", "."),
+    "fish": ("activate.fish", "source"),
+    "tcsh": ("activate.csh", "source"),
+    "csh": ("activate.csh", "source"),
+    "pwsh": ("Activate.ps1", "."),
+    "powershell": ("Activate.ps1", "."),
+}
+
+
+def quote_posix(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def quote_fish(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_powershell(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+#: Script file -> how a string is quoted inside it (csh quotes like POSIX sh).
+_QUOTERS = {
+    "activate": quote_posix,
+    "activate.fish": quote_fish,
+    "activate.csh": quote_posix,
+    "Activate.ps1": quote_powershell,
+}
+
+
+def quote_for(shell: str, text: str) -> str:
+    script, _ = shell_entry(shell)
+    return _QUOTERS[script](text)
+
+
+def render_scripts(env_dir: Path, prompt: str, bin_name: str = "bin") -> dict[str, str]:
+    """Every activation script's text for an environment that will live at ``env_dir``."""
+    rendered: dict[str, str] = {}
+    for script, quote in _QUOTERS.items():
+        text = (_TEMPLATES / script).read_text(encoding="utf-8")
+        text = (
+            text.replace("@@ACTIVATE_PATH@@", str(env_dir / bin_name / script))
+            .replace("@@VIRTUAL_ENV@@", quote(str(env_dir)))
+            .replace("@@PROMPT@@", quote(prompt))
+            .replace("@@BIN@@", bin_name)
+        )
+        rendered[script] = text
+    return rendered
+
+
+def shell_entry(shell: str) -> tuple[str, str]:
+    name = os.path.basename(shell.strip()).lower()
+    if name.startswith("-"):  # login shells show up as "-bash"
+        name = name[1:]
+    if name.endswith(".exe"):
+        name = name[:-4]
+    try:
+        return SHELLS[name]
+    except KeyError:
+        raise UsageError(
+            f"unsupported shell {shell!r}", f"use one of {', '.join(sorted(SHELLS))}"
+        ) from None
+
+
+def detect_shell(environ: Mapping[str, str]) -> str:
+    """The user's shell from ``$SHELL`` (bash when unknown)."""
+    name = os.path.basename(environ.get("SHELL", "")).lower()
+    return name if name in SHELLS else "bash"
+
+
+def activation_line(shell: str, env_dir: Path) -> str:
+    """The one line that activates ``env_dir`` in ``shell``."""
+    script, command = shell_entry(shell)
+    return f"{command} {quote_for(shell, str(env_dir / 'bin' / script))}"
+
+
+def deactivation_line(shell: str) -> str:
+    shell_entry(shell)  # validates the name
+    return "deactivate"
+
+
+def find_environment(envs_dir: Path, cwd: Path, target: str | None) -> Path:
+    """The environment ``pyv activate [NAME|PATH]`` means.
+
+    A path (with a separator, ``.``/``~``) is taken as one; a bare word is a named
+    environment first, then a directory of that name here; no argument looks for
+    ``.venv`` in this directory and its parents.
+    """
+    if target is None:
+        for directory in (cwd, *cwd.parents):
+            candidate = directory / ".venv"
+            if (candidate / "pyvenv.cfg").is_file():
+                return candidate
+        raise NotFound(
+            f"no .venv in {cwd} or its parents",
+            "create one with `pyv venv`, or name an environment: `pyv activate NAME`",
+        )
+    looks_like_path = "/" in target or target.startswith((".", "~"))
+    if not looks_like_path:
+        named = envs_dir / target
+        if (named / "pyvenv.cfg").is_file():
+            return named
+    path = Path(os.path.abspath(cwd / os.path.expanduser(target)))
+    if (path / "pyvenv.cfg").is_file():
+        return path
+    if looks_like_path:
+        raise NotFound(f"{path} is not a virtual environment (no pyvenv.cfg)",
+                       "create it with `pyv venv PATH`")
+    raise NotFound(f"no environment named {target!r}",
+                   "see `pyv envs` for the named ones, or pass a path")

@@ -1,0 +1,226 @@
+"""Creating environments: files written directly (no ``python -m venv``), staged, renamed.
+
+The tree is built in a hidden directory beside the target and renamed into
+place at the end, so a failure (or Ctrl-C) part-way leaves nothing behind.
+Everything that embeds a path (activation scripts, launchers, ``pyvenv.cfg``)
+is written for the final location, which the rename makes true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from pyv import __version__
+from pyv.errors import PyvError, UsageError, from_os_error
+from pyv.venv.activation import render_scripts
+
+if TYPE_CHECKING:
+    from pyv.settings import Settings
+    from pyv.venv.interpreter import BaseInterpreter
+    from pyv.venv.wheel import InstalledWheel
+
+CACHEDIR_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by pyv.\n"
+    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A created environment."""
+
+    path: Path
+    base: BaseInterpreter
+    prompt: str
+    name: str | None = None
+    seeded: tuple[str, ...] = field(default=())
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "name": self.name,
+            "python": str(self.python),
+            "base": str(self.base.executable),
+            "implementation": self.base.implementation,
+            "version": self.base.version_str,
+            "key": self.base.key,
+            "follows_minor": self.base.follows_minor,
+            "prompt": self.prompt,
+            "seeded": list(self.seeded),
+        }
+
+
+def pyvenv_cfg(base: BaseInterpreter, *, system_site_packages: bool, prompt: str | None,
+               command: str) -> str:
+    """What ``python -m venv`` writes, plus ``implementation``/``version_info`` (uv, virtualenv)."""
+    lines = [
+        f"home = {base.home}",
+        f"implementation = {base.implementation_display}",
+        f"version_info = {base.version_info}",
+        f"include-system-site-packages = {'true' if system_site_packages else 'false'}",
+        f"version = {base.version_str}",
+        f"executable = {base.executable}",
+        f"command = {command}",
+        f"pyv = {__version__}",
+    ]
+    if prompt is not None:
+        lines.append(f"prompt = {prompt!r}")
+    return "\n".join(lines) + "\n"
+
+
+def _check_target(target: Path, clear: bool) -> bool:
+    """Whether ``target`` exists and must be replaced; refuse anything unsafe."""
+    if not (target.exists() or target.is_symlink()):
+        return False
+    if not target.is_dir() or target.is_symlink():
+        raise UsageError(f"{target} exists and is not a directory", "choose another path")
+    try:
+        empty = not any(os.scandir(target))
+    except OSError as exc:
+        raise from_os_error(exc, f"reading {target}") from None
+    if empty:
+        return True
+    if not clear:
+        raise UsageError(f"{target} already exists", "pass --clear to replace it")
+    if not (target / "pyvenv.cfg").is_file():
+        raise UsageError(
+            f"{target} is not a virtual environment (no pyvenv.cfg); refusing to clear it",
+            "remove it yourself or choose another path",
+        )
+    return True
+
+
+def create_environment(
+    settings: Settings,
+    target: Path,
+    base: BaseInterpreter,
+    *,
+    prompt: str | None = None,
+    system_site_packages: bool = False,
+    clear: bool = False,
+    seed: bool = False,
+    name: str | None = None,
+    command: str | None = None,
+    stderr: TextIO | None = None,
+) -> Environment:
+    """Create an environment at ``target`` (absolute) from ``base``."""
+    target = Path(os.path.abspath(target))
+    replace = _check_target(target, clear)
+    shown_prompt = prompt if prompt is not None else target.name
+    if prompt is None and target.name == ".venv":
+        shown_prompt = target.parent.name or ".venv"
+    if command is None:
+        command = f"pyv venv {target}"
+    staging = target.parent / f".{target.name}.pyv-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise from_os_error(exc, f"creating {target}") from None
+    seeded: tuple[str, ...] = ()
+    try:
+        try:
+            _write_tree(staging, target, base, prompt=prompt, shown_prompt=shown_prompt,
+                        system_site_packages=system_site_packages, command=command)
+        except OSError as exc:
+            raise from_os_error(exc, f"creating {target}") from None
+        if seed:
+            seeded = tuple(f"{w.name} {w.version}" for w in seed_into(
+                settings, staging, target, base, stderr=stderr))
+        _publish(staging, target, replace)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Environment(path=target, base=base, prompt=shown_prompt, name=name, seeded=seeded)
+
+
+def _write_tree(staging: Path, final: Path, base: BaseInterpreter, *, prompt: str | None,
+                shown_prompt: str, system_site_packages: bool, command: str) -> None:
+    bin_dir = staging / "bin"
+    bin_dir.mkdir()
+    (staging / base.site_packages).mkdir(parents=True)
+    if sys.maxsize > 2**32 and os.name == "posix" and sys.platform != "darwin":
+        # Some distributions' sysconfig put platlib under lib64; venv links it too.
+        os.symlink("lib", staging / "lib64")
+    (staging / "include").mkdir()
+    names = base.link_names()
+    os.symlink(str(base.executable), bin_dir / names[0])
+    for extra in names[1:]:
+        os.symlink(names[0], bin_dir / extra)
+    for script, text in render_scripts(final, shown_prompt).items():
+        (bin_dir / script).write_text(text, encoding="utf-8")
+    (staging / "pyvenv.cfg").write_text(
+        pyvenv_cfg(base, system_site_packages=system_site_packages, prompt=prompt, command=command),
+        encoding="utf-8",
+    )
+    (staging / ".gitignore").write_text("# created by pyv automatically\n*\n", encoding="utf-8")
+    (staging / "CACHEDIR.TAG").write_text(CACHEDIR_TAG, encoding="utf-8")
+
+
+def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpreter, *,
+              stderr: TextIO | None = None) -> list[InstalledWheel]:
+    """Install the seed wheels into a staged tree whose scripts will live at ``final``."""
+    from pyv.venv.seed import find_seed_wheels
+    from pyv.venv.wheel import Scheme, install_wheel
+
+    wheels = find_seed_wheels(settings, base.version, base.executable, base.site_packages,
+                              stderr=stderr)
+    scheme = Scheme(
+        purelib=staging / base.site_packages,
+        scripts=staging / "bin",
+        data=staging,
+        headers=staging / "include" / "site" / f"python{base.minor}",
+        python=str(final / "bin" / "python"),
+    )
+    installed = []
+    for wheel in wheels:
+        try:
+            installed.append(install_wheel(wheel.path, scheme, base.version[:2]))
+        except OSError as exc:
+            raise from_os_error(exc, f"installing {wheel.path.name}") from None
+        except PyvError as exc:
+            if wheel.source == "cache":
+                # A damaged cache entry must not poison every later seed.
+                with contextlib.suppress(OSError):
+                    wheel.path.unlink()
+            raise PyvError(exc.message, "run the command again" if wheel.source == "cache"
+                           else exc.hint, exit_code=exc.exit_code) from None
+    return installed
+
+
+def _publish(staging: Path, target: Path, replace: bool) -> None:
+    trash: Path | None = None
+    try:
+        if replace:
+            trash = staging.with_name(staging.name + "-old")
+            os.rename(target, trash)
+        os.rename(staging, target)
+    except OSError as exc:
+        if trash is not None and not target.exists():
+            with contextlib.suppress(OSError):
+                os.rename(trash, target)
+        raise from_os_error(exc, f"moving the new environment to {target}") from None
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_environment(path: Path) -> None:
+    """Delete an environment: one rename (it vanishes at once), then the tree."""
+    trash = path.with_name(f".{path.name}.pyv-removing-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        os.rename(path, trash)
+    except OSError as exc:
+        raise from_os_error(exc, f"removing {path}") from None
+    shutil.rmtree(trash, ignore_errors=True)

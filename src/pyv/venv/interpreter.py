@@ -1,0 +1,341 @@
+"""Which interpreter an environment is made from, and the facts a venv needs about it.
+
+Managed CPython installations are described from their install record alone (no
+subprocess), which keeps ``pyv venv`` fast. Anything else (a path, ``system``,
+PyPy/GraalPy) is asked once with a small script; the answer is cached by the
+interpreter's real path, size and mtime, as uv does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from pyv.errors import NotFound, PyvError
+
+if TYPE_CHECKING:
+    from pyv.settings import Settings
+    from pyv.store import Installation
+
+#: What pyvenv.cfg's ``implementation`` key says, by pyv's implementation name.
+_IMPL_DISPLAY = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalVM"}
+
+_QUERY = r"""
+import json, os, sys, sysconfig
+scheme = "venv" if "venv" in sysconfig.get_scheme_names() else (
+    "nt" if os.name == "nt" else "posix_prefix")
+base = os.sep + "pyv-base"
+paths = sysconfig.get_paths(scheme, vars={"base": base, "platbase": base,
+                                          "installed_base": base, "installed_platbase": base})
+exe = sys.executable
+if sys.prefix != sys.base_prefix:
+    cand = getattr(sys, "_base_executable", "")
+    exe = cand if cand and os.path.exists(cand) else os.path.realpath(exe)
+v = sys.version_info
+print(json.dumps({
+    "executable": exe,
+    "implementation": sys.implementation.name,
+    "version": [v[0], v[1], v[2]],
+    "version_info": "%d.%d.%d.%s.%d" % (v[0], v[1], v[2], v[3], v[4]),
+    "freethreaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "site_packages": os.path.relpath(paths["purelib"], base),
+}))
+"""
+
+
+@dataclass(frozen=True)
+class BaseInterpreter:
+    """The interpreter an environment is created from."""
+
+    #: What ``bin/python`` links to; through the store's minor link when ``follows_minor``.
+    executable: Path
+    implementation: str
+    version: tuple[int, int, int]
+    #: ``3.12.4.final.0`` (the form of ``sys.version_info``).
+    version_info: str
+    freethreaded: bool
+    #: ``lib/python3.12/site-packages`` relative to the environment.
+    site_packages: str
+    #: The installation key when pyv manages it.
+    key: str | None = None
+    follows_minor: bool = False
+
+    @property
+    def home(self) -> Path:
+        return self.executable.parent
+
+    @property
+    def version_str(self) -> str:
+        return ".".join(str(n) for n in self.version)
+
+    @property
+    def minor(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+    @property
+    def implementation_display(self) -> str:
+        return _IMPL_DISPLAY.get(self.implementation, self.implementation)
+
+    def describe(self) -> str:
+        name = self.implementation_display + (" (free-threaded)" if self.freethreaded else "")
+        return f"{name} {self.version_str} at {self.executable}"
+
+    def link_names(self) -> list[str]:
+        """Names in the environment's ``bin/`` that run this interpreter, ``python`` first."""
+        major, minor = self.version[:2]
+        names = ["python", f"python{major}", f"python{major}.{minor}"]
+        if self.freethreaded:
+            names.append(f"python{major}.{minor}t")
+        own = self.executable.name
+        if own not in names and not own.endswith((".exe", "-config")):
+            names.append(own)
+        return names
+
+
+def _version_info(inst: Installation) -> str:
+    v = inst.version
+    major, minor, micro = [*v.release, 0, 0, 0][:3]
+    level, serial = "final", 0
+    if v.pre is not None:
+        level = {"a": "alpha", "b": "beta", "rc": "candidate"}[v.pre[0]]
+        serial = v.pre[1]
+    return f"{major}.{minor}.{micro}.{level}.{serial}"
+
+
+def from_installation(
+    settings: Settings, inst: Installation, *, follow_minor: bool
+) -> BaseInterpreter:
+    """Describe a managed installation; ``follow_minor`` goes through its minor link."""
+    root = inst.path
+    follows = False
+    if follow_minor:
+        link = inst.store / inst.minor_key
+        try:
+            if link.is_symlink() and os.path.basename(os.readlink(link)) == inst.key:
+                root, follows = link, True
+        except OSError:
+            pass
+    executable = root / inst.executable_rel
+    release = [*inst.version.release, 0, 0, 0][:3]
+    version = (release[0], release[1], release[2])
+    if inst.implementation == "cpython":
+        suffix = "t" if inst.freethreaded else ""
+        return BaseInterpreter(
+            executable=executable,
+            implementation="cpython",
+            version=version,
+            version_info=_version_info(inst),
+            freethreaded=inst.freethreaded,
+            site_packages=f"lib/python{version[0]}.{version[1]}{suffix}/site-packages",
+            key=inst.key,
+            follows_minor=follows,
+        )
+    facts = query_interpreter(settings, inst.path / inst.executable_rel)
+    return BaseInterpreter(
+        executable=executable,
+        implementation=facts.implementation,
+        version=facts.version,
+        version_info=facts.version_info,
+        freethreaded=facts.freethreaded,
+        site_packages=facts.site_packages,
+        key=inst.key,
+        follows_minor=follows,
+    )
+
+
+def query_interpreter(settings: Settings, path: Path) -> BaseInterpreter:
+    """Ask an interpreter about itself (cached by real path, size and mtime)."""
+    try:
+        real = Path(os.path.realpath(path))
+        st = real.stat()
+    except OSError:
+        raise NotFound(f"no interpreter at {path}",
+                       "pass the path of a Python executable") from None
+    if not os.access(real, os.X_OK) or not real.is_file():
+        raise NotFound(f"{path} is not an executable file", "pass the path of a Python executable")
+    stamp = f"{real}\0{st.st_size}\0{st.st_mtime_ns}\0{path}"
+    cache = (settings.cache_dir / "interpreters"
+             / (hashlib.sha256(stamp.encode()).hexdigest()[:32] + ".json"))
+    data: dict[str, object] | None = None
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        data = _run_query(path)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a cache we cannot write only costs speed
+    try:
+        raw_version = data["version"]
+        assert isinstance(raw_version, list)
+        major, minor, micro = (int(n) for n in raw_version[:3])
+        executable = Path(str(data["executable"]))
+        if path.parent != executable.parent and Path(os.path.realpath(path)) == Path(
+            os.path.realpath(executable)
+        ):
+            # Keep the spelling the user chose (/usr/bin/python3, not /usr/bin/python3.11).
+            executable = Path(os.path.abspath(path))
+        return BaseInterpreter(
+            executable=executable,
+            implementation=str(data["implementation"]),
+            version=(major, minor, micro),
+            version_info=str(data["version_info"]),
+            freethreaded=bool(data["freethreaded"]),
+            site_packages=str(data["site_packages"]),
+        )
+    except (KeyError, TypeError, ValueError, AssertionError):
+        raise PyvError(f"{path} gave an unexpected answer about itself",
+                       "check that it is a working Python interpreter") from None
+
+
+def _run_query(path: Path) -> dict[str, object]:
+    try:
+        result = subprocess.run(
+            [str(path), "-I", "-S", "-c", _QUERY],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise PyvError(f"cannot run {path}: {exc}",
+                       "check that it is a working Python interpreter") from None
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PyvError(f"{path} failed to describe itself ({last})",
+                       "check that it is a working Python 3 interpreter")
+    try:
+        data = json.loads(result.stdout)
+    except ValueError:
+        raise PyvError(f"{path} gave an unexpected answer about itself",
+                       "check that it is a working Python 3 interpreter") from None
+    if not isinstance(data, dict):
+        raise PyvError(f"{path} gave an unexpected answer about itself")
+    return data
+
+
+def find_system_python(settings: Settings) -> Path:
+    """The first ``python3``/``python`` on PATH that is neither a shim nor inside pyv's home."""
+    path_value = settings.environ.get("PATH", os.defpath)
+    skip = [settings.shims_dir, settings.home]
+    active = settings.environ.get("VIRTUAL_ENV")
+    if active:
+        skip.append(Path(active))
+    for name in ("python3", "python"):
+        for entry in path_value.split(os.pathsep):
+            if not entry:
+                continue
+            directory = Path(entry)
+            if any(directory == s or s in directory.parents for s in skip):
+                continue
+            candidate = directory / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
+    raise NotFound("no system Python found on PATH",
+                   "install one with your system's package manager, or use `pyv install`")
+
+
+def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
+    """The interpreter a named environment was made from (same link, same minor policy)."""
+    try:
+        target = Path(os.readlink(env / "bin" / "python"))
+    except OSError:
+        raise NotFound(f"the environment {env} has no bin/python link",
+                       f"recreate it with `pyv venv --clear --name {env.name}`") from None
+    if not target.is_absolute():
+        target = (env / "bin" / target).resolve()
+    from pyv.store import installed_for_key
+
+    inst = installed_for_key(settings, target.parent.parent.name)
+    if inst is not None:
+        follow = target.parent.parent.name == inst.minor_key
+        return from_installation(settings, inst, follow_minor=follow)
+    return query_interpreter(settings, target)
+
+
+def resolve_interpreter(
+    settings: Settings, cwd: Path, request_text: str | None, *, stderr: TextIO | None = None
+) -> BaseInterpreter:
+    """The interpreter for ``--python REQUEST``, else this directory's selection, else the newest.
+
+    A minor (or looser) request follows the store's minor link so upgrades carry
+    the environment along; an exact version or a full key stays on that patch.
+    """
+    origin = "--python"
+    if request_text is None:
+        request_text = selected_request(settings, cwd)
+        origin = "the selection of this directory"
+    if request_text is None:
+        from pyv.store import all_installations
+
+        installed = all_installations(settings)
+        if not installed:
+            raise NotFound("no Python is installed to make the environment from",
+                           "install one (`pyv install 3.12`) or pass --python PATH|system")
+        return from_installation(settings, installed[0], follow_minor=True)
+    text = request_text.strip()
+    if text == "system":
+        return query_interpreter(settings, find_system_python(settings))
+    from pyv.requests import parse_request
+
+    request = parse_request(text, allow_names=True)
+    if request.kind == "path":
+        assert request.path is not None
+        return query_interpreter(settings, Path(os.path.abspath(cwd / request.path)))
+    if request.kind == "system":
+        return query_interpreter(settings, find_system_python(settings))
+    if request.kind == "name":
+        env = settings.envs_dir / text
+        if (env / "pyvenv.cfg").is_file():
+            return _environment_base(settings, env)
+        raise NotFound(f"no environment named {text!r} (from {origin})",
+                       "see `pyv envs`, or pass --python with a version")
+    from pyv.platform import current_host
+    from pyv.store import find_installed
+
+    found = find_installed(settings, request, current_host())
+    if not found:
+        if not settings.auto_install:
+            raise NotFound(
+                f"Python {text} is not installed (from {origin})",
+                f"run `pyv install {text}` first, or set PYV_AUTO_INSTALL=1",
+            )
+        from pyv.installer import install
+
+        install(settings, [text], stderr=stderr)
+        found = find_installed(settings, request, current_host())
+        if not found:
+            raise NotFound(f"Python {text} is still not installed after installing it")
+    follow = request.kind in ("version", "any") and not request.is_exact
+    return from_installation(settings, found[0], follow_minor=follow)
+
+
+def selected_request(settings: Settings, cwd: Path) -> str | None:
+    """The request text this directory selects (``PYV_VERSION``, ``.python-version``, global)."""
+    shell = settings.environ.get("PYV_VERSION", "").split()
+    if shell:
+        return shell[0]
+    for directory in (cwd, *cwd.parents):
+        found = _first_request_line(directory / ".python-version")
+        if found is not None:
+            return found
+    return _first_request_line(settings.global_version_file)
+
+
+def _first_request_line(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            return line
+    return None
