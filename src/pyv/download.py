@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, TextIO
@@ -793,7 +793,7 @@ class _HttpStream(DownloadStream):
         self._skip = skip
         self._open_bar()
 
-    def _with_retries(self, action: Any) -> None:
+    def _with_retries(self, action: Callable[[], None]) -> None:
         while True:
             try:
                 action()
