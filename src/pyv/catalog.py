@@ -263,6 +263,9 @@ def _parse_header(line: str) -> dict[str, Any]:
         raise ValueError("not a pyv catalog file")
     if header.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"catalog format {header.get('format_version')!r} is not supported")
+    for name in ("generated", "newest_build"):
+        if not isinstance(header.get(name), str):
+            raise ValueError(f"the header has no {name}")
     return header
 
 

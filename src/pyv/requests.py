@@ -217,6 +217,8 @@ def _parse_specifier(text: str, raw: str) -> tuple[SpecifierSet, bool, bool]:
         if body.endswith(suffix):
             body, freethreaded, debug = body[: -len(suffix)], ft, dbg
             break
+    if any(not part.strip() for part in body.split(",")):
+        raise _invalid(raw, "empty part in the version specifier")
     try:
         spec = SpecifierSet(body)
     except InvalidSpecifier:
