@@ -325,7 +325,7 @@ def _flock(path: Path, timeout: float, what: str, stale_after: float) -> Iterato
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise _timeout_error(what, timeout, read_owner(path)) from None
+                    raise _timeout_error(what, timeout, _read_lockfile(path)) from None
                 time.sleep(_sleep_interval(attempt))
                 attempt += 1
             except OSError as exc:
