@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ VALID: list[tuple[str, str, str | None, str | None, str | None, str]] = [
     ("==3.12.*", "version", None, "==3.12.*", None, "==3.12.*"),
     ("~=3.11", "version", None, "~=3.11", None, "~=3.11"),
     ("cpython@>=3.12", "version", "cpython", ">=3.12", None, ">=3.12"),
+    (">=3.13+freethreaded", "version", None, ">=3.13", "freethreaded", ">=3.13+freethreaded"),
     ("any", "any", None, None, None, "any"),
     ("latest", "any", None, None, None, "any"),
     ("  3.12  ", "version", None, "==3.12.*", None, "3.12"),
@@ -151,7 +153,7 @@ def test_invalid(text: str) -> None:
     assert info.value.exit_code == ExitCode.USAGE
 
 
-@pytest.mark.parametrize("text", ["3.x", "cpython-foo", "3.12.4.5.6", ">="])
+@pytest.mark.parametrize("text", ["3.x", "cpython-foo", "pypy-env", "3.12.4.5.6", ">="])
 def test_invalid_even_with_names(text: str) -> None:
     # Version-looking or implementation-prefixed words are typos, not environment names.
     with pytest.raises(InvalidRequest):
@@ -194,8 +196,17 @@ def test_allows_prereleases(text: str, expected: bool) -> None:
     assert parse_request(text).allows_prereleases is expected
 
 
-def test_equivalent_spellings_are_equal() -> None:
-    assert parse_request("cp312") == parse_request("cpython@3.12").__class__(
-        **{**parse_request("cpython@3.12").__dict__, "raw": "cp312"}
+@pytest.mark.parametrize("text", [t[0] for t in VALID])
+def test_normalized_parses_back_to_the_same_request(text: str) -> None:
+    request = parse_request(text)
+    again = parse_request(request.normalized)
+    cpython_or_any = (None, "cpython")
+    assert (again.implementation in cpython_or_any) == (request.implementation in cpython_or_any)
+    assert (again.specifier, again.variant, again.kind) == (
+        request.specifier, request.variant, request.kind
     )
+
+
+def test_equivalent_spellings_are_equal() -> None:
+    assert parse_request("cp312") == replace(parse_request("cpython@3.12"), raw="cp312")
     assert len({parse_request(t).normalized for t in ("3.13t", "313t", "3.13+freethreaded")}) == 1

@@ -151,8 +151,9 @@ class PythonRequest:
         if self.version_text is not None:
             return f"{impl}{self.version_text}{suffix}"
         if self.specifier is not None:
-            text = str(self.specifier)
-            return f"{impl}@{text}{suffix}" if impl else f"{text}{suffix}"
+            # Specifiers take the long variant spelling: ``>=3.13t`` would not parse.
+            text = str(self.specifier) + (f"+{self.variant}" if self.variant else "")
+            return f"{impl}@{text}" if impl else text
         return f"{self.implementation or 'any'}{suffix}"
 
     def matches(self, implementation: str, version: Version, variant: str | None) -> bool:
