@@ -1,0 +1,29 @@
+# pyv shell integration for zsh: eval "$(pyv init zsh)" in ~/.zshrc (after compinit)
+case ":${PATH}:" in
+  *:@SHIMS@:*) ;;
+  *) PATH=@SHIMS@:${PATH}; export PATH ;;
+esac
+# `pyv shell`, `pyv activate` and `pyv deactivate` print code for this shell to run.
+pyv() {
+  case "${1-}" in
+    shell|activate|deactivate)
+      local pyv_sub__=$1 pyv_code__; shift
+      pyv_code__=$(@PYV@ "$pyv_sub__" --eval zsh "$@") || return
+      eval "$pyv_code__"
+      ;;
+    *) @PYV@ "$@" ;;
+  esac
+}
+_pyv() {
+  if (( CURRENT == 2 )); then
+    compadd -- @COMMANDS@
+    return
+  fi
+  case ${words[2]} in
+    init) compadd -- bash zsh fish tcsh sh ;;
+    which|exec) compadd -- @SHIMS@/*(N:t) ;;
+    pin|shell|install|uninstall|find|venv|activate|upgrade) compadd -- system @INDEX@/*(N:t) ;;
+    *) _files ;;
+  esac
+}
+if (( $+functions[compdef] )); then compdef _pyv pyv; fi

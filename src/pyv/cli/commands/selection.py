@@ -1,0 +1,452 @@
+"""``pyv pin``, ``version``, ``which``, ``exec``, ``shell``, ``rehash``, ``init`` and ``_shim``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pyv.cli.base import Command, Context, add_json_flag
+from pyv.errors import ExitCode, NotFound, PyvError, UsageError
+
+
+def _pin_target(ctx: Context, is_global: bool) -> Path:
+    return ctx.settings.global_version_file if is_global else ctx.cwd / ".python-version"
+
+
+class PinCommand(Command):
+    """Write the Python version for this directory into ./.python-version.
+
+    Several requests make a fallback chain: `pyv pin 3.12 3.11` runs 3.12 as `python`
+    and 3.11 as `python3.11`. With no request, print the current pin.
+    """
+
+    name = "pin"
+    help = "write the version for this directory (.python-version)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("requests", nargs="*", metavar="REQUEST",
+                            help="a version (3.12), variant (3.13t), implementation (pypy3.10), "
+                                 "environment name, system, or a path to an interpreter")
+        parser.add_argument("--global", dest="is_global", action="store_true",
+                            help="pin the global default ($PYV_HOME/version) instead")
+        parser.add_argument("--rm", action="store_true", help="remove the pin")
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv import selection
+
+        target = _pin_target(ctx, args.is_global)
+        if args.rm:
+            if args.requests:
+                raise UsageError("--rm takes no request", "run `pyv pin --rm` alone")
+            try:
+                target.unlink()
+            except FileNotFoundError:
+                raise NotFound(f"there is no pin to remove ({target} does not exist)") from None
+            except OSError as exc:
+                from pyv.errors import from_os_error
+
+                raise from_os_error(exc, f"removing {target}") from None
+            ctx.info(f"removed {target}")
+            return ExitCode.OK
+        if not args.requests:
+            return self._show(args, ctx)
+        requests = selection.validate_requests(args.requests)
+        selection.write_version_file(target, args.requests)
+        for text, request in zip(args.requests, requests):
+            missing = selection.best_installed(ctx.settings, request) is None
+            if request.is_download_request and missing:
+                ctx.warn(f"Python {text} is not installed; run `pyv install {text}`")
+        if args.json:
+            ctx.emit_json({"path": str(target), "requests": args.requests})
+        else:
+            ctx.info(f"pinned {', '.join(args.requests)} in {target}")
+        return ExitCode.OK
+
+    def _show(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv import selection
+
+        if args.is_global:
+            path: Path | None = ctx.settings.global_version_file
+            if path is not None and not path.is_file():
+                path = None
+        else:
+            path = selection.find_version_file(selection.start_dir(ctx.cwd, ctx.environ))
+        if path is None:
+            where = "globally" if args.is_global else f"in {ctx.cwd} or above"
+            raise NotFound(f"no version is pinned {where}",
+                           "pin one with `pyv pin 3.12`" + (" --global" if args.is_global else ""))
+        found = selection.read_version_file(path, "global" if args.is_global else "file")
+        for warning in found.warnings:
+            ctx.warn(warning)
+        texts = [e.text for e in found.entries]
+        if args.json:
+            ctx.emit_json({"path": str(path), "requests": texts})
+            return ExitCode.OK
+        for text in texts:
+            ctx.out(text)
+        ctx.info(f"(from {path})")
+        return ExitCode.OK
+
+
+class VersionCommand(Command):
+    """Show the selected interpreter(s), their versions, and where the selection comes from."""
+
+    name = "version"
+    help = "show the selected interpreter and why"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv import selection
+
+        sel = selection.select(ctx.settings, ctx.cwd, ctx.environ)
+        rows = [_describe_entry(ctx, e) for e in sel.entries]
+        note = None
+        if sel.origin.kind == "pyproject" and not any(r["status"] == "ok" for r in rows):
+            note = "no installed Python satisfies requires-python; the fallback applies"
+            fallback = selection.fallback_selection(ctx.settings)
+            rows += [_describe_entry(ctx, e) for e in fallback.entries]
+        usable = any(r["status"] == "ok" for r in rows)
+        if args.json:
+            ctx.emit_json({
+                "origin": {"kind": sel.origin.kind,
+                           "path": str(sel.origin.path) if sel.origin.path else None,
+                           "description": sel.origin.describe()},
+                "entries": rows, "warnings": list(sel.warnings), "note": note,
+            })
+        else:
+            for warning in sel.warnings:
+                ctx.warn(warning)
+            if not rows:
+                ctx.out(f"no version selected (set by {sel.origin.describe()})")
+            for row in rows:
+                ctx.out(_render_row(row))
+            if note:
+                ctx.info(f"note: {note}")
+        return ExitCode.OK if usable else ExitCode.NOT_FOUND
+
+
+def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
+    from pyv import selection
+
+    row: dict[str, Any] = {
+        "request": entry.text, "kind": entry.request.kind, "origin": entry.origin.kind,
+        "set_by": entry.where, "status": "ok", "version": None, "key": None, "path": None,
+    }
+    try:
+        hit = selection.resolve_entry(ctx.settings, entry, "python", ctx.environ)
+    except selection.NotInstalled:
+        row["status"] = "not-installed"
+        if entry.request.is_download_request:
+            row["install"] = selection.install_command(entry)
+        return row
+    if hit is None:
+        row["status"] = "no-python"
+        return row
+    row["path"] = str(hit.path)
+    if hit.installation is not None:
+        row["version"] = hit.installation.version_str
+        row["key"] = hit.installation.key
+    elif hit.env_dir is not None:
+        row["env"] = str(hit.env_dir)
+    else:
+        from pyv.discovery import describe
+
+        found = describe(hit.path, exact=True)
+        row["version"] = str(found.version) if found and found.version else None
+    return row
+
+
+def _render_row(row: dict[str, Any]) -> str:
+    by = f"(set by {row['set_by']})"
+    if row["status"] == "not-installed":
+        extra = f"; run `{row['install']}`" if row.get("install") else ""
+        return f"{row['request']}: not installed {by}{extra}"
+    if row["status"] == "no-python":
+        return f"{row['request']}: no python found {by}"
+    what = row["version"] or row.get("env") or ""
+    ident = row["key"] or row["path"]
+    if row["request"] == "system" or row["kind"] in ("path", "name"):
+        ident = row["path"]
+    return f"{what or row['request']} {ident} {by}".replace("  ", " ")
+
+
+class WhichCommand(Command):
+    """Print the real path a shim would run for COMMAND in this directory."""
+
+    name = "which"
+    help = "print the real path a shim would run here"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("command", nargs="?", default="python", metavar="COMMAND")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.selection import resolve
+
+        hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, auto_install=False,
+                      stderr=ctx.stderr)
+        ctx.out(str(hit.path))
+        return ExitCode.OK
+
+
+def _tail(args: argparse.Namespace, argc: int | None = None) -> list[str]:
+    rest = list(args.args)
+    # argparse drops a leading "--" on some Python versions and keeps it on others.
+    if argc is not None and len(rest) == argc + 1 and rest[0] == "--":
+        rest = rest[1:]
+    return rest
+
+
+class ExecCommand(Command):
+    """Run COMMAND with the selected interpreter's bin/ first on PATH (exit code passed on)."""
+
+    name = "exec"
+    help = "run a command with the selected interpreter first on PATH"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("command", metavar="COMMAND")
+        parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.selection import CommandNotFound, resolve
+
+        argv = _tail(args)
+        try:
+            hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
+            bin_dir, target = hit.bin_dir, str(hit.path)
+        except CommandNotFound:
+            # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
+            bin_dir = resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
+                              stderr=ctx.stderr).bin_dir
+            target = args.command
+        env = dict(ctx.environ)
+        env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", os.defpath)])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            os.execvpe(target, [target, *argv], env)
+        except OSError as exc:
+            raise NotFound(f"cannot run {args.command}: {exc.strerror}",
+                           "check `pyv which " + args.command + "`",
+                           exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
+
+
+class ShellCommand(Command):
+    """Select a Python version for this shell session (sets PYV_VERSION).
+
+    Needs the shell integration (`eval "$(pyv init bash)"`); `--unset` goes back to
+    the per-directory selection.
+    """
+
+    name = "shell"
+    help = "select a version for this shell session"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("requests", nargs="*", metavar="REQUEST")
+        parser.add_argument("--unset", action="store_true", help="stop overriding the selection")
+        parser.add_argument("--eval", metavar="SHELL", default=None, help=argparse.SUPPRESS)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv import selection
+        from pyv.shims import check_shell, shell_eval
+
+        shell = check_shell(args.eval) if args.eval else _user_shell(ctx)
+        if args.unset and args.requests:
+            raise UsageError("--unset takes no request", "run `pyv shell --unset` alone")
+        if not args.unset and not args.requests:
+            current = ctx.environ.get("PYV_VERSION", "").strip()
+            if not current:
+                raise NotFound("no version is set for this shell", "set one with `pyv shell 3.12`")
+            if args.eval:
+                ctx.out("echo " + _quote_for(shell, current) + ";")
+            else:
+                ctx.out(current)
+            return ExitCode.OK
+        value: str | None = None
+        if args.requests:
+            requests = selection.validate_requests(args.requests)
+            for text, request in zip(args.requests, requests):
+                self._check_available(ctx, text, request)
+            value = ":".join(t.strip() for t in args.requests)
+        code = shell_eval(shell, "PYV_VERSION", value)
+        ctx.out(code)
+        if args.eval:
+            return ExitCode.OK
+        print(
+            "pyv shell needs the shell integration to change this shell; eval the line above, "
+            f"or add `eval \"$(pyv init {shell})\"` to your shell's startup file "
+            "(see `pyv init --help`)",
+            file=ctx.stderr,
+        )
+        return ExitCode.FAILURE
+
+    def _check_available(self, ctx: Context, text: str, request: Any) -> None:
+        from pyv import selection
+
+        if request.is_download_request:
+            if selection.best_installed(ctx.settings, request) is not None:
+                return
+            if ctx.settings.auto_install:
+                from pyv.installer import install
+
+                install(ctx.settings, [text], stderr=ctx.stderr)
+                return
+            raise NotFound(f"Python {text} is not installed", f"run `pyv install {text}` first")
+        if request.kind == "name" and not (ctx.settings.envs_dir / text / "bin").is_dir():
+            raise NotFound(f"there is no environment named {text!r}", "see `pyv envs`")
+
+
+def _user_shell(ctx: Context) -> str:
+    from pyv.shims import check_shell
+
+    try:
+        return check_shell(ctx.environ.get("SHELL", "sh") or "sh")
+    except UsageError:
+        return "sh"
+
+
+def _quote_for(shell: str, text: str) -> str:
+    import shlex
+
+    from pyv.shims import _csh_quote, _fish_quote
+
+    if shell == "fish":
+        return _fish_quote(text)
+    if shell == "tcsh":
+        return _csh_quote(text)
+    return shlex.quote(text)
+
+
+class RehashCommand(Command):
+    """Regenerate the shims and the lookup index (pyv does this after every change)."""
+
+    name = "rehash"
+    help = "regenerate the shims and their lookup index"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_json_flag(parser)
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.shims import rehash
+
+        result = rehash(ctx.settings)
+        if args.json:
+            ctx.emit_json({"shims_dir": str(ctx.settings.shims_dir), "shims": list(result.shims),
+                           "added": list(result.added), "removed": list(result.removed),
+                           "index": dict(result.index)})
+            return ExitCode.OK
+        parts = [f"{len(result.shims)} shims", f"{len(result.index)} index entries"]
+        if result.added:
+            parts.append(f"added {', '.join(result.added)}")
+        if result.removed:
+            parts.append(f"removed {', '.join(result.removed)}")
+        ctx.info(f"rehashed {ctx.settings.shims_dir}: " + "; ".join(parts))
+        return ExitCode.OK
+
+
+class InitCommand(Command):
+    """Print the shell integration to eval: shims first on PATH, the `pyv` shell function
+    (so `pyv shell`/`activate`/`deactivate` can change the shell), and completion.
+
+      bash:      eval "$(pyv init bash)"        in ~/.bashrc
+      zsh:       eval "$(pyv init zsh)"         in ~/.zshrc (after compinit)
+      fish:      pyv init fish | source         in ~/.config/fish/config.fish
+      tcsh/csh:  eval "`pyv init tcsh`"         in ~/.tcshrc
+      sh/dash:   eval "$(pyv init sh)"          in ~/.profile
+    """
+
+    name = "init"
+    help = "print the shell integration to eval"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("shell", nargs="?", default=None,
+                            help="bash, zsh, fish, tcsh, csh or sh (default: from $SHELL)")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.cli.main import COMMANDS
+        from pyv.shims import check_shell, detect_shell, init_script
+
+        shell = check_shell(args.shell) if args.shell else detect_shell(ctx.environ)
+        script = init_script(ctx.settings, shell, COMMANDS)
+        if shell == "tcsh":
+            script = _tcsh_path_line(ctx) + script
+        ctx.stdout.write(script)
+        return ExitCode.OK
+
+
+def _tcsh_path_line(ctx: Context) -> str:
+    # csh patterns cannot test PATH membership reliably, so decide here, once.
+    from pyv.shims import _csh_quote
+
+    shims = str(ctx.settings.shims_dir)
+    if shims in ctx.environ.get("PATH", "").split(os.pathsep):
+        return ""
+    return f"setenv PATH {_csh_quote(shims)}:\"$PATH\";\n"
+
+
+class ShimResolveCommand(Command):
+    """Resolve a shim's target with the full selection logic and exec it (used by shims)."""
+
+    name = "_shim"
+    help = "resolve a shim's target"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--home", default=None)
+        parser.add_argument("--argc", type=int, default=None)
+        parser.add_argument("name")
+        parser.add_argument("args", nargs=argparse.REMAINDER)
+
+    def settings_overrides(self, args: argparse.Namespace) -> dict[str, object]:
+        return {"home": args.home} if args.home else {}
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.selection import resolve
+        from pyv.shims import ensure_index
+
+        argv = _tail(args, args.argc)
+        ensure_index(ctx.settings)
+        hit = resolve(ctx.settings, ctx.cwd, args.name, ctx.environ, stderr=ctx.stderr)
+        target = str(hit.path)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if _adds_scripts(args.name, argv):
+            return _run_then_rehash(ctx, target, argv, hit.bin_dir)
+        try:
+            os.execv(target, [target, *argv])
+        except OSError as exc:
+            raise PyvError(f"cannot run {target}: {exc.strerror}",
+                           exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
+
+
+def _adds_scripts(name: str, argv: list[str]) -> bool:
+    if name == "pip" or name.startswith("pip3"):
+        return True
+    return name.startswith("python") and argv[:2] == ["-m", "pip"]
+
+
+def _run_then_rehash(ctx: Context, target: str, argv: list[str], bin_dir: Path) -> int:
+    """Run pip as a child, then rehash if it changed bin/ (new console scripts)."""
+    from pyv.shims import STAMP, rehash
+
+    try:
+        code = subprocess.call([target, *argv])
+    except OSError as exc:
+        raise PyvError(f"cannot run {target}: {exc.strerror}",
+                       exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
+    stamp = ctx.settings.index_dir / STAMP
+    try:
+        newer = bin_dir.stat().st_mtime_ns > stamp.stat().st_mtime_ns
+    except OSError:
+        newer = True
+    if newer:
+        try:
+            rehash(ctx.settings)
+        except PyvError as exc:
+            ctx.warn(f"could not rehash after pip: {exc.message}")
+    return code if code >= 0 else 128 - code

@@ -1,0 +1,206 @@
+"""Interpreters that are on ``PATH`` but not managed by pyv (``system``).
+
+Versions are read from the file name where it says enough (``python3.12``),
+otherwise from one ``-c`` call per interpreter, cached for the life of the
+process. pyv's own shims directory is always skipped, so ``system`` can never
+resolve back to a shim.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.version import InvalidVersion, Version
+
+if TYPE_CHECKING:
+    from pyv.requests import PythonRequest
+    from pyv.settings import Settings
+
+#: Executable names that are Python interpreters (``python``, ``python3.12``, ``pypy3.10``,
+#: ``python3.13t``); ``python3-config`` and friends are not.
+_INTERPRETER_RE = re.compile(
+    r"^(?P<impl>python|pypy|graalpy)(?P<version>\d+(?:\.\d+)?)?(?P<ft>t)?$"
+)
+_IMPL_OF_NAME = {"python": "cpython", "pypy": "pypy", "graalpy": "graalpy"}
+
+# Works on Python 2.7 too: an old system interpreter must not make discovery fail.
+_PROBE = (
+    "import sys, platform\n"
+    "ft = int(hasattr(sys, '_is_gil_enabled') and not sys._is_gil_enabled())\n"
+    "print('%s %s %d' % (platform.python_implementation().lower(),"
+    " platform.python_version(), ft))\n"
+)
+
+
+@dataclass(frozen=True)
+class PathInterpreter:
+    """An interpreter found on PATH."""
+
+    path: Path
+    name: str
+    implementation: str
+    #: Exact when probed; from the name (``3.12``) otherwise; None when unknown.
+    version: Version | None
+    freethreaded: bool = False
+
+    @property
+    def variant(self) -> str | None:
+        return "freethreaded" if self.freethreaded else None
+
+
+@dataclass(frozen=True)
+class _Probe:
+    implementation: str
+    version: Version
+    freethreaded: bool
+
+
+_PROBE_CACHE: dict[tuple[str, int], _Probe | None] = {}
+
+
+def path_dirs(path_env: str, skip_dirs: Iterable[Path] = ()) -> list[Path]:
+    """The directories of a PATH value, in order, without empty entries and ``skip_dirs``."""
+    skip = {_canonical(p) for p in skip_dirs}
+    result: list[Path] = []
+    for entry in path_env.split(os.pathsep):
+        if not entry:
+            continue  # an empty entry means ".": never let the cwd shadow an interpreter
+        directory = Path(entry)
+        if _canonical(directory) in skip:
+            continue
+        result.append(directory)
+    return result
+
+
+def _canonical(path: Path) -> str:
+    try:
+        return os.path.realpath(path)
+    except OSError:  # pragma: no cover - realpath does not raise on POSIX
+        return os.path.abspath(path)
+
+
+def _is_executable_file(path: Path) -> bool:
+    try:
+        return path.is_file() and os.access(path, os.X_OK)
+    except OSError:
+        return False
+
+
+def next_on_path(name: str, path_env: str, skip_dirs: Sequence[Path] = ()) -> Path | None:
+    """The first executable ``name`` on ``path_env`` outside ``skip_dirs`` (e.g. the shims)."""
+    for directory in path_dirs(path_env, skip_dirs):
+        candidate = directory / name
+        if _is_executable_file(candidate):
+            return candidate
+    return None
+
+
+def version_from_name(name: str) -> Version | None:
+    """``python3.12`` -> 3.12, ``python3`` -> 3, ``python`` -> None."""
+    match = _INTERPRETER_RE.match(name)
+    if match is None or not match.group("version"):
+        return None
+    text = match.group("version")
+    if "." not in text and len(text) > 1:
+        return None  # ``python312`` is not a spelling anyone ships
+    return Version(text)
+
+
+def probe(path: Path) -> _Probe | None:
+    """Ask the interpreter for its implementation and exact version (one call, cached)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (os.path.realpath(path), int(st.st_mtime_ns))
+    if key in _PROBE_CACHE:
+        return _PROBE_CACHE[key]
+    result: _Probe | None = None
+    try:
+        proc = subprocess.run(
+            [str(path), "-E", "-S", "-c", _PROBE],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+        impl, version, ft = proc.stdout.split()
+        result = _Probe(impl, Version(version), ft == "1")
+    except (OSError, subprocess.SubprocessError, ValueError, InvalidVersion):
+        result = None
+    _PROBE_CACHE[key] = result
+    return result
+
+
+def describe(path: Path, *, exact: bool = False) -> PathInterpreter | None:
+    """A :class:`PathInterpreter` for ``path``; probes only when the name is not enough."""
+    match = _INTERPRETER_RE.match(path.name)
+    if match is None:
+        return None
+    from_name = version_from_name(path.name)
+    impl = _IMPL_OF_NAME[match.group("impl")]
+    ft = bool(match.group("ft"))
+    if from_name is not None and len(from_name.release) >= 2 and not exact:
+        return PathInterpreter(path, path.name, impl, from_name, ft)
+    found = probe(path)
+    if found is None:
+        return None
+    return PathInterpreter(path, path.name, found.implementation, found.version,
+                           found.freethreaded)
+
+
+def interpreters_on_path(
+    path_env: str, skip_dirs: Sequence[Path] = (), *, exact: bool = False
+) -> list[PathInterpreter]:
+    """Every interpreter on PATH (first occurrence of each real file), in PATH order."""
+    seen: set[str] = set()
+    result: list[PathInterpreter] = []
+    for directory in path_dirs(path_env, skip_dirs):
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in names:
+            if _INTERPRETER_RE.match(name) is None:
+                continue
+            candidate = directory / name
+            if not _is_executable_file(candidate):
+                continue
+            real = os.path.realpath(candidate)
+            if real in seen:
+                continue
+            seen.add(real)
+            found = describe(candidate, exact=exact)
+            if found is not None:
+                result.append(found)
+    return result
+
+
+def default_skip_dirs(settings: Settings) -> list[Path]:
+    """Directories never searched for ``system`` interpreters: pyv's shims."""
+    return [settings.shims_dir]
+
+
+def find_on_path(
+    settings: Settings, request: PythonRequest, environ: Mapping[str, str]
+) -> PathInterpreter | None:
+    """The first interpreter on PATH satisfying ``request`` (``system``/``any``: python3)."""
+    path_env = environ.get("PATH", os.defpath)
+    skip = default_skip_dirs(settings)
+    if request.kind in ("system", "any"):
+        for name in ("python3", "python"):
+            hit = next_on_path(name, path_env, skip)
+            if hit is not None:
+                return describe(hit, exact=True) or PathInterpreter(hit, name, "cpython", None)
+        return None
+    if not request.is_download_request:
+        return None
+    for found in interpreters_on_path(path_env, skip, exact=True):
+        if found.version is not None and request.matches(
+            found.implementation, found.version, found.variant
+        ):
+            return found
+    return None

@@ -1,0 +1,494 @@
+"""Which interpreter runs here, and why.
+
+Order, first match wins (each with its :class:`Origin`):
+
+1. ``PYV_VERSION`` (set by ``pyv shell``; several requests separated by ``:``),
+2. the nearest ``.python-version`` (or ``.python-versions``) walking up from the cwd,
+3. the global version file ``$PYV_HOME/version`` (``pyv pin --global``),
+4. ``requires-python`` of the nearest ``pyproject.toml`` (a hint: used only when an
+   installed interpreter satisfies it, or ``auto_install`` is on),
+5. the ``fallback`` setting: ``system`` (next interpreter on PATH) or ``error``.
+
+A version file holds one request per line (pyenv/uv compatible); every line counts,
+so ``3.12`` then ``3.11`` makes ``python`` run 3.12 and ``python3.11`` run 3.11.
+The shim (``shims/shim.sh``) implements the common cases of the same rules in
+``sh``; this module is the reference and handles everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
+
+if TYPE_CHECKING:
+    from pyv.requests import PythonRequest
+    from pyv.settings import Settings
+    from pyv.store import Installation
+
+VERSION_FILES = (".python-version", ".python-versions")
+#: Characters that make an entry a glob; such entries are ignored (never expanded).
+_GLOB_CHARS = frozenset("*?[")
+_BOM = "\ufeff"
+#: Commands that exist under a ``3``-suffixed name only in some builds.
+ALIASES = {"python": "python3", "pip": "pip3", "pydoc": "pydoc3", "idle": "idle3"}
+
+
+class SelectionError(PyvError):
+    """A version file or ``PYV_VERSION`` that cannot be used as written."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class NotInstalled(NotFound):
+    """The selected version is not installed (the shim exits 127)."""
+
+    exit_code = ExitCode.SHIM_NOT_INSTALLED
+
+
+class CommandNotFound(NotFound):
+    """Nothing selected here provides the command (the shim exits 127)."""
+
+    exit_code = ExitCode.SHIM_NOT_INSTALLED
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a selection came from."""
+
+    #: ``env`` | ``file`` | ``global`` | ``pyproject`` | ``fallback``
+    kind: str
+    path: Path | None = None
+
+    def describe(self) -> str:
+        if self.kind == "env":
+            return "PYV_VERSION (set by `pyv shell`)"
+        if self.kind == "file":
+            return str(self.path)
+        if self.kind == "global":
+            return f"{self.path} (global, `pyv pin --global`)"
+        if self.kind == "pyproject":
+            return f"requires-python in {self.path} (a hint)"
+        return "the fallback setting (no version selected)"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One request of a selection, as written."""
+
+    text: str
+    request: PythonRequest
+    origin: Origin
+    #: 1-based line in the version file (None for PYV_VERSION, pyproject, fallback).
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        if self.line is not None:
+            return f"{self.origin.path}:{self.line}"
+        return self.origin.describe()
+
+
+@dataclass(frozen=True)
+class VersionFile:
+    path: Path
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The requests that apply here, best first, with their origin."""
+
+    origin: Origin
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a command name runs here."""
+
+    name: str
+    path: Path
+    entry: Entry
+    installation: Installation | None = None
+    #: The named environment (or venv/prefix) the command comes from, if any.
+    env_dir: Path | None = None
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def origin(self) -> Origin:
+        return self.entry.origin
+
+
+# ----- reading version files ---------------------------------------------------------
+def _escapes(word: str) -> bool:
+    return any(c in _GLOB_CHARS for c in word) or ".." in word.replace("\\", "/").split("/")
+
+
+def parse_entries(text: str, origin: Origin) -> tuple[list[Entry], list[str]]:
+    """The entries of a version file's text, and warnings for the lines ignored."""
+    from pyv.requests import parse_request
+
+    where = origin.path if origin.path is not None else origin.describe()
+    entries: list[Entry] = []
+    warnings: list[str] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.lstrip(_BOM).strip()
+        if not line or line.startswith("#"):
+            continue
+        word = line.split()[0]
+        if _escapes(word):
+            warnings.append(
+                f"{where}:{number}: ignoring {word!r} (paths with '..' and globs are not allowed)"
+            )
+            continue
+        try:
+            request = parse_request(word, allow_names=True)
+        except InvalidRequest as exc:
+            raise SelectionError(f"{where}:{number}: {exc.message}", exc.hint) from None
+        relative = request.kind == "path" and request.path is not None \
+            and not request.path.is_absolute()
+        if relative and request.path is not None and origin.path is not None:
+            request = _with_path(request, origin.path.parent / request.path)
+        entries.append(Entry(word, request, origin, number))
+    return entries, warnings
+
+
+def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
+    import dataclasses
+
+    return dataclasses.replace(request, path=path)
+
+
+def read_version_file(path: Path, kind: str = "file") -> VersionFile:
+    """Read a version file; one that names no version is an error, never a silent default."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SelectionError(f"cannot read {path}: {exc.strerror}",
+                             "fix its permissions or remove it") from None
+    text = data.decode("utf-8", errors="replace")
+    origin = Origin(kind, path)
+    entries, warnings = parse_entries(text, origin)
+    if not entries:
+        why = (f"only entries that were ignored ({warnings[0].split(': ', 1)[-1]})" if warnings
+               else "no version (it is empty or only comments)")
+        fix = "`pyv pin --global VERSION`" if kind == "global" else "`pyv pin VERSION`"
+        raise SelectionError(
+            f"{path} names {why}", f"write a version into it with {fix}, or delete it"
+        )
+    return VersionFile(path, tuple(entries), tuple(warnings))
+
+
+def find_version_file(start: Path) -> Path | None:
+    """The nearest ``.python-version`` (or ``.python-versions``) from ``start`` upwards."""
+    for directory in (start, *start.parents):
+        for name in VERSION_FILES:
+            candidate = directory / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def requires_python(pyproject: Path) -> str | None:
+    """``project.requires-python`` of a pyproject.toml, or None (also when unreadable)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10 only
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    project = data.get("project")
+    value = project.get("requires-python") if isinstance(project, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+# ----- the selection order -------------------------------------------------------------
+def start_dir(cwd: Path, environ: Mapping[str, str]) -> Path:
+    """Where to start looking: ``cwd``, or ``$PWD``'s nearest existing parent if it was deleted."""
+    if cwd.is_dir():
+        return cwd
+    for candidate in (Path(environ.get("PWD", "/")), cwd):
+        for parent in (candidate, *candidate.parents):
+            if parent.is_dir():
+                return parent
+    return Path("/")
+
+
+def env_selection(value: str) -> Selection:
+    """The selection ``PYV_VERSION`` makes (requests separated by ``:`` or whitespace)."""
+    origin = Origin("env")
+    text = "\n".join(value.replace(":", " ").split())
+    entries, warnings = parse_entries(text, origin)
+    return Selection(origin, tuple(Entry(e.text, e.request, origin) for e in entries),
+                     tuple(warnings))
+
+
+def select(settings: Settings, cwd: Path, environ: Mapping[str, str] | None = None) -> Selection:
+    """The selection that applies in ``cwd`` (see the module docstring for the order)."""
+    from pyv.requests import parse_request
+
+    env = settings.environ if environ is None else environ
+    shell_value = env.get("PYV_VERSION", "").strip()
+    if shell_value:
+        selection = env_selection(shell_value)
+        if selection.entries:
+            return selection
+    start = start_dir(cwd, env)
+    local = find_version_file(start)
+    if local is not None:
+        found = read_version_file(local)
+        return Selection(Origin("file", local), found.entries, found.warnings)
+    if settings.global_version_file.is_file():
+        found = read_version_file(settings.global_version_file, "global")
+        return Selection(Origin("global", found.path), found.entries, found.warnings)
+    pyproject = find_pyproject(start)
+    if pyproject is not None:
+        spec = requires_python(pyproject)
+        if spec is not None:
+            origin = Origin("pyproject", pyproject)
+            try:
+                request = parse_request(spec)
+            except InvalidRequest:
+                return Selection(origin, (), (f"{pyproject}: ignoring requires-python {spec!r} "
+                                              "(not a version specifier pyv understands)",))
+            return Selection(origin, (Entry(spec, request, origin),))
+    return fallback_selection(settings)
+
+
+def fallback_selection(settings: Settings) -> Selection:
+    from pyv.requests import parse_request
+
+    origin = Origin("fallback")
+    if settings.fallback == "system":
+        return Selection(origin, (Entry("system", parse_request("system"), origin),))
+    return Selection(origin, ())
+
+
+def pinned_requests(
+    settings: Settings, cwd: Path, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """The request texts selected here by PYV_VERSION, a version file, the global file or
+    requires-python (not the fallback). For ``pyv install`` without arguments and ``pyv find``."""
+    selection = select(settings, cwd, environ)
+    if selection.origin.kind == "fallback":
+        return []
+    return [entry.text for entry in selection.entries]
+
+
+# ----- resolving a command name ----------------------------------------------------------
+def candidate_names(name: str) -> tuple[str, ...]:
+    alias = ALIASES.get(name)
+    return (name, alias) if alias else (name,)
+
+
+def _in_bin(bin_dir: Path, name: str) -> Path | None:
+    for candidate in candidate_names(name):
+        path = bin_dir / candidate
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _is_python_name(name: str) -> bool:
+    from pyv.discovery import _INTERPRETER_RE
+
+    return _INTERPRETER_RE.match(name) is not None
+
+
+def install_command(entry: Entry) -> str:
+    return f"pyv install {shlex.quote(entry.text)}"
+
+
+def resolve_entry(
+    settings: Settings, entry: Entry, name: str, environ: Mapping[str, str]
+) -> Resolution | None:
+    """What ``name`` runs for one entry: a Resolution, None when the entry does not provide
+    ``name``; raises :class:`NotInstalled` when the entry names something missing."""
+    request = entry.request
+    if request.kind == "system":
+        from pyv.discovery import next_on_path
+
+        path_env = environ.get("PATH", os.defpath)
+        hit = next_on_path(name, path_env, [settings.shims_dir])
+        return Resolution(name, hit, entry) if hit is not None else None
+    if request.kind == "path":
+        assert request.path is not None
+        target = request.path
+        if target.is_dir():
+            bin_dir = target / "bin" if (target / "bin").is_dir() else target
+            hit = _in_bin(bin_dir, name)
+            return Resolution(name, hit, entry, env_dir=target) if hit is not None else None
+        if not (target.is_file() and os.access(target, os.X_OK)):
+            raise NotInstalled(f"the interpreter {target} (set by {entry.where}) does not exist",
+                               "fix the path in that file")
+        if _is_python_name(name):
+            return Resolution(name, target, entry)
+        hit = _in_bin(target.parent, name)
+        return Resolution(name, hit, entry) if hit is not None else None
+    if request.kind == "name":
+        env_dir = settings.envs_dir / entry.text
+        if not (env_dir / "bin").is_dir():
+            raise NotInstalled(
+                f"the environment {entry.text!r} (set by {entry.where}) does not exist",
+                f"create it with `pyv venv --name {entry.text}`, or see `pyv envs`",
+            )
+        hit = _in_bin(env_dir / "bin", name)
+        return Resolution(name, hit, entry, env_dir=env_dir) if hit is not None else None
+    inst = best_installed(settings, request)
+    if inst is None:
+        raise NotInstalled(
+            f"Python {entry.text} is not installed (set by {entry.where})",
+            f"run `{install_command(entry)}`",
+        )
+    hit = _in_bin(inst.bin_dir, name)
+    if hit is None and name in ("python", "python3") and inst.executable.is_file():
+        hit = inst.executable
+    return Resolution(name, hit, entry, installation=inst) if hit is not None else None
+
+
+def best_installed(settings: Settings, request: PythonRequest) -> Installation | None:
+    from pyv.platform import current_host
+    from pyv.store import find_installed
+
+    found = find_installed(settings, request, current_host())
+    return found[0] if found else None
+
+
+def resolve(
+    settings: Settings,
+    cwd: Path,
+    name: str = "python",
+    environ: Mapping[str, str] | None = None,
+    *,
+    auto_install: bool | None = None,
+    stderr: TextIO | None = None,
+) -> Resolution:
+    """What ``name`` runs in ``cwd``: the first entry of the selection that provides it.
+
+    With ``auto_install`` (default: the setting) a missing version is installed first,
+    progress on ``stderr``. Raises :class:`NotInstalled`, :class:`CommandNotFound` or
+    :class:`SelectionError`.
+    """
+    env = settings.environ if environ is None else environ
+    install = settings.auto_install if auto_install is None else auto_install
+    selection = select(settings, cwd, env)
+    for warning in selection.warnings:
+        if stderr is not None:
+            print(f"warning: {warning}", file=stderr)
+    if selection.origin.kind == "pyproject":
+        hit = _resolve_entries(settings, selection, name, env, install, stderr, hint_only=True)
+        if hit is not None:
+            return hit
+        selection = fallback_selection(settings)
+    hit = _resolve_entries(settings, selection, name, env, install, stderr)
+    if hit is not None:
+        return hit
+    raise _not_provided(settings, selection, name)
+
+
+def _resolve_entries(
+    settings: Settings, selection: Selection, name: str, environ: Mapping[str, str],
+    install: bool, stderr: TextIO | None, *, hint_only: bool = False,
+) -> Resolution | None:
+    for entry in selection.entries:
+        try:
+            hit = resolve_entry(settings, entry, name, environ)
+        except NotInstalled:
+            if not (install and entry.request.is_download_request):
+                if hint_only:
+                    return None
+                raise
+            from pyv.installer import install as install_versions
+
+            if stderr is not None:
+                print(f"pyv: installing Python {entry.text} (set by {entry.where})", file=stderr)
+            install_versions(settings, [entry.text], stderr=stderr)
+            hit = resolve_entry(settings, entry, name, environ)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _not_provided(settings: Settings, selection: Selection, name: str) -> PyvError:
+    if not selection.entries:
+        return CommandNotFound(
+            f"no Python version is selected here and the fallback setting is {settings.fallback!r}",
+            "pin one with `pyv pin 3.12` (here) or `pyv pin --global 3.12`",
+        )
+    chosen = ", ".join(e.text for e in selection.entries)
+    elsewhere = providers(settings, name)
+    hint = (f"it exists in {', '.join(elsewhere)}; select one with `pyv shell` or `pyv pin`"
+            if elsewhere
+            else f"install it into the selected Python (e.g. `pyv exec pip install {name}`)")
+    return CommandNotFound(
+        f"{name}: command not found in the selected Python ({chosen}, set by "
+        f"{selection.origin.describe()})",
+        hint,
+    )
+
+
+def providers(settings: Settings, name: str) -> list[str]:
+    """Installed versions and named environments that have ``name`` in their bin/."""
+    from pyv.store import all_installations
+
+    result = [i.key for i in all_installations(settings) if _in_bin(i.bin_dir, name)]
+    try:
+        envs = sorted(p for p in settings.envs_dir.iterdir() if not p.name.startswith("."))
+    except OSError:
+        envs = []
+    result.extend(f"env {p.name}" for p in envs if _in_bin(p / "bin", name))
+    return result
+
+
+# ----- writing pins --------------------------------------------------------------------
+def validate_requests(texts: list[str]) -> list[PythonRequest]:
+    """Parse what ``pyv pin``/``pyv shell`` were given; names of environments are allowed."""
+    from pyv.requests import parse_request
+
+    result = []
+    for text in texts:
+        if not text.strip() or _escapes(text) or any(c.isspace() for c in text.strip()):
+            raise UsageError(f"cannot pin {text!r}", "give one version, name or path per argument")
+        result.append(parse_request(text, allow_names=True))
+    return result
+
+
+def write_version_file(path: Path, texts: list[str]) -> None:
+    """Write one request per line, replacing the file atomically."""
+    from pyv.errors import from_os_error
+
+    validate_requests(texts)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("".join(f"{t.strip()}\n" for t in texts), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise from_os_error(exc, f"writing {path}") from None
