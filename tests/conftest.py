@@ -18,7 +18,7 @@ from archives import BuiltArchive, build_real_archive
 PYV_EXE = Path(sys.executable).parent / "pyv"
 
 #: Fixture modules shared between test files (each engineer adds theirs).
-pytest_plugins = ["fixtures_http"]
+pytest_plugins = ["fixtures_http", "fixtures_venv", "fixtures_shims"]
 
 
 @pytest.fixture(autouse=True)
