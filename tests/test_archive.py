@@ -609,3 +609,24 @@ class ReadOnlyFile:
 
     def read(self, n: int = -1) -> bytes:
         return self._fh.read(n)
+
+
+def test_gnu_sparse_member(box: Path, tmp_path: Path) -> None:
+    tar_exe = shutil.which("tar")
+    if tar_exe is None:
+        pytest.skip("tar is not installed")
+    src = tmp_path / "src" / "python"
+    src.mkdir(parents=True)
+    with open(src / "sparse", "wb") as fh:
+        fh.write(b"head")
+        fh.seek(3 << 20)
+        fh.write(b"tail")
+    raw = subprocess.run(
+        [tar_exe, "--sparse", "--format=gnu", "-cf", "-", "-C", str(src.parent), "python"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    extract(gzip.compress(raw), box / "dest")
+    data = (box / "dest/sparse").read_bytes()
+    assert len(data) == (3 << 20) + 4
+    assert data[:4] == b"head" and data[-4:] == b"tail" and not data[4:-4].strip(b"\0")
