@@ -31,10 +31,6 @@ def validate_name(name: str) -> str:
         raise UsageError(
             f"invalid environment name (longer than {MAX_NAME_LENGTH} characters)", hint
         )
-    if not _NAME_RE.fullmatch(name):
-        raise UsageError(f"invalid environment name {name!r}", hint)
-    if name.lower() in RESERVED:
-        raise UsageError(f"invalid environment name {name!r} (a reserved word)", hint)
     from pyv.errors import InvalidRequest
     from pyv.requests import parse_request
 
@@ -42,9 +38,12 @@ def validate_name(name: str) -> str:
         kind = parse_request(name, allow_names=True).kind
     except InvalidRequest:
         kind = "invalid"
-    if kind != "name":
+    if kind not in ("name", "invalid") or name.lower() in RESERVED:
         raise UsageError(
-            f"invalid environment name {name!r} (it reads as a Python version request)",
-            "pick a name that is not a version, implementation or key, e.g. `astro-env`",
+            f"invalid environment name {name!r} (it reads as a Python version request or "
+            "a reserved word)",
+            "pick a name that is not a version, implementation, key or keyword, e.g. `astro-env`",
         )
+    if kind == "invalid" or not _NAME_RE.fullmatch(name):
+        raise UsageError(f"invalid environment name {name!r}", hint)
     return name

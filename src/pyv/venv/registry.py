@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import from_os_error
+from pyv.errors import PyvError, from_os_error
 
 if TYPE_CHECKING:
     from pyv.settings import Settings
@@ -84,7 +84,7 @@ def project_environments(settings: Settings) -> list[Path]:
         if env not in alive and (env / "pyvenv.cfg").is_file():
             alive.append(env)
     if len(alive) != len(lines):
-        with contextlib.suppress(OSError, Exception):
+        with contextlib.suppress(OSError, ValueError, PyvError):
             _rewrite(settings, path, alive)
     return alive
 
@@ -128,10 +128,11 @@ def environments_using(settings: Settings, installation_path: Path) -> list[Path
         if home is None:
             continue
         try:
-            resolved = home.resolve()
+            # The prefix resolved (minor links followed) and the bin dir itself resolved.
+            places = {home.parent.resolve() / home.name, home.resolve()}
         except OSError:
             continue
-        if (resolved == root or root in resolved.parents) and env not in users:
+        if any(p == root or root in p.parents for p in places) and env not in users:
             users.append(env)
     return users
 
