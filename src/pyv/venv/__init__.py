@@ -108,10 +108,6 @@ def remove_named(settings: Settings, name: str) -> Path:
 
 def rehash(settings: Settings) -> None:
     """Regenerate shims so a named environment's console scripts appear or vanish."""
-    import importlib
+    from pyv.shims import rehash as shims_rehash
 
-    try:
-        shims = importlib.import_module("pyv.shims")
-    except ModuleNotFoundError:
-        return  # a build without shims has nothing to refresh
-    shims.rehash(settings)
+    shims_rehash(settings)

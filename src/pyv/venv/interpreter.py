@@ -268,18 +268,30 @@ def resolve_interpreter(
     A minor (or looser) request follows the store's minor link so upgrades carry
     the environment along; an exact version or a full key stays on that patch.
     """
-    origin = "--python"
-    if request_text is None:
-        request_text = selected_request(settings, cwd)
-        origin = "the selection of this directory"
-    if request_text is None:
-        from pyv.store import all_installations
+    if request_text is not None:
+        return _resolve_text(settings, cwd, request_text, "--python", stderr)
+    selected = selected_requests(settings, cwd)
+    # Of several selected versions, the first one present wins (as for the shims).
+    for text, origin in selected:
+        try:
+            return _resolve_text(settings, cwd, text, origin, stderr, install=False)
+        except NotFound:
+            continue
+    if selected:
+        return _resolve_text(settings, cwd, selected[0][0], selected[0][1], stderr)
+    from pyv.store import all_installations
 
-        installed = all_installations(settings)
-        if not installed:
-            raise NotFound("no Python is installed to make the environment from",
-                           "install one (`pyv install 3.12`) or pass --python PATH|system")
-        return from_installation(settings, installed[0], follow_minor=True)
+    installed = all_installations(settings)
+    if not installed:
+        raise NotFound("no Python is installed to make the environment from",
+                       "install one (`pyv install 3.12`) or pass --python PATH|system")
+    return from_installation(settings, installed[0], follow_minor=True)
+
+
+def _resolve_text(
+    settings: Settings, cwd: Path, request_text: str, origin: str,
+    stderr: TextIO | None, *, install: bool = True,
+) -> BaseInterpreter:
     text = request_text.strip()
     if text == "system":
         return query_interpreter(settings, find_system_python(settings))
@@ -302,14 +314,14 @@ def resolve_interpreter(
 
     found = find_installed(settings, request, current_host())
     if not found:
-        if not settings.auto_install:
+        if not (install and settings.auto_install):
             raise NotFound(
                 f"Python {text} is not installed (from {origin})",
                 f"run `pyv install {text}` first, or set PYV_AUTO_INSTALL=1",
             )
-        from pyv.installer import install
+        from pyv.installer import install as install_pythons
 
-        install(settings, [text], stderr=stderr)
+        install_pythons(settings, [text], stderr=stderr, cwd=cwd)
         found = find_installed(settings, request, current_host())
         if not found:
             raise NotFound(f"Python {text} is still not installed after installing it")
@@ -317,25 +329,11 @@ def resolve_interpreter(
     return from_installation(settings, found[0], follow_minor=follow)
 
 
-def selected_request(settings: Settings, cwd: Path) -> str | None:
-    """The request text this directory selects (``PYV_VERSION``, ``.python-version``, global)."""
-    shell = settings.environ.get("PYV_VERSION", "").split()
-    if shell:
-        return shell[0]
-    for directory in (cwd, *cwd.parents):
-        found = _first_request_line(directory / ".python-version")
-        if found is not None:
-            return found
-    return _first_request_line(settings.global_version_file)
+def selected_requests(settings: Settings, cwd: Path) -> list[tuple[str, str]]:
+    """(request text, where it came from) selected here; empty when only the fallback applies."""
+    from pyv.selection import select
 
-
-def _first_request_line(path: Path) -> str | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            return line
-    return None
+    selection = select(settings, cwd)
+    if selection.origin.kind == "fallback":
+        return []
+    return [(entry.text, entry.where) for entry in selection.entries]
