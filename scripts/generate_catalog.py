@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the catalog that ships with pyv (``src/pyv/data/catalog.json.gz``).
+"""Generate the catalog that ships with pyv (``src/pyv/data/catalog.json``).
 
 Inputs, merged (where several describe the same key, the newest build wins):
 
@@ -20,7 +20,7 @@ parser must skip, and the uv entries the parser must reproduce.
 Usage::
 
     python scripts/generate_catalog.py --uv-json python-downloads.json \\
-        [--sha256sums SHA256SUMS --tag 20260814] [--output src/pyv/data/catalog.json.gz] \\
+        [--sha256sums SHA256SUMS --tag 20260814] [--output src/pyv/data/catalog.json] \\
         [--fixture-dir tests/data]
 """
 
@@ -51,7 +51,7 @@ from pyv.catalog import (  # noqa: E402
 )
 from pyv.settings import PBS_DOWNLOAD_PREFIX  # noqa: E402
 
-DEFAULT_OUTPUT = ROOT / "src" / "pyv" / "data" / "catalog.json.gz"
+DEFAULT_OUTPUT = ROOT / "src" / "pyv" / "data" / "catalog.json"
 #: Platforms the SHA256SUMS fixture covers (PBS triples).
 FIXTURE_TRIPLES = ("x86_64_v3-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-pc-windows-msvc")
 #: How many minor versions (newest first) of the fixture tag to include.
