@@ -345,7 +345,12 @@ def test_refreshed_catalog_ignored_when_older(tmp_path: Path, catalog: Catalog) 
 @pytest.mark.parametrize(
     "content",
     [b"", b"garbage", b'{"format": "pyv-catalog", "format_version": 1, "count": 3}\n{"rows": 1}\n',
-     b'{"format": "pyv-catalog", "format_version": 99}\n{}\n', b"\x1f\x8b broken gzip"],
+     b'{"format": "pyv-catalog", "format_version": 99}\n{}\n', b"\x1f\x8b broken gzip",
+     b'{"format": "pyv-catalog", "format_version": 1, "count": 1, "generated": "2999",'
+     b' "newest_build": "29990101"}\n{"tables": {"implementation": ["cpython"], "variant": [null],'
+     b' "arch_variant": [null], "os": ["linux"], "arch": ["x86_64"], "libc": ["gnu"],'
+     b' "prefix": [""]}, "rows": [[0, "3", 12, 0, "", 0, 0, 0, 0, 0, "29990101", 0, "u",'
+     b' null]]}\n'],
 )
 def test_corrupt_refreshed_catalog_falls_back(tmp_path: Path, content: bytes) -> None:
     settings = Settings(home=tmp_path / "home")
@@ -356,6 +361,12 @@ def test_corrupt_refreshed_catalog_falls_back(tmp_path: Path, content: bytes) ->
     assert loaded.source == "bundled"
     assert loaded.warning is not None and "pyv update" in loaded.warning
     assert "\n" not in loaded.warning
+
+
+def test_find_by_key(catalog: Catalog) -> None:
+    some = catalog.downloads[len(catalog.downloads) // 2]
+    assert catalog.find(some.key) == some
+    assert catalog.find("cpython-9.9.9-linux-x86_64-gnu") is None
 
 
 def test_save_and_read_round_trip(tmp_path: Path) -> None:
