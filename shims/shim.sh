@@ -81,13 +81,19 @@ else
   pyv_dir=${PWD-}
   pyv_file=
   pyv_pyproject=
-  while :; do
-    if [ -f "$pyv_dir/.python-version" ]; then pyv_file=$pyv_dir/.python-version; break; fi
-    if [ -f "$pyv_dir/.python-versions" ]; then pyv_file=$pyv_dir/.python-versions; break; fi
-    if [ -f "$pyv_dir/pyproject.toml" ]; then pyv_pyproject=1; fi
-    case $pyv_dir in */*) pyv_dir=${pyv_dir%/*} ;; *) break ;; esac
-  done
-  if [ -n "$pyv_file" ]; then
+  case $pyv_dir in
+    /*)
+      while :; do
+        if [ -f "$pyv_dir/.python-version" ]; then pyv_file=$pyv_dir/.python-version; break; fi
+        if [ -f "$pyv_dir/.python-versions" ]; then pyv_file=$pyv_dir/.python-versions; break; fi
+        if [ -f "$pyv_dir/pyproject.toml" ]; then pyv_pyproject=1; fi
+        case $pyv_dir in */*) pyv_dir=${pyv_dir%/*} ;; *) break ;; esac
+      done ;;
+    *) pyv_slow=1 ;;  # no usable $PWD (dash empties it when the cwd was deleted): pyv finds it
+  esac
+  if [ -n "$pyv_slow" ]; then
+    :
+  elif [ -n "$pyv_file" ]; then
     pyv_readfile "$pyv_file" || pyv_slow=1
   elif [ -f "$pyv_home/version" ]; then
     pyv_readfile "$pyv_home/version" || pyv_slow=1

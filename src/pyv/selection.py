@@ -227,13 +227,30 @@ def requires_python(pyproject: Path) -> str | None:
 
 # ----- the selection order -------------------------------------------------------------
 def start_dir(cwd: Path, environ: Mapping[str, str]) -> Path:
-    """Where to start looking: ``cwd``, or ``$PWD``'s nearest existing parent if it was deleted."""
-    if cwd.is_dir():
-        return cwd
-    for candidate in (Path(environ.get("PWD", "/")), cwd):
-        for parent in (candidate, *candidate.parents):
-            if parent.is_dir():
-                return parent
+    """Where to start looking: ``cwd``; if this process's directory was deleted, the nearest
+    existing parent of where it was (``$PWD``, else what ``/proc/self/cwd`` still names)."""
+    try:
+        os.getcwd()
+    except OSError:
+        for text in (environ.get("PWD", ""), _proc_cwd()):
+            if text and os.path.isabs(text):
+                return _nearest_existing(Path(text))
+    return _nearest_existing(cwd)
+
+
+def _proc_cwd() -> str:
+    try:
+        link = os.readlink("/proc/self/cwd")
+    except OSError:
+        return ""
+    suffix = " (deleted)"
+    return link[: -len(suffix)] if link.endswith(suffix) else link
+
+
+def _nearest_existing(path: Path) -> Path:
+    for parent in (path, *path.parents):
+        if parent.is_dir():
+            return parent
     return Path("/")
 
 

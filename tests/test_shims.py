@@ -1,0 +1,331 @@
+"""Shims and their index: generation, rehash, and running them from sh."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pyv.settings import load_settings
+from pyv.shims import STAMP, rehash, render_shim, spellings, templates_dir
+
+FAKE_SYSTEM_PATH = "/usr/bin:/bin"
+
+
+def _settings():
+    return load_settings(dict(os.environ))
+
+
+def run_shim(
+    pyv_home: Path, name: str, *args: str, cwd: Path, env: dict[str, str] | None = None,
+    sh: str | None = None, path_extra: str = FAKE_SYSTEM_PATH,
+) -> subprocess.CompletedProcess[str]:
+    shims = pyv_home / "shims"
+    full = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    full["PATH"] = f"{shims}:{path_extra}"
+    full["PWD"] = str(cwd)
+    full.update(env or {})
+    cmd = [str(shims / name), *args] if sh is None else [sh, str(shims / name), *args]
+    return subprocess.run(cmd, cwd=cwd, env=full, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def three(fake_python, fake_env):
+    """3.12.4, 3.12.1, 3.11.9, 3.13.1t, pypy3.10 and env ``astro-env`` (python, black)."""
+    made = {
+        "3.12": fake_python("3.12.4"),
+        "old312": fake_python("3.12.1"),
+        "3.11": fake_python("3.11.9"),
+        "3.13t": fake_python("3.13.1", variant="freethreaded"),
+        "pypy": fake_python("3.10.14", implementation="pypy"),
+        "env": fake_env("astro-env", ("python", "python3", "black")),
+    }
+    rehash(_settings())
+    return made
+
+
+def test_templates_dir_is_the_repo_shims_in_editable_installs() -> None:
+    assert (templates_dir() / "shim.sh").is_file()
+    assert (templates_dir() / "init.bash").is_file()
+
+
+def test_rehash_writes_a_shim_per_executable(three, pyv_home: Path) -> None:
+    names = sorted(p.name for p in (pyv_home / "shims").iterdir() if not p.name.startswith("."))
+    for expected in ("python", "python3", "python3.12", "python3.11", "python3.13t", "pip3",
+                     "pip3.12", "pip", "pypy3.10", "black", "pydoc", "pydoc3"):
+        assert expected in names
+    assert "pyv" not in names
+    shim = pyv_home / "shims" / "python3.12"
+    assert os.access(shim, os.X_OK)
+    assert shim.read_text().startswith("#!/bin/sh\n# pyv shim for python3.12")
+
+
+def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) -> None:
+    index = pyv_home / "index"
+
+    def target(name: str) -> Path:
+        return (index / name).resolve()
+
+    for name in ("3.12", "3", "cpython@3.12", "cpython3.12", "cp312", "python3.12", "any"):
+        assert target(name) == three["3.12"], name
+    assert target("3.12.1") == three["old312"]
+    assert target("3.11") == three["3.11"]
+    for name in ("3.13t", "3.13+freethreaded", "cpython-3.13+freethreaded-linux-x86_64-gnu"):
+        assert target(name) == three["3.13t"], name
+    assert not (index / "3.13").exists()  # a plain 3.13 request does not select free-threaded
+    for name in ("pypy3.10", "pypy@3.10", "3.10"):
+        assert target(name) == three["pypy"], name
+    assert target("astro-env") == three["env"]
+    assert os.readlink(index / "3.12") == "../pythons/cpython-3.12.4-linux-x86_64-gnu"
+
+
+def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
+    from pyv.requests import parse_request
+    from pyv.store import find_installed
+
+    s = _settings()
+    for entry in (pyv_home / "index").iterdir():
+        if entry.name.startswith(".") or entry.name == "astro-env":
+            continue
+        best = find_installed(s, parse_request(entry.name))[0]
+        assert entry.resolve() == best.path, entry.name
+
+
+def test_spellings_of_a_pypy_install(three) -> None:
+    from pyv.store import all_installations
+
+    pypy = next(i for i in all_installations(_settings()) if i.implementation == "pypy")
+    names = spellings(pypy)
+    assert {"pypy3.10", "pypy@3.10", "pypy3.10.14", pypy.key, pypy.minor_key} <= set(names)
+
+
+def test_rehash_is_idempotent_and_removes_stale_entries(three, pyv_home: Path) -> None:
+    s = _settings()
+    again = rehash(s)
+    assert not again.changed
+    mtime = (pyv_home / "shims" / "python").stat().st_mtime_ns
+    (pyv_home / "shims" / "my-own-tool").write_text("#!/bin/sh\n")
+    shutil.rmtree(three["3.11"])
+    result = rehash(s)
+    assert "python3.11" in result.removed and "pip3.11" in result.removed
+    assert not (pyv_home / "shims" / "python3.11").exists()
+    assert not (pyv_home / "index" / "3.11").exists()
+    assert (pyv_home / "shims" / "my-own-tool").exists()  # not ours: left alone
+    assert (pyv_home / "shims" / "python").stat().st_mtime_ns == mtime
+    assert not [p for p in (pyv_home / "shims").iterdir() if p.name.endswith(".tmp")]
+
+
+def test_concurrent_rehashes_never_leave_a_missing_shim(three, pyv_home: Path) -> None:
+    s = _settings()
+    shim = pyv_home / "shims" / "python"
+    index = pyv_home / "index" / "3.12"
+    stop = threading.Event()
+    missing: list[str] = []
+
+    def watch() -> None:
+        while not stop.is_set():
+            if not shim.is_file() or not index.exists():
+                missing.append("gone")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        procs = [subprocess.Popen([str(Path(os.sys.executable).parent / "pyv"), "-q", "rehash"])
+                 for _ in range(4)]
+        for i in range(3):
+            (pyv_home / "shims" / "python").write_text(f"stale {i}")  # force rewrites
+            rehash(s)
+        assert all(p.wait(60) == 0 for p in procs)
+    finally:
+        stop.set()
+        watcher.join()
+    assert missing == []
+    assert shim.read_bytes() == render_shim(s, "python").encode()
+
+
+def test_extra_read_only_store_is_indexed_by_absolute_path(
+    tmp_path: Path, pyv_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fixtures_shims import make_fake_install
+
+    shared = tmp_path / "shared-store"
+    inst = make_fake_install(shared, "3.9.20")
+    monkeypatch.setenv("PYV_STORES", str(shared))
+    rehash(_settings())
+    assert os.readlink(pyv_home / "index" / "3.9") == str(inst)
+    result = run_shim(pyv_home, "python3.9", cwd=tmp_path / "work", env={"PYV_VERSION": "3.9"})
+    assert result.stdout.split()[0] == inst.name
+
+
+# ----- running shims --------------------------------------------------------------------
+def who(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()[0]
+
+
+@pytest.mark.parametrize("sh", ["/bin/sh", "dash", "bash"])
+def test_shim_from_nested_dirs_with_spaces_and_non_ascii(three, pyv_home, tmp_path, sh) -> None:
+    if shutil.which(sh) is None:
+        pytest.skip(f"{sh} is not installed")
+    project = tmp_path / "work" / "my project"
+    deep = project / "src dir" / "ünïcødé" / "x"
+    deep.mkdir(parents=True)
+    (project / ".python-version").write_text("3.11\n")
+    result = run_shim(pyv_home, "python", "-c", "arg with space", cwd=deep, sh=sh)
+    assert who(result) == "cpython-3.11.9-linux-x86_64-gnu"
+    assert result.stdout.split()[1:] == ["python3", "-c", "arg", "with", "space"]
+
+
+def test_shim_file_format_in_sh(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work"
+    (work / ".python-version").write_bytes("\ufeff # pinned\r\n\r\n  3.13t  extra\r\n3.11".encode())
+    assert who(run_shim(pyv_home, "python", cwd=work)) == "cpython-3.13.1+freethreaded-linux-x86_64-gnu"
+    assert who(run_shim(pyv_home, "python3.11", cwd=work)) == "cpython-3.11.9-linux-x86_64-gnu"
+    assert who(run_shim(pyv_home, "pip3.11", cwd=work)) == "cpython-3.11.9-linux-x86_64-gnu"
+
+
+def test_shim_selection_order(three, pyv_home, tmp_path, system_bin) -> None:
+    work = tmp_path / "work"
+    path = f"{system_bin}:{FAKE_SYSTEM_PATH}"
+    assert who(run_shim(pyv_home, "python3", cwd=work, path_extra=path)) == "system"
+    (pyv_home / "version").write_text("3.11\n")
+    assert who(run_shim(pyv_home, "python3", cwd=work, path_extra=path)) == \
+        "cpython-3.11.9-linux-x86_64-gnu"
+    (work / ".python-version").write_text("astro-env\n")
+    assert who(run_shim(pyv_home, "python3", cwd=work)) == "env:astro-env"
+    assert who(run_shim(pyv_home, "black", cwd=work)) == "env:astro-env"
+    result = run_shim(pyv_home, "python3", cwd=work, env={"PYV_VERSION": "pypy3.10"})
+    assert who(result) == "pypy-3.10.14-linux-x86_64-gnu"
+    result = run_shim(pyv_home, "python3", cwd=work, env={"PYV_VERSION": "system"},
+                      path_extra=path)
+    assert who(result) == "system"
+
+
+def test_shim_pyproject_goes_through_pyv(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work"
+    (work / "pyproject.toml").write_text('[project]\nrequires-python = "<3.12"\n')
+    assert who(run_shim(pyv_home, "python", cwd=work)) == "cpython-3.11.9-linux-x86_64-gnu"
+
+
+def test_shim_complex_request_goes_through_pyv(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work"
+    (work / ".python-version").write_text(">=3.11,<3.12\n")
+    assert who(run_shim(pyv_home, "python", "-c", "--", cwd=work)) == \
+        "cpython-3.11.9-linux-x86_64-gnu"
+    result = run_shim(pyv_home, "python", "--", "-x", cwd=work)
+    assert result.stdout.split()[1:] == ["python3", "--", "-x"]
+
+
+def test_shim_missing_version_exits_127_with_one_line(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work"
+    (work / ".python-version").write_text("3.8\n")
+    result = run_shim(pyv_home, "python", cwd=work)
+    assert result.returncode == 127
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "3.8" in lines[0] and str(work / ".python-version") in lines[0]
+    assert "`pyv install 3.8`" in lines[0]
+
+
+def test_shim_empty_file_and_escapes_are_reported(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work"
+    (work / ".python-version").write_text("# nothing\n")
+    result = run_shim(pyv_home, "python", cwd=work)
+    assert result.returncode != 0 and "names no version" in result.stderr
+    (work / ".python-version").write_text("../../evil\n3.11\n")
+    result = run_shim(pyv_home, "python", cwd=work)
+    assert who(result) == "cpython-3.11.9-linux-x86_64-gnu"
+    assert "ignoring '../../evil'" in result.stderr
+
+
+def test_shim_fallback_error_setting(three, pyv_home, tmp_path) -> None:
+    result = run_shim(pyv_home, "python", cwd=tmp_path / "work", env={"PYV_FALLBACK": "error"})
+    assert result.returncode == 127 and "no Python version is selected" in result.stderr
+
+
+def test_shim_in_deleted_directory(three, pyv_home, tmp_path) -> None:
+    project = tmp_path / "work" / "proj"
+    gone = project / "gone"
+    gone.mkdir(parents=True)
+    (project / ".python-version").write_text("3.11\n")
+    script = f'cd "{gone}" && rmdir "{gone}" && exec "{pyv_home}/shims/python"'
+    env = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    env["PATH"] = f"{pyv_home}/shims:{FAKE_SYSTEM_PATH}"
+    result = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert who(result) == "cpython-3.11.9-linux-x86_64-gnu"
+
+
+def test_fast_path_needs_no_other_program(three, pyv_home, tmp_path) -> None:
+    """With a PATH holding no programs at all, every common case still works."""
+    work = tmp_path / "work" / "deep" / "er"
+    work.mkdir(parents=True)
+    (tmp_path / "work" / ".python-version").write_text("3.12\n")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    for env in ({}, {"PYV_VERSION": "pypy3.10"}, {"PYV_VERSION": "astro-env"}):
+        result = run_shim(pyv_home, "python", cwd=work, env=env, path_extra=str(empty))
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_fast_path_execs_only_the_target(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work" / "a" / "b"
+    work.mkdir(parents=True)
+    (tmp_path / "work" / ".python-version").write_text("3.12\n3.11\n")
+    log = tmp_path / "strace.log"
+    for name in ("python", "python3.11"):
+        result = run_shim(pyv_home, name, cwd=work)
+        assert result.returncode == 0
+        env = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+        env["PATH"] = f"{pyv_home}/shims:{FAKE_SYSTEM_PATH}"
+        traced = subprocess.run(
+            ["strace", "-f", "-qq", "-e", "trace=execve,clone,clone3,fork,vfork", "-o", str(log),
+             str(pyv_home / "shims" / name)], cwd=work, env=env, capture_output=True, text=True,
+            timeout=60,
+        )
+        if traced.returncode != 0 and "ptrace" in traced.stderr:
+            pytest.skip(f"strace cannot trace here: {traced.stderr.strip()}")
+        calls = [line for line in log.read_text().splitlines() if "(" in line]
+        execs = [c for c in calls if "execve(" in c]
+        assert len(execs) == 2, calls  # the shim itself, then the target
+        assert str(pyv_home / "shims" / name) in execs[0]
+        assert "/index/" in execs[1]
+        assert not [c for c in calls if "clone" in c or "fork" in c], calls
+
+
+def test_new_console_scripts_are_noticed(three, pyv_home, tmp_path) -> None:
+    from fixtures_shims import write_fake_exe
+
+    work = tmp_path / "work"
+    (work / ".python-version").write_text("3.12\n")
+    # As if `pip install httpie` ran outside the shims: the bin/ dir is now newer than the stamp.
+    stamp = pyv_home / "index" / STAMP
+    old = time.time() - 100
+    os.utime(stamp, (old, old))
+    write_fake_exe(three["3.12"] / "bin" / "http", "tool")
+    assert who(run_shim(pyv_home, "python", cwd=work)) == "cpython-3.12.4-linux-x86_64-gnu"
+    deadline = time.time() + 30
+    while not (pyv_home / "shims" / "http").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert (pyv_home / "shims" / "http").exists()
+
+
+def test_pip_through_a_shim_rehashes_when_it_adds_scripts(three, pyv_home, tmp_path) -> None:
+    work = tmp_path / "work"
+    (work / ".python-version").write_text("3.12\n")
+    pip = three["3.12"] / "bin" / "pip3"
+    # A fake pip that "installs" a console script next to itself.
+    pip.write_text('#!/bin/sh\nprintf "#!/bin/sh\\necho tool\\n" > "${0%/*}/newtool"\n'
+                   'chmod +x "${0%/*}/newtool"\nexit 3\n')
+    stamp = pyv_home / "index" / STAMP
+    old = time.time() - 100
+    os.utime(stamp, (old, old))
+    result = run_shim(pyv_home, "pip3", "install", "x", cwd=work)
+    assert result.returncode == 3
+    assert (pyv_home / "shims" / "newtool").exists()
