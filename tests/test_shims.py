@@ -184,7 +184,8 @@ def test_shim_from_nested_dirs_with_spaces_and_non_ascii(three, pyv_home, tmp_pa
 def test_shim_file_format_in_sh(three, pyv_home, tmp_path) -> None:
     work = tmp_path / "work"
     (work / ".python-version").write_bytes("\ufeff # pinned\r\n\r\n  3.13t  extra\r\n3.11".encode())
-    assert who(run_shim(pyv_home, "python", cwd=work)) == "cpython-3.13.1+freethreaded-linux-x86_64-gnu"
+    ft = "cpython-3.13.1+freethreaded-linux-x86_64-gnu"
+    assert who(run_shim(pyv_home, "python", cwd=work)) == ft
     assert who(run_shim(pyv_home, "python3.11", cwd=work)) == "cpython-3.11.9-linux-x86_64-gnu"
     assert who(run_shim(pyv_home, "pip3.11", cwd=work)) == "cpython-3.11.9-linux-x86_64-gnu"
 
