@@ -8,6 +8,7 @@ and the wheels the base interpreter bundles for ``ensurepip``.
 
 from __future__ import annotations
 
+import contextlib
 import html.parser
 import json
 import os
@@ -154,7 +155,11 @@ def find_seed_wheels(
                     continue
         found = _best_local(_listdir(bundled), name, python)
         if found:
-            chosen.append(SeedWheel(name, found[0], found[1], "bundled"))
+            path = found[1]
+            if not settings.offline:
+                # The index could not help: keep this wheel so later seeds stay offline.
+                path = _keep_in_cache(path, cache)
+            chosen.append(SeedWheel(name, found[0], path, "bundled"))
             continue
         if name == "pip":
             why = f" ({network_error.message})" if network_error else ""
@@ -168,6 +173,23 @@ def find_seed_wheels(
         stderr.write(f"warning: could not reach the package index ({network_error.message}); "
                      "used the interpreter's bundled wheels\n")
     return chosen
+
+
+def _keep_in_cache(wheel: Path, cache: Path) -> Path:
+    """Copy ``wheel`` into the cache atomically; the original on any failure."""
+    import shutil
+
+    dest = cache / wheel.name
+    tmp = cache / f".{wheel.name}.{os.getpid()}.tmp"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(wheel, tmp)
+        os.replace(tmp, dest)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return wheel
+    return dest
 
 
 def _listdir(directory: Path) -> list[Path]:

@@ -1,0 +1,243 @@
+"""Seeding: the wheel installer, the wheel cache, the index, bundled wheels, pip/uv on top."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fixtures_venv import REAL_MINOR, build_wheel, system_python
+from pyv.errors import ArchiveError, NotFound
+from pyv.settings import load_settings
+from pyv.venv import make_environment
+from pyv.venv.seed import (
+    best_index_file,
+    bundled_wheels_dir,
+    parse_project_page,
+    seed_packages,
+)
+from pyv.venv.wheel import Scheme, install_wheel, launcher, shebang
+
+PY = tuple(sys.version_info[:3])
+BUNDLED = bundled_wheels_dir(system_python(), f"lib/python{REAL_MINOR}/site-packages")
+
+
+def _bundled(name: str) -> Path:
+    found = sorted(BUNDLED.glob(f"{name}-*.whl"))
+    if not found:
+        pytest.skip(f"the running Python bundles no {name} wheel")
+    return found[-1]
+
+
+def _scheme(root: Path, python: str = "/env/bin/python") -> Scheme:
+    return Scheme(purelib=root / "site", scripts=root / "bin", data=root, headers=root / "inc",
+                  python=python)
+
+
+def _hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def test_wheel_installer_writes_record_and_scripts(tmp_path):
+    wheel = build_wheel(tmp_path / "dist")
+    result = install_wheel(wheel, _scheme(tmp_path / "env"), (3, 12))
+    site = tmp_path / "env" / "site"
+    assert (site / "pyvdemo" / "__init__.py").is_file()
+    script = tmp_path / "env" / "bin" / "pyvdemo-hello"
+    assert script.read_text().startswith("#!/env/bin/python\n")
+    assert os.access(script, os.X_OK)
+    assert result.scripts == ("pyvdemo-hello",)
+    dist = site / "pyvdemo-1.0.dist-info"
+    assert (dist / "INSTALLER").read_text() == "pyv\n"
+    rows = [line.split(",") for line in (dist / "RECORD").read_text().splitlines()]
+    paths = {r[0]: r[1] for r in rows}
+    assert paths["../bin/pyvdemo-hello"] == _hash(script.read_bytes())
+    assert paths["pyvdemo/__init__.py"] == _hash((site / "pyvdemo" / "__init__.py").read_bytes())
+    assert paths["pyvdemo-1.0.dist-info/RECORD"] == ""
+
+
+def test_pip_scripts_are_named_for_the_target_python(tmp_path):
+    result = install_wheel(_bundled("pip"), _scheme(tmp_path), (3, 14))
+    assert set(result.scripts) == {"pip", "pip3", "pip3.14"}
+
+
+def test_wheel_with_a_bad_hash_or_escaping_path_is_refused(tmp_path):
+    wheel = build_wheel(tmp_path / "dist")
+    bad = tmp_path / "bad" / wheel.name
+    bad.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("__init__.py"):
+                data += b"# tampered\n"
+            dst.writestr(item, data)
+    with pytest.raises(ArchiveError, match="RECORD hash"):
+        install_wheel(bad, _scheme(tmp_path / "env1"), (3, 12))
+    evil = tmp_path / "evil" / wheel.name
+    evil.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("../outside.py", b"x")
+    with pytest.raises(ArchiveError, match="escapes"):
+        install_wheel(evil, _scheme(tmp_path / "env2"), (3, 12))
+    assert not (tmp_path / "outside.py").exists()
+
+
+def test_long_interpreter_path_uses_a_sh_trampoline(tmp_path):
+    long_dir = tmp_path / ("d" * 120) / "with space"
+    header = shebang(str(long_dir / "bin" / "python"))
+    assert header.startswith(b"#!/bin/sh\n'''exec' ")
+    code = launcher(str(sys.executable), "json.tool:main")
+    target = tmp_path / "tool"
+    target.write_bytes(shebang(sys.executable + " " * 0) + code.split(b"\n", 1)[1])
+    # The trampoline form must also be valid Python and run the interpreter it names.
+    trampoline = tmp_path / "t"
+    trampoline.write_bytes(
+        b"#!/bin/sh\n'''exec' \"" + sys.executable.encode() + b"\" \"$0\" \"$@\"\n' '''\n"
+        b"import sys\nprint('ran', sys.argv[1])\n"
+    )
+    trampoline.chmod(0o755)
+    out = subprocess.run([str(trampoline), "arg"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ran arg"
+    with pytest.raises(ArchiveError):
+        launcher("/x/python", "bad module:main")
+
+
+def test_seed_offline_from_bundled_wheels_then_pip_and_uv_work(run_pyv, tmp_path):
+    _bundled("pip")
+    result = run_pyv("venv", "-p", str(system_python()), "--seed", "--offline", check=True)
+    env = Path.cwd() / ".venv"
+    assert "Seeded: pip" in result.stderr
+    for script in ("pip", "pip3", f"pip{REAL_MINOR}"):
+        assert os.access(env / "bin" / script, os.X_OK)
+    version = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "--version"],
+                             capture_output=True, text=True, check=True).stdout
+    assert str(env) in version
+    wheel = build_wheel(tmp_path / "dist")
+    subprocess.run([str(env / "bin" / "pip"), "install", "--no-index", "--quiet", str(wheel)],
+                   check=True, capture_output=True)
+    hello = subprocess.run([str(env / "bin" / "pyvdemo-hello")], capture_output=True, text=True,
+                           check=True)
+    assert hello.stdout.strip() == "hello from pyvdemo"
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not os.access(uv, os.X_OK):
+        pytest.skip("uv is not installed")
+    other = build_wheel(tmp_path / "dist2", name="pyvother")
+    subprocess.run([uv, "pip", "install", "--offline", "--python", str(env / "bin" / "python"),
+                    str(other)], check=True, capture_output=True,
+                   env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")})
+    listed = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "list"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "pyvother" in listed and "pyvdemo" in listed
+
+
+class _Index:
+    """A static PEP 503 index on loopback (directories serve their index.html)."""
+
+    def __init__(self, root: Path) -> None:
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                seen.append(self.path)
+
+        self.server = ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def index_server(tmp_path):
+    server = _Index(tmp_path / "index-root")
+    yield server
+    server.close()
+
+
+def test_seed_from_index_fills_the_cache_then_stays_offline(index_server, pyv_home, tmp_path):
+    http_server = index_server
+    http_server.root.mkdir(exist_ok=True)
+    pip_wheel = _bundled("pip")
+    names = seed_packages(PY)  # type: ignore[arg-type]
+    project_dir = http_server.root / "simple" / "pip"
+    project_dir.mkdir(parents=True)
+    shutil.copy(pip_wheel, http_server.root / pip_wheel.name)
+    digest = hashlib.sha256(pip_wheel.read_bytes()).hexdigest()
+    (project_dir / "index.html").write_text(
+        f'<html><body><a href="../../{pip_wheel.name}#sha256={digest}" '
+        f'data-requires-python="&gt;=3.7">{pip_wheel.name}</a>'
+        '<a href="../../pip-1.0-py3-none-any.whl" data-yanked="">pip-1.0-py3-none-any.whl</a>'
+        "</body></html>"
+    )
+    # setuptools: the index has none, so the bundled one is used (and cached);
+    # wheel: a stand-in served by the index.
+    for other in names[1:]:
+        (http_server.root / "simple" / other).mkdir()
+        page = "<html></html>"
+        if other == "wheel":
+            stand_in = build_wheel(http_server.root, name="wheel", version="0.99")
+            page = f'<a href="../../{stand_in.name}">{stand_in.name}</a>'
+        (http_server.root / "simple" / other / "index.html").write_text(page)
+    environ = {**os.environ, "PYV_INDEX_URL": f"{http_server.url}/simple"}
+    settings = load_settings(environ)
+    env = make_environment(settings, Path.cwd(), path="one", python=str(system_python()),
+                           seed=True)
+    assert any(s.startswith("pip ") for s in env.seeded)
+    cached = settings.cache_dir / "wheels" / pip_wheel.name
+    assert cached.is_file()
+    requests_before = len(http_server.requests)
+    assert requests_before >= 2
+    # The second seed uses the cache: no request at all, even with the index gone.
+    http_server.close()
+    env2 = make_environment(settings, Path.cwd(), path="two", python=str(system_python()),
+                            seed=True)
+    assert [s for s in env2.seeded if s.startswith("pip")] == [
+        s for s in env.seeded if s.startswith("pip")]
+    assert len(http_server.requests) == requests_before
+
+
+def test_seed_without_any_pip_wheel_fails_cleanly(pyv_home, tmp_path, monkeypatch):
+    import pyv.venv.seed as seed
+
+    monkeypatch.setattr(seed, "bundled_wheels_dir", lambda *a: tmp_path / "none")
+    settings = load_settings(overrides={"offline": True})
+    with pytest.raises(NotFound, match="no pip wheel"):
+        make_environment(settings, Path.cwd(), path="env", python=str(system_python()), seed=True)
+    assert not (Path.cwd() / "env").exists()
+
+
+def test_index_pages_html_and_json():
+    html = (b'<a href="/files/pip-24.0-py3-none-any.whl#sha256=aa" data-requires-python="&gt;=3.7">'
+            b'x</a><a href="pip-25.0-py3-none-any.whl" data-requires-python="&gt;=3.99">y</a>'
+            b'<a href="pip-24.1b1-py3-none-any.whl">z</a><a href="pip-24.0.tar.gz">s</a>')
+    files = parse_project_page(html, "https://idx.example/simple/pip/")
+    assert files[0].url == "https://idx.example/files/pip-24.0-py3-none-any.whl"
+    assert files[0].sha256 == "aa" and files[0].requires_python == ">=3.7"
+    best = best_index_file(files, "pip", (3, 12, 1))
+    assert best is not None and best.filename == "pip-24.0-py3-none-any.whl"
+    doc = (b'{"files": [{"filename": "pip-24.2-py3-none-any.whl", "url": "../../p/pip.whl",'
+           b' "hashes": {"sha256": "bb"}, "requires-python": ">=3.8", "yanked": false}]}')
+    files = parse_project_page(doc, "https://idx.example/simple/pip/", "application/json")
+    assert files[0].url == "https://idx.example/p/pip.whl" and files[0].sha256 == "bb"
+    assert seed_packages((3, 11, 9)) == ("pip", "setuptools", "wheel")
+    assert seed_packages((3, 12, 0)) == ("pip",)
