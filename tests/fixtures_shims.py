@@ -47,6 +47,7 @@ def make_fake_install(
     else:
         main = f"python{minor}{t}"
         default_names = [main, "python3", f"pip{minor}", "pip3", "pydoc3"]
+    (root / "bin").mkdir(parents=True, exist_ok=True)
     for name in list(names if names is not None else default_names) + list(extra):
         write_fake_exe(root / "bin" / name, key)
     record = {

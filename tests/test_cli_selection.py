@@ -1,0 +1,169 @@
+"""The selection commands, run as a user would: pin, version, which, exec, shell, rehash,
+init and the hidden _shim."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def installed(fake_python, run_pyv):
+    made = {"3.12": fake_python("3.12.4"), "3.11": fake_python("3.11.9")}
+    run_pyv("rehash", check=True)
+    return made
+
+
+def test_pin_writes_reads_and_removes(installed, run_pyv, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    result = run_pyv("pin", "3.12", "3.11", check=True)
+    assert (work / ".python-version").read_text() == "3.12\n3.11\n"
+    assert "pinned 3.12, 3.11" in result.stderr
+    sub = work / "sub"
+    sub.mkdir()
+    shown = run_pyv("pin", cwd=sub, check=True)
+    assert shown.stdout.split() == ["3.12", "3.11"]
+    data = json.loads(run_pyv("pin", "--json", cwd=sub, check=True).stdout)
+    assert data == {"path": str(work / ".python-version"), "requests": ["3.12", "3.11"]}
+    run_pyv("pin", "--rm", check=True)
+    assert not (work / ".python-version").exists()
+    missing = run_pyv("pin")
+    assert missing.returncode == 3 and "no version is pinned" in missing.stderr
+
+
+def test_pin_global_and_validation(installed, run_pyv, pyv_home: Path) -> None:
+    run_pyv("pin", "--global", "3.11", check=True)
+    assert (pyv_home / "version").read_text() == "3.11\n"
+    assert run_pyv("pin", "--global", check=True).stdout.strip() == "3.11"
+    bad = run_pyv("pin", "cpython-nonsense")
+    assert bad.returncode == 2 and "invalid Python request" in bad.stderr
+    assert run_pyv("pin", "../x").returncode == 2
+    warn = run_pyv("pin", "3.9", check=True)
+    assert "not installed" in warn.stderr and "pyv install 3.9" in warn.stderr
+
+
+def test_version_reports_origin(installed, run_pyv, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / ".python-version").write_text("3.12\n3.8\n")
+    result = run_pyv("version")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("3.12.4 cpython-3.12.4-linux-x86_64-gnu")
+    assert str(work / ".python-version") + ":1" in lines[0]
+    assert "3.8: not installed" in lines[1] and "pyv install 3.8" in lines[1]
+    data = json.loads(run_pyv("version", "--json").stdout)
+    assert data["origin"]["kind"] == "file"
+    assert [e["status"] for e in data["entries"]] == ["ok", "not-installed"]
+    assert data["entries"][0]["version"] == "3.12.4"
+    missing = run_pyv("version", env={"PYV_VERSION": "3.8"})
+    assert missing.returncode == 3 and "PYV_VERSION" in missing.stdout
+
+
+def test_version_says_requires_python_is_a_hint(installed, run_pyv, tmp_path: Path) -> None:
+    (tmp_path / "work" / "pyproject.toml").write_text('[project]\nrequires-python = "<3.12"\n')
+    result = run_pyv("version", check=True)
+    assert "3.11.9" in result.stdout and "requires-python" in result.stdout
+    assert "hint" in result.stdout
+
+
+def test_which(installed, run_pyv, tmp_path: Path) -> None:
+    (tmp_path / "work" / ".python-version").write_text("3.11\n")
+    result = run_pyv("which", "pip3", check=True)
+    assert result.stdout.strip() == str(installed["3.11"] / "bin" / "pip3")
+    assert run_pyv("which", check=True).stdout.strip() == str(installed["3.11"] / "bin" / "python3")
+    nope = run_pyv("which", "nosuchtool")
+    assert nope.returncode == 127 and "command not found" in nope.stderr
+
+
+def test_exec_puts_bin_first_and_passes_exit_code(installed, run_pyv, tmp_path: Path) -> None:
+    (tmp_path / "work" / ".python-version").write_text("3.12\n")
+    result = run_pyv("exec", "python3.12", "-c", "x", check=True)
+    assert result.stdout.split() == ["cpython-3.12.4-linux-x86_64-gnu", "python3.12", "-c", "x"]
+    shell = run_pyv("exec", "sh", "-c", 'echo "${PATH%%:*}"; exit 7')
+    assert shell.returncode == 7
+    assert shell.stdout.strip() == str(installed["3.12"] / "bin")
+
+
+def test_shell_without_integration_prints_line_and_hint(installed, run_pyv) -> None:
+    result = run_pyv("shell", "3.11", env={"SHELL": "/bin/bash"})
+    assert result.returncode == 1
+    assert result.stdout.strip() == "export PYV_VERSION=3.11;"
+    assert 'eval "$(pyv init bash)"' in result.stderr
+
+
+@pytest.mark.parametrize(("shell", "set_line", "unset_line"), [
+    ("bash", "export PYV_VERSION=3.11:3.12;", "unset PYV_VERSION;"),
+    ("fish", "set -gx PYV_VERSION '3.11:3.12';", "set -e PYV_VERSION;"),
+    ("tcsh", "setenv PYV_VERSION '3.11:3.12';", "unsetenv PYV_VERSION;"),
+])
+def test_shell_eval(installed, run_pyv, shell: str, set_line: str, unset_line: str) -> None:
+    assert run_pyv("shell", "--eval", shell, "3.11", "3.12", check=True).stdout.strip() == set_line
+    assert run_pyv("shell", "--eval", shell, "--unset", check=True).stdout.strip() == unset_line
+
+
+def test_shell_refuses_missing_versions_and_shows_current(installed, run_pyv) -> None:
+    missing = run_pyv("shell", "--eval", "bash", "3.8")
+    assert missing.returncode == 3 and missing.stdout == "" and "pyv install 3.8" in missing.stderr
+    assert run_pyv("shell", env={"PYV_VERSION": "3.11"}, check=True).stdout.strip() == "3.11"
+    assert run_pyv("shell").returncode == 3
+
+
+def test_rehash_command(fake_python, run_pyv, pyv_home: Path) -> None:
+    fake_python("3.12.4")
+    result = run_pyv("rehash", "--json", check=True)
+    data = json.loads(result.stdout)
+    assert "python3.12" in data["shims"] and "python3.12" in data["added"]
+    assert data["index"]["3.12"].endswith("cpython-3.12.4-linux-x86_64-gnu")
+    assert "rehashed" in run_pyv("rehash", check=True).stderr
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish", "tcsh", "csh", "sh"])
+def test_init_prints_integration(run_pyv, pyv_home: Path, shell: str) -> None:
+    result = run_pyv("init", shell, check=True)
+    assert str(pyv_home / "shims") in result.stdout
+    assert "--eval" in result.stdout or "pyv.csh" in result.stdout
+    assert run_pyv("init", env={"SHELL": f"/usr/bin/{shell}"}, check=True).stdout == result.stdout
+
+
+def test_init_rejects_unknown_shell(run_pyv) -> None:
+    result = run_pyv("init", "powershell")
+    assert result.returncode == 2 and "unsupported shell" in result.stderr
+
+
+def test_hidden_shim_command_keeps_arguments(installed, run_pyv, tmp_path: Path) -> None:
+    (tmp_path / "work" / ".python-version").write_text("3.12\n")
+    for args in (["-c", "--", "x"], ["--", "-x"], ["--home", "y"], []):
+        result = run_pyv("_shim", "--argc", str(len(args)), "python", "--", *args, check=True)
+        assert result.stdout.split()[2:] == args, args
+
+
+def test_shim_command_is_not_listed(run_pyv) -> None:
+    assert "_shim" not in run_pyv("--help").stdout
+
+
+def test_shim_command_auto_installs_real_interpreter(
+    run_pyv, pbs_mirror, real_archive, tmp_path: Path, pyv_home: Path
+) -> None:
+    """A real interpreter, installed on first use through the shim, then run by it."""
+    env = pbs_mirror([real_archive])
+    minor = ".".join(map(str, real_archive.version[:2]))
+    (tmp_path / "work" / ".python-version").write_text(f"{minor}\n")
+    run_pyv("rehash", check=True)
+    shim = pyv_home / "shims" / "python"
+    assert not shim.exists()  # nothing installed yet, so no shims
+    result = run_pyv("_shim", "--argc", "2", "python", "--", "-c", "import sys; print(sys.version)",
+                     env={**env, "PYV_AUTO_INSTALL": "1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(".".join(map(str, real_archive.version)))
+    assert f"installing Python {minor}" in result.stderr
+    assert shim.is_file()  # the install rehashed
+    import subprocess
+
+    direct = subprocess.run([str(shim), "-S", "-c", "import sys; print(sys.prefix)"],
+                            cwd=tmp_path / "work", capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{pyv_home / 'shims'}:/usr/bin:/bin"})
+    assert direct.returncode == 0, direct.stderr
+    assert str(pyv_home) in direct.stdout or "/index/" in direct.stdout
