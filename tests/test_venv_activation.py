@@ -117,7 +117,8 @@ def test_posix_script_with_dash_and_odd_paths(run_pyv, tmp_path):
     run_pyv("venv", "-p", str(system_python()), "it's here", check=True)
     env = Path.cwd() / "it's here"
     script = (f"PATH=/usr/bin:/bin\n. {quote_posix(str(env / 'bin' / 'activate'))}\n"
-              'echo "$VIRTUAL_ENV"\ncommand -v python\ndeactivate\necho "${VIRTUAL_ENV-unset}:$PATH"\n')
+              'echo "$VIRTUAL_ENV"\ncommand -v python\ndeactivate\n'
+              'echo "${VIRTUAL_ENV-unset}:$PATH"\n')
     out = subprocess.run([sh, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == [str(env), str(env / "bin" / "python"), "unset:/usr/bin:/bin"]
 
