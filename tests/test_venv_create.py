@@ -14,6 +14,7 @@ from fixtures_venv import (
     REAL_MINOR,
     ManagedPython,
     add_installation,
+    build_wheel,
     point_minor_link,
     system_python,
 )
@@ -257,3 +258,29 @@ def test_bad_interpreter_path(pyv_home):
     with pytest.raises(PyvError, match="failed to describe itself"):
         make_environment(settings, Path.cwd(), python=str(script))
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["fake-python"]
+
+
+def test_named_env_in_python_version_drives_the_shims(run_pyv, pyv_home, tmp_path):
+    run_pyv("venv", "--name", "astro", "-p", str(system_python()), "--seed", "--offline",
+            check=True)
+    env = pyv_home / "envs" / "astro"
+    shims = pyv_home / "shims"
+    assert (shims / "pip").exists()  # creation rehashed: the env's scripts have shims
+    Path(".python-version").write_text("astro\n")
+    prefix = subprocess.run([str(shims / "python"), "-c", "import sys; print(sys.prefix)"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(prefix).resolve() == env
+    pip = subprocess.run([str(shims / "pip"), "--version"], capture_output=True, text=True,
+                         check=True).stdout
+    assert str(env / "lib") in pip
+    # A console script installed later gets a shim after `pyv rehash`, and runs in the env.
+    wheel = build_wheel(tmp_path / "dist")
+    subprocess.run([str(env / "bin" / "pip"), "install", "--no-index", "-q", str(wheel)],
+                   check=True, capture_output=True)
+    run_pyv("rehash", check=True)
+    hello = subprocess.run([str(shims / "pyvdemo-hello")], capture_output=True, text=True,
+                           check=True)
+    assert hello.stdout.strip() == "hello from pyvdemo"
+    # Removing the environment drops shims only it provided.
+    run_pyv("envs", "remove", "astro", check=True)
+    assert not (shims / "pyvdemo-hello").exists()
