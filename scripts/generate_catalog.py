@@ -128,6 +128,14 @@ def check_parser_agrees(downloads: list[Download]) -> int:
     return bad
 
 
+def _snapshot_date(paths: list[Path]) -> str | None:
+    """``YYYY-MM-DDT00:00:00+00:00`` from the newest dated input file name, if any."""
+    import re
+
+    dates = [m.group(1) for p in paths if (m := re.search(r"(\d{4}-\d{2}-\d{2})", p.name))]
+    return f"{max(dates)}T00:00:00+00:00" if dates else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uv-json", type=Path, action="append", default=[],
@@ -139,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=PBS_DOWNLOAD_PREFIX,
                         help="release download prefix for SHA256SUMS entries")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--generated", default=None, help="timestamp to record (default: now)")
+    parser.add_argument("--generated", default=None,
+                        help="timestamp to record (default: the snapshot date in a "
+                             "python-downloads-YYYY-MM-DD.json name, else now)")
     parser.add_argument("--fixture-dir", type=Path, default=None,
                         help="also write the SHA256SUMS test fixture here")
     args = parser.parse_args(argv)
@@ -167,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         origins.append(f"{args.base_url.rstrip('/')}/{tag}/SHA256SUMS")
 
     merged = merge_downloads(*groups)
+    # The catalog is as old as the data it was made from, not as the run that converted it,
+    # so that `pyv list` and `pyv doctor` report its age truthfully.
+    generated = args.generated or _snapshot_date(args.uv_json) or now_iso()
     catalog = Catalog(
-        downloads=tuple(merged), source="bundled", generated=args.generated or now_iso(),
+        downloads=tuple(merged), source="bundled", generated=generated,
         origin=" + ".join(origins),
     )
     save_catalog(catalog, args.output)

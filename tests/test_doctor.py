@@ -222,7 +222,7 @@ def _age(path: Path, seconds: float) -> Path:
 
 
 def _stage_leftovers(settings: Settings) -> dict[str, Path]:
-    host = socket.gethostname()
+    host = socket.gethostname().replace(".", "_")  # staging names carry the host without dots
     key = "cpython-3.12.4-linux-x86_64-gnu"
     staging = settings.pythons_dir / ".staging" / f"{key}.{host}.{_dead_pid()}.ab12"
     (staging / "python" / "bin").mkdir(parents=True)
@@ -311,6 +311,15 @@ def test_run_doctor_reports_an_old_catalog() -> None:
 def _healthy_env(tmp_path: Path, pyv_home: Path) -> dict[str, str]:
     bundle = tmp_path / "ca.pem"
     bundle.write_text("pem")
+    # A freshly refreshed catalog: the bundled one ages with the calendar.
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from pyv.catalog import REFRESHED_NAME, bundled_catalog, save_catalog
+
+    fresh = replace(bundled_catalog(), source="refreshed",
+                    generated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    save_catalog(fresh, pyv_home / "catalog" / REFRESHED_NAME)
     return {"PATH": f"{pyv_home / 'shims'}:/usr/bin:/bin", "PYV_SHELL": "bash",
             "SSL_CERT_FILE": str(bundle), "TERMINFO_DIRS": "/usr/share/terminfo"}
 

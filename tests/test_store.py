@@ -142,11 +142,8 @@ def test_leftovers_of_dead_processes(tmp_path: Path) -> None:
     live = store.new_staging("cpython-3.12.4-linux-x86_64-gnu")  # this process: alive
     import socket
 
-    dead = (
-        tmp_path
-        / ".staging"
-        / f"cpython-3.11.9-linux-x86_64-gnu.{socket.gethostname()}.999999999.ab"
-    )
+    host = socket.gethostname().replace(".", "_")
+    dead = tmp_path / ".staging" / f"cpython-3.11.9-linux-x86_64-gnu.{host}.999999999.ab"
     dead.mkdir()
     assert store.leftovers() == [dead]
     assert live.exists()

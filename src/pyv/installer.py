@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlsplit
 
 from pyv.errors import (
@@ -283,7 +283,7 @@ def _fetch_and_extract(
         source_path = cached
     with _open_source(settings, url, source_path, cached, download, err) as (stream, network):
         extract_archive(
-            stream,
+            stream,  # type: ignore[arg-type]  # read() is all extraction uses
             download.archive_format,
             tree,
             root=download.archive_root,
@@ -303,6 +303,15 @@ def _fetch_and_extract(
         with contextlib.suppress(OSError):
             os.replace(part, cached)
     return network
+
+
+class _HashedStream(Protocol):
+    """What the extractor reads: sequential bytes plus the running digest."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _part_path(cached: Path) -> Path:
@@ -326,7 +335,7 @@ def _open_source(
     cached: Path,
     download: Download,
     err: TextIO,
-) -> Iterator[tuple[BinaryIO, bool]]:
+) -> Iterator[tuple[_HashedStream, bool]]:
     if source_path is not None:
         from pyv.hashing import HashingReader
 
@@ -340,7 +349,7 @@ def _open_source(
         except OSError as exc:
             raise from_os_error(exc, f"opening {source_path}") from None
         with fh:
-            yield HashingReader(fh), False  # type: ignore[misc]
+            yield HashingReader(fh), False
         return
     from pyv.download import open_download
 
@@ -354,7 +363,7 @@ def _open_source(
         yield stream, True
 
 
-def _drain(stream: BinaryIO) -> None:
+def _drain(stream: _HashedStream) -> None:
     """Read what the extractor left (tar padding, compressor trailer) so the digest is whole."""
     while stream.read(1 << 20):
         pass

@@ -58,7 +58,7 @@ def _parse_float(value: object, name: str) -> float:
 
 def _parse_int(value: object, name: str) -> int:
     try:
-        result = int(value)  # type: ignore[call-overload]
+        result: int = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
     if result < 0:
@@ -226,7 +226,8 @@ def _user_dir(environ: Mapping[str, str], xdg_var: str, xdg_default: str, kind: 
     """platformdirs' answer, but computed from the environment passed in on XDG systems."""
     import sys
 
-    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+    system: str = sys.platform  # a plain str, so type checkers keep both branches
+    if system != "darwin" and not system.startswith("win"):
         base = environ.get(xdg_var, "").strip()
         if base and os.path.isabs(base):
             return Path(base) / "pyv"
@@ -292,8 +293,8 @@ def load_settings(
     for attr, raw in (overrides or {}).items():
         if raw is None or attr == "home":
             continue
-        spec = next((s for s in _SPECS if s.attr == attr), None)
-        values[attr] = spec.parse(raw, f"--{attr.replace('_', '-')}") if spec else raw
+        flag_spec = next((s for s in _SPECS if s.attr == attr), None)
+        values[attr] = flag_spec.parse(raw, f"--{attr.replace('_', '-')}") if flag_spec else raw
     # NO_COLOR-style conventions for progress: honour CI=true as "no bars" too.
     if "progress" not in values and env.get("CI", "").lower() in _TRUE:
         values["progress"] = False

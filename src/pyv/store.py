@@ -275,7 +275,7 @@ class Store:
     def new_staging(self, key: str) -> Path:
         """A fresh, empty, invisible directory for work on ``key``."""
         self._ensure_root()
-        name = f"{key}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}"
+        name = f"{key}.{_host_tag()}.{os.getpid()}.{secrets.token_hex(4)}"
         path = self.root / STAGING / name
         try:
             path.mkdir()
@@ -302,7 +302,7 @@ class Store:
             entries = list(os.scandir(self.root / STAGING))
         except OSError:
             return result
-        host = socket.gethostname()
+        host = _host_tag()
         for entry in entries:
             parts = entry.name.rsplit(".", 3)
             if len(parts) != 4:
@@ -397,6 +397,11 @@ def remove_tree(path: Path) -> None:
             pass
 
     shutil.rmtree(path, onerror=onerror)
+
+
+def _host_tag() -> str:
+    """The host name without dots, so staging names split unambiguously from the right."""
+    return socket.gethostname().replace(".", "_") or "localhost"
 
 
 def _pid_alive(pid: int) -> bool:

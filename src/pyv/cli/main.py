@@ -115,7 +115,7 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
                 parents=[common],
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
-            command_obj.add_arguments(sp)  # type: ignore[attr-defined]
+            command_obj.add_arguments(sp)
         elif name in COMMANDS:
             sub.add_parser(name, help=help_text, add_help=False)
     return parser, command_obj

@@ -129,10 +129,17 @@ class ListCommand(Command):
             ctx, request, installed_only=args.installed, available_only=args.available,
             all_versions=args.all_versions, all_platforms=args.all_platforms,
         )
+        status = None
+        if catalog is not None:
+            from pyv.update import catalog_status
+
+            if catalog.warning:
+                ctx.warn(catalog.warning)
+            status = catalog_status(ctx.settings)
         if args.json:
             data: dict[str, Any] = {"pythons": [r.to_json() for r in rows]}
-            if catalog is not None:
-                data["catalog"] = catalog_summary(catalog)
+            if status is not None:
+                data["catalog"] = status.to_json()
             ctx.emit_json(data)
             return 0
         width = max((len(r.key) for r in rows), default=0) + 4
@@ -141,23 +148,10 @@ class ListCommand(Command):
             ctx.out(f"{row.key:<{width}}{where}")
         if not rows and request is not None:
             ctx.info(f"No Python matches {args.request!r}")
-        if catalog is not None and ctx.verbose or catalog is not None and not rows:
-            summary = catalog_summary(catalog)
-            ctx.info(f"catalog: {summary['source']}, newest build {summary['newest_build']}")
+        if status is not None:
+            # On stderr, so that piping the list stays clean.
+            ctx.info(status.describe())
         return 0
-
-
-def catalog_summary(catalog: Catalog) -> dict[str, Any]:
-    from datetime import date
-
-    newest = catalog.newest_build
-    age: int | None = None
-    try:
-        age = (date.today() - date(int(newest[:4]), int(newest[4:6]), int(newest[6:8]))).days
-    except (ValueError, TypeError, IndexError):
-        age = None
-    return {"source": catalog.source, "newest_build": newest, "generated": catalog.generated,
-            "age_days": age, "downloads": len(catalog.downloads)}
 
 
 class FindCommand(Command):
