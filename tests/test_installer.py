@@ -343,3 +343,31 @@ def test_read_only_extra_store_is_listed_but_not_written(
     run_pyv("install", "3.11", env=env_user, check=True)
     assert synthetic["3.11.9"].key in store_dirs(pyv_home)
     assert synthetic["3.11.9"].key not in store_dirs(shared_home)
+
+
+def test_install_without_arguments_reads_python_version(
+    run_pyv, pbs_mirror, synthetic, pyv_home, tmp_path
+):
+    env = pbs_mirror([synthetic["3.12.4"], synthetic["3.11.9"]])
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / ".python-version").write_text("3.11\n# a comment\nmy-env\n")
+    result = run_pyv("install", env=env, cwd=project / "sub")
+    assert result.returncode == 0, result.stderr
+    assert synthetic["3.11.9"].key in store_dirs(pyv_home)
+    assert synthetic["3.12.4"].key not in store_dirs(pyv_home)
+    found = run_pyv("find", env=env, cwd=project / "sub", check=True).stdout.strip()
+    assert found.startswith(str(pyv_home / "pythons" / synthetic["3.11.9"].key))
+    only_env = tmp_path / "envonly"
+    only_env.mkdir()
+    (only_env / ".python-version").write_text("my-env\n")
+    nothing = run_pyv("install", env=env, cwd=only_env, check=True)
+    assert "Nothing to install" in nothing.stderr
+
+
+def test_install_with_no_pin_installs_latest(run_pyv, pbs_mirror, synthetic, pyv_home):
+    env = pbs_mirror([synthetic["3.12.4"], synthetic["3.11.9"], synthetic["3.13.0t"]])
+    run_pyv("install", env=env, check=True)
+    assert store_dirs(pyv_home) == sorted(
+        [synthetic["3.12.4"].key, "cpython-3.12-linux-x86_64-gnu"]
+    )

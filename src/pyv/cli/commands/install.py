@@ -22,7 +22,9 @@ def _arch_variant(value: str) -> str:
     for level in ("v2", "v3", "v4"):
         if text in (level, f"x86_64_{level}"):
             return level
-    raise UsageError(f"unknown --arch {value!r}", "use x86_64, x86_64_v2, x86_64_v3, x86_64_v4 or auto")
+    raise UsageError(
+        f"unknown --arch {value!r}", "use x86_64, x86_64_v2, x86_64_v3, x86_64_v4 or auto"
+    )
 
 
 def _format_seconds(seconds: float) -> str:
@@ -41,26 +43,53 @@ class InstallCommand(Command):
     help = "download and install Python versions"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("requests", nargs="*", metavar="REQUEST",
-                            help="version request (3.12, 3.13t, pypy@3.10, …) or archive path")
-        parser.add_argument("--reinstall", action="store_true",
-                            help="install again even if already installed")
-        parser.add_argument("--arch", type=_arch_variant, default=None,
-                            help="x86-64 build level: x86_64 (baseline), x86_64_v2/v3/v4, or auto")
-        parser.add_argument("--sha256", default=None,
-                            help="expected sha256 of a local archive file")
-        parser.add_argument("--allow-missing-checksum", action="store_true",
-                            help="install a build that has no published checksum")
-        parser.add_argument("--store", type=Path, default=None,
-                            help="install into this store instead of your own")
-        parser.add_argument("--from-bundle", type=Path, default=None, metavar="FILE.tar",
-                            help="install from a bundle written by `pyv mirror --pack`")
+        parser.add_argument(
+            "requests",
+            nargs="*",
+            metavar="REQUEST",
+            help="version request (3.12, 3.13t, pypy@3.10, …) or archive path",
+        )
+        parser.add_argument(
+            "--reinstall", action="store_true", help="install again even if already installed"
+        )
+        parser.add_argument(
+            "--arch",
+            type=_arch_variant,
+            default=None,
+            help="x86-64 build level: x86_64 (baseline), x86_64_v2/v3/v4, or auto",
+        )
+        parser.add_argument(
+            "--sha256", default=None, help="expected sha256 of a local archive file"
+        )
+        parser.add_argument(
+            "--allow-missing-checksum",
+            action="store_true",
+            help="install a build that has no published checksum",
+        )
+        parser.add_argument(
+            "--store", type=Path, default=None, help="install into this store instead of your own"
+        )
+        parser.add_argument(
+            "--from-bundle",
+            type=Path,
+            default=None,
+            metavar="FILE.tar",
+            help="install from a bundle written by `pyv mirror --pack`",
+        )
         compile_group = parser.add_mutually_exclusive_group()
-        compile_group.add_argument("--compile-bytecode", dest="compile_bytecode",
-                                   action="store_true", default=None,
-                                   help="precompile the standard library")
-        compile_group.add_argument("--no-compile-bytecode", dest="compile_bytecode",
-                                   action="store_false", help="do not precompile")
+        compile_group.add_argument(
+            "--compile-bytecode",
+            dest="compile_bytecode",
+            action="store_true",
+            default=None,
+            help="precompile the standard library",
+        )
+        compile_group.add_argument(
+            "--no-compile-bytecode",
+            dest="compile_bytecode",
+            action="store_false",
+            help="do not precompile",
+        )
         add_json_flag(parser)
 
     def settings_overrides(self, args: argparse.Namespace) -> dict[str, object]:
@@ -70,6 +99,9 @@ class InstallCommand(Command):
         from pyv.installer import InstallOptions, install
 
         requests = list(args.requests) or default_requests(ctx)
+        if not requests:
+            ctx.info("Nothing to install: the pinned entries name no Python version")
+            return 0
         options = InstallOptions(
             reinstall=args.reinstall,
             allow_missing_checksum=args.allow_missing_checksum,
@@ -77,8 +109,7 @@ class InstallCommand(Command):
             store=args.store.absolute() if args.store else None,
         )
         with _bundle(ctx.settings, args.from_bundle) as settings:
-            outcomes = install(settings, requests, options=options, stderr=ctx.stderr,
-                               cwd=ctx.cwd)
+            outcomes = install(settings, requests, options=options, stderr=ctx.stderr, cwd=ctx.cwd)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0
@@ -105,13 +136,19 @@ def _bundle(settings: Settings, bundle: Path | None) -> Iterator[Settings]:
 
 
 def default_requests(ctx: Context) -> list[str]:
-    """What `pyv install` with no argument installs: the pinned versions, else the latest."""
+    """What `pyv install` with no argument installs: the pinned versions, else the latest.
+
+    Pins that name no download (a named environment, ``system``, a path) are skipped.
+    """
+    from pyv.requests import parse_request
     from pyv.selection import pinned_requests
 
     pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ)
-    if pinned:
-        return pinned
-    return ["latest"]
+    if not pinned:
+        return ["latest"]
+    return [
+        t for t in pinned if parse_request(t, allow_names=True).kind in ("any", "version", "key")
+    ]
 
 
 class UninstallCommand(Command):
@@ -122,17 +159,23 @@ class UninstallCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("requests", nargs="+", metavar="REQUEST")
-        parser.add_argument("--force", action="store_true",
-                            help="remove even if virtual environments use it")
-        parser.add_argument("--store", type=Path, default=None,
-                            help="remove from this store instead of your own")
+        parser.add_argument(
+            "--force", action="store_true", help="remove even if virtual environments use it"
+        )
+        parser.add_argument(
+            "--store", type=Path, default=None, help="remove from this store instead of your own"
+        )
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.installer import uninstall
 
-        removed = uninstall(ctx.settings, args.requests, force=args.force,
-                            store_dir=args.store.absolute() if args.store else None)
+        removed = uninstall(
+            ctx.settings,
+            args.requests,
+            force=args.force,
+            store_dir=args.store.absolute() if args.store else None,
+        )
         if args.json:
             ctx.emit_json([i.to_json() for i in removed])
             return 0
@@ -153,8 +196,12 @@ class UpgradeCommand(Command):
     help = "install the newest patch of installed minor versions"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("requests", nargs="*", metavar="REQUEST",
-                            help="only these installed versions (default: all)")
+        parser.add_argument(
+            "requests",
+            nargs="*",
+            metavar="REQUEST",
+            help="only these installed versions (default: all)",
+        )
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:

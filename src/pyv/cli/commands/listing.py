@@ -44,8 +44,13 @@ class ListRow:
 
 
 def list_pythons(
-    ctx: Context, request: PythonRequest | None, *, installed_only: bool, available_only: bool,
-    all_versions: bool, all_platforms: bool,
+    ctx: Context,
+    request: PythonRequest | None,
+    *,
+    installed_only: bool,
+    available_only: bool,
+    all_versions: bool,
+    all_platforms: bool,
 ) -> tuple[list[ListRow], Catalog | None]:
     """The rows `pyv list` shows, best first, and the catalog used (if any)."""
     from pyv.store import all_installations, find_installed
@@ -66,14 +71,20 @@ def list_pythons(
     catalog = load_catalog(ctx.settings)
     host = current_host()
     query = request or parse_request("any")
-    downloads = matching_downloads(catalog, query, host, arch_variant=ctx.settings.arch_variant,
-                                   all_platforms=all_platforms)
+    downloads = matching_downloads(
+        catalog, query, host, arch_variant=ctx.settings.arch_variant, all_platforms=all_platforms
+    )
     if request is None or request.kind == "any":
         # Pre-releases only once no stable build of that minor exists, as uv does.
-        stable_minors = {(d.implementation, d.major, d.minor) for d in downloads
-                         if not d.version.is_prerelease}
-        downloads = [d for d in downloads if not d.version.is_prerelease
-                     or (d.implementation, d.major, d.minor) not in stable_minors]
+        stable_minors = {
+            (d.implementation, d.major, d.minor) for d in downloads if not d.version.is_prerelease
+        }
+        downloads = [
+            d
+            for d in downloads
+            if not d.version.is_prerelease
+            or (d.implementation, d.major, d.minor) not in stable_minors
+        ]
     installed_keys = {i.key for i in installed}
     seen_minor: set[str] = set()
     for d in downloads:
@@ -96,8 +107,7 @@ def _row_sort(row: ListRow) -> tuple[Any, ...]:
 
     order = {"cpython": 0, "pypy": 1, "graalpy": 2}
     v = Version(row.version)
-    return (order.get(row.implementation, 9), tuple(-p for p in v.release),
-            v.pre is None, row.key)
+    return (order.get(row.implementation, 9), tuple(-p for p in v.release), v.pre is None, row.key)
 
 
 class ListCommand(Command):
@@ -113,10 +123,20 @@ class ListCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("request", nargs="?", metavar="REQUEST", help="only matching versions")
         only = parser.add_mutually_exclusive_group()
-        only.add_argument("--installed", "--only-installed", dest="installed", action="store_true",
-                          help="only installed versions")
-        only.add_argument("--available", "--only-downloads", dest="available", action="store_true",
-                          help="only versions available for download")
+        only.add_argument(
+            "--installed",
+            "--only-installed",
+            dest="installed",
+            action="store_true",
+            help="only installed versions",
+        )
+        only.add_argument(
+            "--available",
+            "--only-downloads",
+            dest="available",
+            action="store_true",
+            help="only versions available for download",
+        )
         parser.add_argument("--all-versions", action="store_true", help="every patch version")
         parser.add_argument("--all-platforms", action="store_true", help="every platform's builds")
         add_json_flag(parser)
@@ -126,8 +146,12 @@ class ListCommand(Command):
 
         request = parse_request(args.request) if args.request else None
         rows, catalog = list_pythons(
-            ctx, request, installed_only=args.installed, available_only=args.available,
-            all_versions=args.all_versions, all_platforms=args.all_platforms,
+            ctx,
+            request,
+            installed_only=args.installed,
+            available_only=args.available,
+            all_versions=args.all_versions,
+            all_platforms=args.all_platforms,
         )
         status = None
         if catalog is not None:
@@ -165,8 +189,9 @@ class FindCommand(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("request", nargs="?", metavar="REQUEST")
-        parser.add_argument("--managed-only", action="store_true",
-                            help="only interpreters installed by pyv")
+        parser.add_argument(
+            "--managed-only", action="store_true", help="only interpreters installed by pyv"
+        )
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
@@ -188,7 +213,12 @@ def find_interpreter(
 
     texts = [request_text] if request_text else _selected_requests(ctx)
     for text in texts:
-        request = parse_request(text)
+        request = parse_request(text, allow_names=not request_text)
+        if request.kind == "name":
+            env_python = ctx.settings.envs_dir / text / "bin" / "python"
+            if env_python.exists():
+                return env_python, "", "environment"
+            continue
         if request.kind == "path" and request.path is not None:
             if request.path.exists():
                 return request.path, "", "path"
@@ -224,12 +254,23 @@ class DirCommand(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         which = parser.add_mutually_exclusive_group()
         for flag in ("home", "shims", "envs", "cache", "bin"):
-            which.add_argument(f"--{flag}", dest="which", action="store_const", const=flag,
-                               help=f"print the {flag} directory")
+            which.add_argument(
+                f"--{flag}",
+                dest="which",
+                action="store_const",
+                const=flag,
+                help=f"print the {flag} directory",
+            )
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         s = ctx.settings
-        paths = {None: s.pythons_dir, "home": s.home, "shims": s.shims_dir, "bin": s.shims_dir,
-                 "envs": s.envs_dir, "cache": s.cache_dir}
+        paths = {
+            None: s.pythons_dir,
+            "home": s.home,
+            "shims": s.shims_dir,
+            "bin": s.shims_dir,
+            "envs": s.envs_dir,
+            "cache": s.cache_dir,
+        }
         ctx.out(str(paths[args.which]))
         return 0
