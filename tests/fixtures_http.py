@@ -65,6 +65,20 @@ class Fault:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up mid-body (killed installs, fault tests) are expected here."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """A threaded HTTP server over ``root`` on 127.0.0.1."""
 
@@ -75,7 +89,7 @@ class LoopbackServer:
         self._faults: dict[str, list[Fault]] = {}
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
