@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,7 +121,7 @@ def create_environment(
         shown_prompt = target.parent.name or ".venv"
     if command is None:
         command = f"pyv venv {target}"
-    staging = target.parent / f".{target.name}.pyv-{os.getpid()}-{secrets.token_hex(4)}"
+    staging = target.parent / f".{target.name}.pyv-{os.getpid()}-{os.urandom(4).hex()}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
@@ -141,6 +139,8 @@ def create_environment(
                 settings, staging, target, base, stderr=stderr))
         _publish(staging, target, replace)
     except BaseException:
+        import shutil
+
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return Environment(path=target, base=base, prompt=shown_prompt, name=name, seeded=seeded)
@@ -213,14 +213,18 @@ def _publish(staging: Path, target: Path, replace: bool) -> None:
                 os.rename(trash, target)
         raise from_os_error(exc, f"moving the new environment to {target}") from None
     if trash is not None:
+        import shutil
+
         shutil.rmtree(trash, ignore_errors=True)
 
 
 def remove_environment(path: Path) -> None:
     """Delete an environment: one rename (it vanishes at once), then the tree."""
-    trash = path.with_name(f".{path.name}.pyv-removing-{os.getpid()}-{secrets.token_hex(4)}")
+    trash = path.with_name(f".{path.name}.pyv-removing-{os.getpid()}-{os.urandom(4).hex()}")
     try:
         os.rename(path, trash)
     except OSError as exc:
         raise from_os_error(exc, f"removing {path}") from None
+    import shutil
+
     shutil.rmtree(trash, ignore_errors=True)

@@ -8,10 +8,8 @@ interpreter's real path, size and mtime, as uv does.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -158,16 +156,21 @@ def query_interpreter(settings: Settings, path: Path) -> BaseInterpreter:
                        "pass the path of a Python executable") from None
     if not os.access(real, os.X_OK) or not real.is_file():
         raise NotFound(f"{path} is not an executable file", "pass the path of a Python executable")
+    import zlib
+
     stamp = f"{real}\0{st.st_size}\0{st.st_mtime_ns}\0{path}"
-    cache = (settings.cache_dir / "interpreters"
-             / (hashlib.sha256(stamp.encode()).hexdigest()[:32] + ".json"))
+    raw = stamp.encode("utf-8", "surrogateescape")
+    # A cheap name (zlib, not hashlib: this is on the fast path); the stamp inside decides.
+    name = f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}.json"
+    cache = settings.cache_dir / "interpreters" / name
     data: dict[str, object] | None = None
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or data.get("stamp") != stamp:
         data = _run_query(path)
+        data["stamp"] = stamp
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -199,6 +202,8 @@ def query_interpreter(settings: Settings, path: Path) -> BaseInterpreter:
 
 
 def _run_query(path: Path) -> dict[str, object]:
+    import subprocess
+
     try:
         result = subprocess.run(
             [str(path), "-I", "-S", "-c", _QUERY],
@@ -295,6 +300,9 @@ def _resolve_text(
     text = request_text.strip()
     if text == "system":
         return query_interpreter(settings, find_system_python(settings))
+    if "/" in text or text.startswith((".", "~")):
+        # A path: no need to load the request parser (and packaging) for it.
+        return query_interpreter(settings, Path(os.path.abspath(cwd / os.path.expanduser(text))))
     from pyv.requests import parse_request
 
     request = parse_request(text, allow_names=True)

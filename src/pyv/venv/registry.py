@@ -3,6 +3,10 @@
 Project environments are remembered in ``envs/.projects.jsonl`` (one JSON
 object per line; entries whose ``pyvenv.cfg`` is gone are pruned on read) so
 that ``pyv uninstall`` can tell which interpreters are still in use.
+
+Recording a new environment is one ``O_APPEND`` write of one short line, which
+POSIX makes atomic between writers, so ``pyv venv`` takes no lock for it. The
+pruning rewrite holds the envs lock and gives up if the file grew meanwhile.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import contextlib
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,14 +59,19 @@ def named_environments(settings: Settings) -> list[Path]:
 
 
 def register_project(settings: Settings, env: Path) -> None:
-    """Remember a project environment pyv created (appended under the envs lock)."""
-    line = json.dumps({"path": str(env),
-                       "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    """Remember a project environment pyv created (one atomic append)."""
+    import time
+
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    line = json.dumps({"path": str(env), "created": created}) + "\n"
     try:
         settings.envs_dir.mkdir(parents=True, exist_ok=True)
-        with envs_lock(settings):
-            with open(settings.envs_dir / PROJECTS_FILE, "a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
+        fd = os.open(settings.envs_dir / PROJECTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                     0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise from_os_error(exc, "recording the new environment") from None
 
@@ -94,7 +102,8 @@ def _rewrite(settings: Settings, path: Path, alive: list[Path]) -> None:
         # Re-read under the lock: another process may have appended meanwhile.
         keep: list[str] = []
         seen: set[str] = set()
-        for line in path.read_text(encoding="utf-8").splitlines():
+        data = path.read_bytes()
+        for line in data.decode("utf-8", "replace").splitlines():
             try:
                 env = str(json.loads(line)["path"])
             except (ValueError, KeyError, TypeError):
@@ -104,6 +113,9 @@ def _rewrite(settings: Settings, path: Path, alive: list[Path]) -> None:
                 keep.append(line)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text("".join(f"{line}\n" for line in keep), encoding="utf-8")
+        if path.stat().st_size != len(data):
+            tmp.unlink()  # a new environment was recorded meanwhile; prune next time
+            return
         os.replace(tmp, path)
 
 
