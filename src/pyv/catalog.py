@@ -342,21 +342,9 @@ def save_catalog(catalog: Catalog, path: Path) -> None:
     data = _dump_catalog(catalog)
     if path.name.endswith(".gz"):
         data = gzip.compress(data, compresslevel=9, mtime=0)
-    import tempfile
+    from pyv.fsutil import atomic_write
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private; a catalog holds nothing secret.
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data, durable=True, what=f"the catalog {path}")
 
 
 # ----- uv's downloads JSON ---------------------------------------------------------

@@ -29,13 +29,13 @@ from pyv.errors import (
     UsageError,
     from_os_error,
 )
+from pyv.fsutil import remove_tree
 from pyv.store import (
     RECORD,
     Installation,
     Store,
     find_installed,
     record_for,
-    remove_tree,
     user_store,
 )
 

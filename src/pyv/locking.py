@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pyv.errors import ConfigError, LockTimeout, from_os_error
+from pyv.fsutil import pid_alive
 
 #: Seconds a lockfile from another host may go untouched before it counts as stale.
 DEFAULT_STALE_AFTER = 15 * 60.0
@@ -132,20 +133,6 @@ def read_owner(path: Path) -> LockOwner | None:
         if owner is not None:
             return owner
     return None
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True
-    return True
 
 
 def is_stale(owner: LockOwner, mtime: float, *, now: float, stale_after: float,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote
 
 from pyv.errors import ArchiveError, ConfigError, FilesystemError, IntegrityError, from_os_error
+from pyv.fsutil import atomic_write
 from pyv.settings import GRAALPY_DOWNLOAD_PREFIX, PBS_DOWNLOAD_PREFIX, PYPY_DOWNLOAD_PREFIX
 
 if TYPE_CHECKING:
@@ -212,16 +213,7 @@ def build_mirror(settings: Settings, root: Path, requests: Sequence[str],
 
 
 def _write_json(path: Path, data: object) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise from_os_error(exc, f"writing {path}") from None
+    atomic_write(path, json.dumps(data, indent=1) + "\n")
 
 
 # ----- bundles ---------------------------------------------------------------------

@@ -495,17 +495,7 @@ def validate_requests(texts: list[str]) -> list[PythonRequest]:
 
 def write_version_file(path: Path, texts: list[str]) -> None:
     """Write one request per line, replacing the file atomically."""
-    from pyv.errors import from_os_error
+    from pyv.fsutil import atomic_write
 
     validate_requests(texts)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text("".join(f"{t.strip()}\n" for t in texts), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise from_os_error(exc, f"writing {path}") from None
+    atomic_write(path, "".join(f"{t.strip()}\n" for t in texts))

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
+from pyv.fsutil import atomic_symlink, atomic_write
 
 if TYPE_CHECKING:
     from pyv.platform import Host
@@ -218,10 +219,6 @@ def index_entries(settings: Settings, installs: list[Installation], envs: list[P
 
 
 # ----- writing ---------------------------------------------------------------------------
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def _write_if_changed(path: Path, content: str) -> bool:
     data = content.encode("utf-8")
     try:
@@ -229,16 +226,7 @@ def _write_if_changed(path: Path, content: str) -> bool:
             return False
     except OSError:
         pass
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise from_os_error(exc, f"writing the shim {path}") from None
+    atomic_write(path, data, mode=0o755, what=f"the shim {path}")
     return True
 
 
@@ -248,16 +236,7 @@ def _link_if_changed(link: Path, target: str) -> bool:
             return False
     except OSError:
         pass
-    tmp = _tmp_name(link)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        os.symlink(target, tmp)
-        os.replace(tmp, link)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise from_os_error(exc, f"writing the index entry {link}") from None
+    atomic_symlink(target, link, what=f"the index entry {link}")
     return True
 
 

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import socket
 import stat
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import InvalidVersion, Version
 
 from pyv.errors import FilesystemError, from_os_error
+from pyv.fsutil import atomic_symlink, pid_alive, remove_tree
 from pyv.locking import acquire
 
 if TYPE_CHECKING:
@@ -309,7 +309,7 @@ class Store:
                 result.append(Path(entry.path))
                 continue
             _, owner_host, pid, _ = parts
-            if owner_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+            if owner_host == host and pid.isdigit() and not pid_alive(int(pid)):
                 result.append(Path(entry.path))
         return result
 
@@ -375,43 +375,9 @@ class Store:
             atomic_symlink(inst.key, link)
 
 
-def atomic_symlink(target: str, link: Path) -> None:
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    try:
-        os.symlink(target, tmp)
-        os.replace(tmp, link)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise from_os_error(exc, f"linking {link.name}") from None
-
-
-def remove_tree(path: Path) -> None:
-    """Delete a tree we own, fixing permissions that would stop rmtree."""
-
-    def onerror(func: Any, p: str, exc_info: Any) -> None:
-        try:
-            os.chmod(os.path.dirname(p), stat.S_IRWXU)
-            func(p)
-        except OSError:
-            pass
-
-    shutil.rmtree(path, onerror=onerror)
-
-
 def _host_tag() -> str:
     """The host name without dots, so staging names split unambiguously from the right."""
     return socket.gethostname().replace(".", "_") or "localhost"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _share_group_permissions(root: Path) -> None:

@@ -19,9 +19,7 @@ unless the whole refresh succeeded: a failure keeps the previous catalog.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -113,19 +111,9 @@ def read_state(settings: Settings) -> RefreshState:
 
 
 def _write_json_atomic(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from pyv.fsutil import atomic_write
+
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n", durable=True)
 
 
 def _save_state(settings: Settings, state: RefreshState) -> None:
