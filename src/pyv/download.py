@@ -795,6 +795,8 @@ class _HttpStream(DownloadStream):
 
     def _with_retries(self, action: Callable[[], None]) -> None:
         while True:
+            # Only promise a resumable .part once some bytes of it exist.
+            self._retry.keeps_partial = self.part_path is not None and self._fetched > 0
             try:
                 action()
                 return

@@ -74,7 +74,7 @@ class Origin:
             return f"{self.path} (global, `pyv pin --global`)"
         if self.kind == "pyproject":
             return f"requires-python in {self.path} (a hint)"
-        return "the fallback setting (no version selected)"
+        return "the fallback setting: no version selected"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,15 @@ class Context:
         self.stdout.write("\n")
 
     @property
+    def status_stream(self) -> TextIO:
+        """Where domain code writes progress: stderr, or nowhere under --quiet."""
+        if self.quiet:
+            import io
+
+            return io.StringIO()
+        return self.stderr
+
+    @property
     def is_tty(self) -> bool:
         try:
             return self.stderr.isatty()

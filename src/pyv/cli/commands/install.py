@@ -109,7 +109,7 @@ class InstallCommand(Command):
             store=args.store.absolute() if args.store else None,
         )
         with _bundle(ctx.settings, args.from_bundle) as settings:
-            outcomes = install(settings, requests, options=options, stderr=ctx.stderr, cwd=ctx.cwd)
+            outcomes = install(settings, requests, options=options, stderr=ctx.status_stream, cwd=ctx.cwd)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0
@@ -207,7 +207,7 @@ class UpgradeCommand(Command):
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.installer import upgrade
 
-        outcomes = upgrade(ctx.settings, args.requests, stderr=ctx.stderr)
+        outcomes = upgrade(ctx.settings, args.requests, stderr=ctx.status_stream)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0
