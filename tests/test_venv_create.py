@@ -284,3 +284,33 @@ def test_named_env_in_python_version_drives_the_shims(run_pyv, pyv_home, tmp_pat
     # Removing the environment drops shims only it provided.
     run_pyv("envs", "remove", "astro", check=True)
     assert not (shims / "pyvdemo-hello").exists()
+
+
+def test_free_threaded_installation_layout(pyv_home, unpacked_real_python):
+    from pyv.store import user_store
+    from pyv.venv.interpreter import from_installation
+
+    store = pyv_home / "pythons"
+    key = "cpython-3.13.1+freethreaded-linux-x86_64-gnu"
+    inst_dir = store / key
+    inst_dir.mkdir(parents=True)
+    (inst_dir / ".pyv-install.json").write_text(json.dumps({
+        "key": key, "implementation": "cpython", "version": "3.13.1", "variant": "freethreaded",
+        "os": "linux", "arch": "x86_64", "arch_variant": None, "libc": "gnu", "build": "x",
+        "executable": "bin/python3.13t"}))
+    os.symlink(key, store / "cpython-3.13+freethreaded-linux-x86_64-gnu")
+    inst = user_store(load_settings()).get(key)
+    assert inst is not None
+    base = from_installation(load_settings(), inst, follow_minor=True)
+    assert base.follows_minor and base.freethreaded
+    assert base.executable == store / "cpython-3.13+freethreaded-linux-x86_64-gnu/bin/python3.13t"
+    assert base.site_packages == "lib/python3.13t/site-packages"
+    assert base.link_names() == ["python", "python3", "python3.13", "python3.13t"]
+    assert base.version_info == "3.13.1.final.0"
+
+
+def test_selection_naming_an_environment_reuses_its_interpreter(run_pyv, pyv_home):
+    run_pyv("venv", "--name", "astro", "-p", str(system_python()), check=True)
+    Path(".python-version").write_text("astro\n")
+    run_pyv("venv", check=True)
+    assert _cfg(Path.cwd() / ".venv")["home"] == str(system_python().parent)
