@@ -109,7 +109,9 @@ class InstallCommand(Command):
             store=args.store.absolute() if args.store else None,
         )
         with _bundle(ctx.settings, args.from_bundle) as settings:
-            outcomes = install(settings, requests, options=options, stderr=ctx.status_stream, cwd=ctx.cwd)
+            outcomes = install(
+                settings, requests, options=options, stderr=ctx.status_stream, cwd=ctx.cwd
+            )
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0
