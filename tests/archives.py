@@ -272,3 +272,169 @@ def mirror_layout(mirror_root: Path, archive: BuiltArchive) -> Path:
 
 def real_python_soabi() -> str:
     return str(sysconfig.get_config_var("SOABI") or "")
+
+
+# ----- PyPy and GraalPy ----------------------------------------------------------------
+#: Upstream prefixes of the other implementations' downloads (as in uv's catalog).
+PYPY_PREFIX = "https://downloads.python.org/pypy"
+GRAALPY_PREFIX = "https://github.com/oracle/graalpython/releases/download"
+
+
+@dataclass(frozen=True)
+class UpstreamArchive(BuiltArchive):
+    """A PyPy or GraalPy archive: served under its own upstream URL, not a PBS release."""
+
+    upstream_url: str = ""
+    #: The name of the single top-level directory (the installation root).
+    top: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.upstream_url
+
+    @property
+    def mirror_path(self) -> str:
+        """The URL's path below its upstream prefix (where a mirror serves it)."""
+        for prefix in (PYPY_PREFIX, GRAALPY_PREFIX):
+            if self.upstream_url.startswith(prefix + "/"):
+                return self.upstream_url[len(prefix) + 1 :]
+        raise ValueError(self.upstream_url)
+
+
+def _query_answer(implementation: str, version: tuple[int, int, int], site_packages: str) -> str:
+    """Shell lines answering pyv's ``-I -S -c`` interpreter query as the real one would."""
+    v = ".".join(map(str, version))
+    return (
+        'if [ "$1 $2 $3" = "-I -S -c" ]; then\n'
+        '  printf \'{"executable": "%s", "implementation": "'
+        f'{implementation}", "version": [{version[0]}, {version[1]}, {version[2]}], '
+        f'"version_info": "{v}.final.0", "freethreaded": false, '
+        f'"site_packages": "{site_packages}"}}\\n\' "$0"\n'
+        "  exit 0\n"
+        "fi\n"
+    )
+
+
+def synthetic_pypy_script(version: tuple[int, int, int], pypy_version: str) -> bytes:
+    """A sh 'PyPy': answers the smoke test, ``--version`` and pyv's interpreter query."""
+    v = ".".join(map(str, version))
+    minor = f"{version[0]}.{version[1]}"
+    return (
+        "#!/bin/sh\n"
+        "# synthetic PyPy for pyv tests\n"
+        'if [ "$1" = "--version" ] || [ "$1" = "-V" ]; then\n'
+        f'  echo "Python {v} (synthetic)"; echo "[PyPy {pypy_version} with GCC]"; exit 0\n'
+        "fi\n"
+        + _query_answer("pypy", version, f"lib/pypy{minor}/site-packages")
+        + f'echo "synthetic-pypy {v} $0 $*"\n'
+        "exit 0\n"
+    ).encode()
+
+
+def synthetic_graalpy_script(version: tuple[int, int, int], graal_version: str) -> bytes:
+    """A sh 'GraalPy' launcher: answers the smoke test, ``--version`` and pyv's query."""
+    v = ".".join(map(str, version))
+    minor = f"{version[0]}.{version[1]}"
+    return (
+        "#!/bin/sh\n"
+        "# synthetic GraalPy for pyv tests\n"
+        'if [ "$1" = "--version" ] || [ "$1" = "-V" ]; then\n'
+        f'  echo "GraalPy {v} (GraalVM CE Native {graal_version})"; exit 0\n'
+        "fi\n"
+        + _query_answer("graalpy", version, f"lib/python{minor}/site-packages")
+        + f'echo "synthetic-graalpy {v} $0 $*"\n'
+        "exit 0\n"
+    ).encode()
+
+
+def build_pypy_archive(
+    directory: Path,
+    version: tuple[int, int, int] = (3, 10, 14),
+    pypy_version: str = "7.3.17",
+    *,
+    ext: str = "tar.bz2",
+) -> UpstreamArchive:
+    """A linux64 PyPy release archive in the real layout, with a shell-script interpreter.
+
+    Since PyPy 3.8 (release tooling ``pypy/tool/release/package.py``):
+    ``pypy3.10-v7.3.17-linux64/`` holding ``bin/pypy3.10`` (the executable) next to
+    ``bin/libpypy3.10-c.so``, the links ``pypy``, ``pypy3``, ``python``, ``python3``,
+    ``python3.10`` to it, the standard library in ``lib/pypy3.10/`` (with
+    ``site-packages``), bundled shared libraries in ``lib/``, headers in
+    ``include/pypy3.10/``, and ``LICENSE``/``README.rst`` at the top.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    minor = f"{version[0]}.{version[1]}"
+    top = f"pypy{minor}-v{pypy_version}-linux64"
+    path = directory / f"{top}.{ext}"
+    exe = f"pypy{minor}"
+    script = synthetic_pypy_script(version, pypy_version)
+    mode = {"tar.bz2": "w:bz2", "tar.gz": "w:gz"}[ext]
+    with tarfile.open(path, mode) as tar:
+        for d in ("", "/bin", "/include", f"/include/pypy{minor}", "/lib", f"/lib/pypy{minor}",
+                  f"/lib/pypy{minor}/site-packages"):
+            _add_dir(tar, top + d)
+        _add_bytes(tar, f"{top}/bin/{exe}", script, 0o755)
+        _add_bytes(tar, f"{top}/bin/libpypy{minor}-c.so", b"\x7fELF synthetic\n", 0o755)
+        links = ("pypy", f"pypy{version[0]}", "python", f"python{version[0]}", f"python{minor}")
+        for link in links:
+            _add_symlink(tar, f"{top}/bin/{link}", exe)
+        _add_bytes(tar, f"{top}/include/pypy{minor}/Python.h", b"/* synthetic */\n")
+        _add_bytes(tar, f"{top}/lib/libffi.so.8", b"\x7fELF synthetic\n", 0o755)
+        _add_bytes(tar, f"{top}/lib/pypy{minor}/os.py", b"# marker\n")
+        _add_bytes(tar, f"{top}/lib/pypy{minor}/site-packages/README", b"site-packages\n")
+        _add_bytes(tar, f"{top}/LICENSE", b"synthetic license\n")
+        _add_bytes(tar, f"{top}/README.rst", b"synthetic readme\n")
+    return UpstreamArchive(
+        path=path,
+        sha256=sha256_of(path),
+        version=version,
+        build=pypy_version,
+        implementation="pypy",
+        upstream_url=f"{PYPY_PREFIX}/{path.name}",
+        top=top,
+    )
+
+
+def build_graalpy_archive(
+    directory: Path,
+    version: tuple[int, int, int] = (3, 12, 0),
+    graal_version: str = "25.0.1",
+) -> UpstreamArchive:
+    """A linux-amd64 GraalPy native standalone in the real layout, shell-script launcher.
+
+    As laid out by graalpython's ``mx.graalpython/suite.py`` (GRAALPY_NATIVE_STANDALONE):
+    ``graalpy-25.0.1-linux-amd64/`` with ``bin/graalpy`` and *copies* of the launcher as
+    ``bin/python``, ``bin/python3`` and ``bin/graalpy-config``, ``libexec/``, the standard
+    library in ``lib/python3.12/``, GraalPy's core in ``lib/graalpy25.0/``,
+    ``lib/libpythonvm.so``, headers in ``include/python3.12/`` and ``release`` at the top.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    minor = f"{version[0]}.{version[1]}"
+    graal_minor = ".".join(graal_version.split(".")[:2])
+    top = f"graalpy-{graal_version}-linux-amd64"
+    path = directory / f"{top}.tar.gz"
+    launcher = synthetic_graalpy_script(version, graal_version)
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for d in ("", "/bin", "/libexec", "/include", f"/include/python{minor}", "/lib",
+                  f"/lib/python{minor}", f"/lib/python{minor}/site-packages",
+                  f"/lib/graalpy{graal_minor}"):
+            _add_dir(tar, top + d)
+        for name in ("graalpy", "python", f"python{version[0]}", "graalpy-config"):
+            _add_bytes(tar, f"{top}/bin/{name}", launcher, 0o755)
+        _add_bytes(tar, f"{top}/libexec/graalpy-polyglot-get", launcher, 0o755)
+        _add_bytes(tar, f"{top}/lib/libpythonvm.so", b"\x7fELF synthetic\n", 0o755)
+        _add_bytes(tar, f"{top}/lib/python{minor}/os.py", b"# marker\n")
+        _add_bytes(tar, f"{top}/lib/graalpy{graal_minor}/__graalpython__.py", b"# marker\n")
+        _add_bytes(tar, f"{top}/include/python{minor}/Python.h", b"/* synthetic */\n")
+        _add_bytes(tar, f"{top}/release", f'GRAALVM_VERSION="{graal_version}"\n'.encode())
+        _add_bytes(tar, f"{top}/README_GRAALPY.md", b"synthetic readme\n")
+    return UpstreamArchive(
+        path=path,
+        sha256=sha256_of(path),
+        version=version,
+        build=graal_version,
+        implementation="graalpy",
+        upstream_url=f"{GRAALPY_PREFIX}/graal-{graal_version}/{path.name}",
+        top=top,
+    )
