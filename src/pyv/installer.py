@@ -35,7 +35,9 @@ from pyv.store import (
     Installation,
     Store,
     find_installed,
+    is_group_store,
     record_for,
+    share_tree,
     user_store,
 )
 
@@ -209,6 +211,7 @@ def _install_one(
             return InstallOutcome(text, existing, "already-installed")
         store.clean_staging(download.key)
         staging = store.new_staging(download.key)
+        group_store = is_group_store(store.root)
         try:
             final_path = store.root / download.key
             tree = staging / "tree"
@@ -217,6 +220,8 @@ def _install_one(
             (tree / RECORD).write_text(
                 json.dumps(record_for(download, inst_exe), indent=1), encoding="utf-8"
             )
+            if group_store:
+                share_tree(tree)
             with store.lock(settings):
                 store.publish(tree, download.key, replace=options.reinstall)
                 store.sync_minor_links()
@@ -231,6 +236,8 @@ def _install_one(
         # write access to the store at import.
         if settings.compile_bytecode or options.store is not None:
             _compile(installation)
+            if group_store:
+                share_tree(installation.path)  # the new __pycache__ directories
     action = "reinstalled" if existing is not None else "installed"
     return InstallOutcome(text, installation, action, time.monotonic() - start, downloaded)
 
@@ -385,12 +392,24 @@ def uninstall(
 ) -> list[Installation]:
     """Remove the installations the requests name (all matches of each request)."""
     from pyv.requests import parse_request
+    from pyv.store import installation_matches
 
     store = _target_store(settings, InstallOptions(store=store_dir))
+    # Refused before anything else: a store the user cannot write is named as such even
+    # when the version is not in it.
+    store.check_writable()
+    # Matched in the target store itself: `--store DIR` need not be among the read stores.
+    installed = store.installations()
     targets: list[Installation] = []
     for text in request_texts:
         request = parse_request(text)
-        matches = [i for i in find_installed(settings, request) if i.store == store.root]
+        matches = [
+            i
+            for i in installed
+            if request.kind not in ("path", "system", "name") and installation_matches(request, i)
+        ]
+        if not request.allows_prereleases:
+            matches = [i for i in matches if not i.version.is_prerelease] or matches
         if request.kind != "key" and matches and not _names_patch(text):
             # "3.12" removes the newest matching patch only, as pyenv/uv do for one request.
             matches = matches[:1]
@@ -402,7 +421,6 @@ def uninstall(
         for inst in matches:
             if inst not in targets:
                 targets.append(inst)
-    store.check_writable()
     if not force:
         _refuse_if_used(settings, targets)
     for inst in targets:
