@@ -42,7 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, machine_lines, markdown_table, median, tool_version
+from common import REPO, load_average, machine_lines, markdown_table, median, tool_version
 
 sys.path.insert(0, str(REPO / "tests"))
 from archives import (
@@ -305,7 +305,12 @@ def phase_breakdown(
                 order.append(label)
             samples.setdefault(label, []).append(seconds)
         shutil.rmtree(run_dir, ignore_errors=True)
-    rows = [(label, median(samples[label])) for label in order]
+    # The driver records an inner step before the step around it; show outer first.
+    inner = [label for label in order if label.startswith("  ")]
+    outer = [label for label in order if not label.startswith("  ")]
+    for label in inner:
+        outer.insert(outer.index("download + hash + extract") + 1, label)
+    rows = [(label, median(samples[label])) for label in outer]
     rows.append(("process wall time (interpreter start to exit)", median(walls)))
     return rows
 
@@ -338,6 +343,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="pyv-bench-install-")) if owned else args.dir
     work.mkdir(parents=True, exist_ok=True)
     work = work.resolve()
+    load_before = load_average()
     try:
         archive = build_real_archive(work / "archive")
         mirror_root = work / "mirror"
@@ -360,7 +366,7 @@ def main() -> int:
             )
         finally:
             mirror.close()
-        report(args, archive, samples, phases, pyv, uv)
+        report(args, archive, samples, phases, pyv, uv, (load_before, load_average()))
     finally:
         if owned:
             shutil.rmtree(work, ignore_errors=True)
@@ -374,6 +380,7 @@ def report(
     phases: list[tuple[str, float]],
     pyv: str,
     uv: str | None,
+    loads: tuple[str, str],
 ) -> None:
     meds = {name: median(values) for name, values in samples.items()}
     uv_med = meds.get("uv python install")
@@ -390,6 +397,7 @@ def report(
         "pyv": tool_version([pyv, "--version"]),
         "uv": tool_version([uv, "--version"]) if uv else "absent",
         "tar": tool_version(["tar", "--version"]),
+        "load average (1/5/15 min) before, after": f"{loads[0]}; {loads[1]}",
     })))
     print(f"- Command: `python bench/bench_install.py --rounds {args.rounds} "
           f"--phases {args.phases}`\n")

@@ -59,6 +59,15 @@ def _nproc() -> str:
     return tool_version([exe])
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages: other work on the machine skews the figures."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
