@@ -116,13 +116,10 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
             command_obj.add_arguments(sp)
-        elif name in COMMANDS:
+        elif name in COMMANDS and selected is None:
+            # Only `pyv --help` lists the others; a real command builds one parser.
             sub.add_parser(name, help=help_text, add_help=False)
     return parser, command_obj
-
-
-class _ArgumentParserError(Exception):
-    pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
