@@ -2,7 +2,7 @@
 
 One interpreter (the running Python packed as a python-build-standalone
 archive) is installed by pyv and by uv into throw-away directories from a
-loopback mirror; then each command is timed with hyperfine (when installed,
+loopback mirror; then each command, with PATH=/usr/local/bin:/usr/bin:/bin, is timed with hyperfine (when installed,
 ``-N``, warm-up runs) or else an interleaved loop. pyv's own commands use the
 bundled catalog, as users run them.
 
@@ -76,6 +76,9 @@ def main() -> int:
         version = ".".join(map(str, archive.version))
         minor = ".".join(map(str, archive.version[:2]))
         env = base_env(work)
+        # uv probes every python on PATH for some commands (and re-runs failing pyenv
+        # shims each time); a plain PATH measures the tools, not the machine's PATH.
+        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
         pyv_env = {**env, "PYV_HOME": str(work / "pyv-home")}
         uv_env = {**env, "UV_NO_CONFIG": "1", "UV_PYTHON_INSTALL_DIR": str(work / "uv-python"),
                   "UV_CACHE_DIR": str(work / "uv-cache"), "UV_PYTHON_BIN_DIR": str(work / "uv-bin"),
