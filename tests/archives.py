@@ -27,7 +27,6 @@ REAL_VERSION = tuple(sys.version_info[:3])
 REAL_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 _SKIP_LIB_DIRS = {
-    "site-packages",
     "test",
     "idlelib",
     "tkinter",
@@ -213,11 +212,38 @@ def build_real_archive(directory: Path, *, build: str = "20991231") -> BuiltArch
     return BuiltArchive(path=path, sha256=sha256_of(path), version=REAL_VERSION, build=build)  # type: ignore[arg-type]
 
 
+#: pip's console script as python-build-standalone ships it: a sh/python polyglot that
+#: finds the interpreter next to itself, so the installation stays relocatable.
+_PIP_TRAMPOLINE = r"""#!/bin/sh
+'''exec' "$(dirname -- "$(realpath -- "$0")")"/'python{minor}' "$0" "$@"
+' '''
+import re
+import sys
+from pip._internal.cli.main import main
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\.pyw|\.exe)?$", "", sys.argv[0])
+    sys.exit(main())
+"""
+
+
 def _pack_tree(tar: tarfile.TarFile, base: Path, top: Path) -> None:
+    """Add ``top`` as python-build-standalone lays it out: stdlib, pip, relocatable scripts.
+
+    Of site-packages only pip is kept (PBS ships it; the rest of this machine's
+    site-packages is large and irrelevant); console scripts other than pip's are
+    left out because their shebangs name the original prefix.
+    """
     lib_rel = f"lib/python{REAL_MINOR}"
+    site = f"{lib_rel}/site-packages"
     for root, dirs, files in os.walk(top):
         rel_root = os.path.relpath(root, base)
-        if rel_root.startswith(lib_rel):
+        if rel_root == site:
+            dirs[:] = [
+                d for d in dirs
+                if d == "pip" or (d.startswith("pip-") and d.endswith(".dist-info"))
+            ]
+            files = []
+        elif rel_root.startswith(lib_rel):
             sub = rel_root[len(lib_rel) :].lstrip("/")
             dirs[:] = [
                 d
@@ -233,8 +259,11 @@ def _pack_tree(tar: tarfile.TarFile, base: Path, top: Path) -> None:
                 continue
             if f.endswith((".a", ".pyc")):
                 continue
+            if rel_root == "bin" and f.startswith("pip"):
+                script = _PIP_TRAMPOLINE.replace("{minor}", REAL_MINOR).encode()
+                _add_bytes(tar, f"python/bin/{f}", script, 0o755)
+                continue
             if rel_root == "bin" and not os.path.islink(full):
-                # Console scripts carry the original absolute shebang; keep only binaries.
                 with open(full, "rb") as fh:
                     if fh.read(2) == b"#!" and not f.startswith(
                         ("python", "2to3", "idle", "pydoc")

@@ -86,7 +86,11 @@ def real_archive(tmp_path_factory: pytest.TempPathFactory) -> BuiltArchive:
     """
     from filelock import FileLock
 
-    shared = tmp_path_factory.getbasetemp().parent / "pyv-real-archive"
+    # Under xdist each worker's base temp sits in the run's directory; share that one.
+    # Without xdist the parent is shared by every run, so stay inside this run's.
+    base = tmp_path_factory.getbasetemp()
+    run_dir = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = run_dir / "pyv-real-archive"
     shared.mkdir(parents=True, exist_ok=True)
     with FileLock(str(shared / ".lock")):
         marker = shared / "done"

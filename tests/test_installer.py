@@ -371,3 +371,23 @@ def test_install_with_no_pin_installs_latest(run_pyv, pbs_mirror, synthetic, pyv
     assert store_dirs(pyv_home) == sorted(
         [synthetic["3.12.4"].key, "cpython-3.12-linux-x86_64-gnu"]
     )
+
+
+def test_installed_pip_runs_in_place_and_respects_pep_668(
+    run_pyv, pbs_mirror, real_archive, pyv_home
+):
+    env = pbs_mirror([real_archive])
+    run_pyv("install", REAL_MINOR, env=env, check=True)
+    install_dir = pyv_home / "pythons" / real_archive.key
+    pip = install_dir / "bin" / f"pip{REAL_MINOR}"
+    version = subprocess.run([str(pip), "--version"], capture_output=True, text=True, check=True)
+    assert str(install_dir) in version.stdout
+    refused = subprocess.run(
+        [str(pip), "install", "--no-index", "example-package"], capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    assert "externally-managed-environment" in refused.stderr
+    assert "pyv venv" in refused.stderr
+    which = run_pyv("which", "pip", env={**env, "PYV_VERSION": REAL_MINOR}, check=True)
+    which = which.stdout.strip()
+    assert Path(which).parent == install_dir / "bin"
