@@ -2,9 +2,10 @@
 
 One interpreter (the running Python packed as a python-build-standalone
 archive) is installed by pyv and by uv into throw-away directories from a
-loopback mirror; then each command, with PATH=/usr/local/bin:/usr/bin:/bin, is timed with hyperfine (when installed,
-``-N``, warm-up runs) or else an interleaved loop. pyv's own commands use the
-bundled catalog, as users run them.
+loopback mirror; then each command is timed, with
+PATH=/usr/local/bin:/usr/bin:/bin, by hyperfine (when installed, ``-N``,
+warm-up runs) or else an interleaved loop. pyv's own commands use the bundled
+catalog, as users run them.
 
     python bench/bench_startup.py [--runs 40] [--no-hyperfine]
 
