@@ -36,6 +36,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("PYV_HOME", str(pyv_home))
     monkeypatch.setenv("PYV_PROGRESS", "0")
+    # No test may reach a real package index: seeding falls back to bundled wheels.
+    monkeypatch.setenv("PYV_INDEX_URL", (tmp_path / "no-index").as_uri())
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
