@@ -219,6 +219,8 @@ def read_only_store(shared_base: Path, real_archive: BuiltArchive) -> Path:
     """A 0755 store (root's, in the second-user tests) holding the real interpreter."""
     store = shared_base / "ro-store"
     env = file_mirror(shared_base / "ro-mirror", [real_archive])
+    # Module scope runs before the per-test isolation: give root's pyv a home of its own.
+    env = {**env, "PYV_HOME": str(shared_base / "root-home"), "HOME": str(shared_base)}
     result = run_root("install", "--store", str(store), REAL_MINOR, env=env)
     assert result.returncode == 0, result.stderr
     os.chmod(store, 0o755)
