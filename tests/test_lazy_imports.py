@@ -17,7 +17,8 @@ with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(sys.argv[1:])
     except SystemExit as exc:  # argparse's --version and --help
         code = exc.code
-heavy = sorted(m for m in ("httpx", "tqdm", "httpcore", "anyio", "h11", "certifi", "ssl")
+heavy = sorted(m for m in ("httpx", "tqdm", "httpcore", "anyio", "h11", "certifi", "ssl",
+                           "packaging.specifiers", "packaging.tags")
                if m in sys.modules)
 print(json.dumps({"code": code, "heavy": heavy, "err": err.getvalue()}))
 """

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import stat
 import sys
@@ -20,7 +19,7 @@ from pyv.errors import from_os_error
 
 
 def _tmp_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    return path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(3).hex()}.tmp")
 
 
 def atomic_write(path: Path, data: bytes | str, *, mode: int = 0o644, durable: bool = False,

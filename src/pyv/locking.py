@@ -27,7 +27,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import socket
 import stat
 import threading
@@ -109,7 +108,7 @@ def _me() -> LockOwner:
     return LockOwner(
         host=socket.gethostname(), pid=pid,
         time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        boot_id=_boot_id(), start=_start_time(pid), token=secrets.token_hex(8),
+        boot_id=_boot_id(), start=_start_time(pid), token=os.urandom(8).hex(),
     )
 
 
@@ -185,7 +184,7 @@ def probe_flock(directory: Path) -> bool:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         return False
-    probe = directory / f".pyv-lock-probe.{os.getpid()}.{secrets.token_hex(4)}"
+    probe = directory / f".pyv-lock-probe.{os.getpid()}.{os.urandom(4).hex()}"
     try:
         first = os.open(probe, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError:
@@ -442,7 +441,7 @@ def _remove_stale(target: Path, judged: LockOwner | None) -> None:
     A rename to a unique name is atomic; only if the renamed file is still the one
     we judged do we delete it, otherwise we put it back (``link`` fails rather than
     overwrite a newer lock)."""
-    aside = target.with_name(f"{target.name}.stale.{os.getpid()}.{secrets.token_hex(4)}")
+    aside = target.with_name(f"{target.name}.stale.{os.getpid()}.{os.urandom(4).hex()}")
     try:
         os.rename(target, aside)
     except OSError:

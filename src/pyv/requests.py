@@ -8,16 +8,22 @@ syntax is documented in ``docs/requests.md``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from pyv.errors import InvalidRequest
 from pyv.platform import normalize_arch
+
+if TYPE_CHECKING:
+    # packaging.specifiers pulls in packaging.tags (subprocess, logging): ~12 ms that
+    # plain version requests, the common case, never need. It is imported on demand.
+    from packaging.specifiers import SpecifierSet
 
 #: Implementations pyv can install, in preference order (CPython first).
 IMPLEMENTATIONS = ("cpython", "pypy", "graalpy")
@@ -70,7 +76,8 @@ class PythonRequest:
     #: ``any`` | ``version`` | ``key`` | ``path`` | ``system`` | ``name``
     kind: str
     implementation: str | None = None
-    specifier: SpecifierSet | None = None
+    #: A specifier set as the user wrote it (``>=3.11,<3.13``); see :attr:`specifier`.
+    explicit_specifier: SpecifierSet | None = None
     freethreaded: bool = False
     debug: bool = False
     os: str | None = None
@@ -83,6 +90,18 @@ class PythonRequest:
     version_text: str | None = None
 
     # ----- derived facts -------------------------------------------------
+    @property
+    def specifier(self) -> SpecifierSet | None:
+        """The version constraint: the written specifier set, or ``==3.12.*`` for ``3.12``."""
+        if self.explicit_specifier is not None:
+            return self.explicit_specifier
+        if self.version_text is None:
+            return None
+        from packaging.specifiers import SpecifierSet
+
+        exact = len(_wanted(self.version_text)[0]) >= 3
+        return SpecifierSet(f"=={self.version_text}" if exact else f"=={self.version_text}.*")
+
     @property
     def variant(self) -> str | None:
         """The download variant this request asks for (uv spelling)."""
@@ -123,8 +142,8 @@ class PythonRequest:
         """True when the request itself names a pre-release (``3.13.0rc1``, ``>=3.14.0b1``)."""
         if self.version_text is not None:
             return Version(self.version_text).is_prerelease
-        if self.specifier is not None:
-            return bool(self.specifier.prereleases)
+        if self.explicit_specifier is not None:
+            return bool(self.explicit_specifier.prereleases)
         return False
 
     @property
@@ -150,9 +169,9 @@ class PythonRequest:
             )
         if self.version_text is not None:
             return f"{impl}{self.version_text}{suffix}"
-        if self.specifier is not None:
+        if self.explicit_specifier is not None:
             # Specifiers take the long variant spelling: ``>=3.13t`` would not parse.
-            text = str(self.specifier) + (f"+{self.variant}" if self.variant else "")
+            text = str(self.explicit_specifier) + (f"+{self.variant}" if self.variant else "")
             return f"{impl}@{text}" if impl else text
         return f"{self.implementation or 'any'}{suffix}"
 
@@ -168,12 +187,26 @@ class PythonRequest:
             return False
         if variant != self.variant:
             return False
-        if self.specifier is None:
+        if self.explicit_specifier is not None:
+            return self.explicit_specifier.contains(version, prereleases=True)
+        if self.version_text is None:
             return True
-        return self.specifier.contains(version, prereleases=True)
+        # The same answer as ``==3.12.*`` / ``==3.12.4`` with pre-releases allowed,
+        # without a SpecifierSet: this runs once per catalog entry.
+        release, pre = _wanted(self.version_text)
+        if len(release) >= 3:
+            return version.release[:3] == release[:3] and version.pre == pre
+        return version.release[: len(release)] == release
 
     def __str__(self) -> str:
         return self.raw
+
+
+@functools.lru_cache(maxsize=64)
+def _wanted(version_text: str) -> tuple[tuple[int, ...], tuple[str, int] | None]:
+    """(release numbers as written, pre-release) of a request's version text."""
+    parsed = Version(version_text)
+    return parsed.release[: version_text.count(".") + 1], parsed.pre
 
 
 def _invalid(text: str, why: str = "") -> InvalidRequest:
@@ -181,8 +214,8 @@ def _invalid(text: str, why: str = "") -> InvalidRequest:
     return InvalidRequest(f"invalid Python request {text!r}{detail}", ACCEPTED_FORMS)
 
 
-def _parse_version(text: str, raw: str) -> tuple[str, SpecifierSet, bool, bool]:
-    """``3.13.0rc1t`` -> (version text, specifier, freethreaded, debug)."""
+def _parse_version(text: str, raw: str) -> tuple[str, bool, bool]:
+    """``3.13.0rc1t`` -> (version text, freethreaded, debug)."""
     match = _VERSION_RE.fullmatch(text)
     if match is None:
         raise _invalid(raw)
@@ -202,11 +235,7 @@ def _parse_version(text: str, raw: str) -> tuple[str, SpecifierSet, bool, bool]:
     if len(variants) != len(set(variants)) or (short and variants):
         raise _invalid(raw, "variant given twice")
     version_text = ".".join(str(n) for n in numbers) + pre
-    if len(numbers) == 3:
-        spec = SpecifierSet(f"=={version_text}")
-    else:
-        spec = SpecifierSet(f"=={version_text}.*")
-    return version_text, spec, freethreaded, debug
+    return version_text, freethreaded, debug
 
 
 def _parse_specifier(text: str, raw: str) -> tuple[SpecifierSet, bool, bool]:
@@ -220,6 +249,8 @@ def _parse_specifier(text: str, raw: str) -> tuple[SpecifierSet, bool, bool]:
             break
     if any(not part.strip() for part in body.split(",")):
         raise _invalid(raw, "empty part in the version specifier")
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         spec = SpecifierSet(body)
     except InvalidSpecifier:
@@ -241,10 +272,9 @@ def _parse_key(parts: list[str], raw: str) -> PythonRequest:
     if len(platform_parts) > 3:
         raise _invalid(raw, "a key is implementation-version-os-arch-libc")
     version_text: str | None = None
-    spec: SpecifierSet | None = None
     freethreaded = debug = False
     if version_part != "any":
-        version_text, spec, freethreaded, debug = _parse_version(version_part, raw)
+        version_text, freethreaded, debug = _parse_version(version_part, raw)
     os_name = arch = arch_variant = libc = None
     values = [*platform_parts, "any", "any", "any"][:3]
     if values[0] != "any":
@@ -265,7 +295,7 @@ def _parse_key(parts: list[str], raw: str) -> PythonRequest:
             raise _invalid(raw, f"unknown libc {values[2]!r}")
         libc = values[2]
     return PythonRequest(
-        raw=raw, kind="key", implementation=implementation, specifier=spec,
+        raw=raw, kind="key", implementation=implementation,
         freethreaded=freethreaded, debug=debug, os=os_name, arch=arch,
         arch_variant=arch_variant, libc=libc, version_text=version_text,
     )
@@ -311,10 +341,11 @@ def _is_reserved_word(lowered: str) -> bool:
 def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
     if lowered.startswith(_SPECIFIER_START):
         spec, ft, dbg = _parse_specifier(lowered, raw)
-        return PythonRequest(raw=raw, kind="version", specifier=spec, freethreaded=ft, debug=dbg)
+        return PythonRequest(raw=raw, kind="version", explicit_specifier=spec, freethreaded=ft,
+                             debug=dbg)
     if lowered[0].isdigit():
-        version_text, spec, ft, dbg = _parse_version(lowered, raw)
-        return PythonRequest(raw=raw, kind="version", specifier=spec, freethreaded=ft, debug=dbg,
+        version_text, ft, dbg = _parse_version(lowered, raw)
+        return PythonRequest(raw=raw, kind="version", freethreaded=ft, debug=dbg,
                              version_text=version_text)
     if "@" in lowered:
         impl_text, _, rest = lowered.partition("@")
@@ -328,10 +359,10 @@ def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
         if rest.startswith(_SPECIFIER_START):
             spec, ft, dbg = _parse_specifier(rest, raw)
             return PythonRequest(raw=raw, kind="version", implementation=implementation,
-                                 specifier=spec, freethreaded=ft, debug=dbg)
-        version_text, spec, ft, dbg = _parse_version(rest, raw)
+                                 explicit_specifier=spec, freethreaded=ft, debug=dbg)
+        version_text, ft, dbg = _parse_version(rest, raw)
         return PythonRequest(raw=raw, kind="version", implementation=implementation,
-                             specifier=spec, freethreaded=ft, debug=dbg, version_text=version_text)
+                             freethreaded=ft, debug=dbg, version_text=version_text)
     if "-" in lowered:
         return _parse_key(lowered.split("-"), raw)
     if lowered in _IMPL_NAMES and lowered in (*IMPLEMENTATIONS, "python"):
@@ -343,8 +374,8 @@ def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
         # ``cp312``/``pp310`` are wheel-tag spellings (no dots); ``cpython3.12`` has dots.
         if impl_text in ("cp", "pp", "gp", "py") and not re.fullmatch(r"\d{2,3}[td]*", version):
             raise _invalid(raw)
-        version_text, spec, ft, dbg = _parse_version(version, raw)
+        version_text, ft, dbg = _parse_version(version, raw)
         return PythonRequest(raw=raw, kind="version", implementation=_IMPL_NAMES[impl_text],
-                             specifier=spec, freethreaded=ft, debug=dbg, version_text=version_text)
+                             freethreaded=ft, debug=dbg, version_text=version_text)
     raise _invalid(raw)
 

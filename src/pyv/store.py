@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import socket
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -275,7 +273,7 @@ class Store:
     def new_staging(self, key: str) -> Path:
         """A fresh, empty, invisible directory for work on ``key``."""
         self._ensure_root()
-        name = f"{key}.{_host_tag()}.{os.getpid()}.{secrets.token_hex(4)}"
+        name = f"{key}.{_host_tag()}.{os.getpid()}.{os.urandom(4).hex()}"
         path = self.root / STAGING / name
         try:
             path.mkdir()
@@ -377,6 +375,8 @@ class Store:
 
 def _host_tag() -> str:
     """The host name without dots, so staging names split unambiguously from the right."""
+    import socket
+
     return socket.gethostname().replace(".", "_") or "localhost"
 
 
