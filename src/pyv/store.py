@@ -24,7 +24,6 @@ from packaging.version import InvalidVersion, Version
 
 from pyv.errors import FilesystemError, from_os_error
 from pyv.fsutil import atomic_symlink, pid_alive, remove_tree
-from pyv.locking import acquire
 
 if TYPE_CHECKING:
     from pyv.catalog import Download
@@ -241,6 +240,8 @@ class Store:
     def lock(self, settings: Settings) -> Iterator[None]:
         """The store-wide lock: held briefly around publishing, linking and removal."""
         self._ensure_root()
+        from pyv.locking import acquire  # readers of the store never need it
+
         with acquire(
             self.root / STORE_LOCK,
             timeout=settings.lock_timeout,
@@ -253,6 +254,8 @@ class Store:
     def key_lock(self, settings: Settings, key: str) -> Iterator[None]:
         """Held for the whole install or removal of one key (serialises duplicate work)."""
         self._ensure_root()
+        from pyv.locking import acquire  # readers of the store never need it
+
         with acquire(
             self.root / LOCKS / f"{key}.lock",
             timeout=settings.lock_timeout,
