@@ -391,3 +391,40 @@ def test_installed_pip_runs_in_place_and_respects_pep_668(
     which = run_pyv("which", "pip", env={**env, "PYV_VERSION": REAL_MINOR}, check=True)
     which = which.stdout.strip()
     assert Path(which).parent == install_dir / "bin"
+
+
+def test_damaged_cache_entry_is_fetched_again(
+    run_pyv, pbs_mirror, synthetic, http_server, pyv_home
+):
+    archive = synthetic["3.12.4"]
+    env = pbs_mirror([archive])
+    run_pyv("install", "3.12", env=env, check=True)
+    cached = pyv_home / "cache" / "downloads" / archive.path.name
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    result = run_pyv("install", "3.12", "--reinstall", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "damaged" in result.stderr
+    assert http_server.count(archive_path(archive)) == 2
+    assert cached.read_bytes() == archive.path.read_bytes()
+
+
+def test_corrupt_download_is_not_kept_for_resuming(
+    run_pyv, pbs_mirror, synthetic, http_server, pyv_home, tmp_path
+):
+    archive = synthetic["3.12.4"]
+    env = pbs_mirror([archive])
+    served = http_server.root / archive.build / archive.path.name
+    good = served.read_bytes()
+    served.unlink()  # the mirror layout may hard-link the original: replace, don't edit
+    served.write_bytes(good[:100] + b"\0" * 64 + good[164:])
+    result = run_pyv("install", "3.12", env=env)
+    assert result.returncode in (ExitCode.BAD_ARCHIVE, ExitCode.INTEGRITY)
+    one_line_error(result.stderr)
+    cache = pyv_home / "cache" / "downloads"
+    assert [p.name for p in cache.iterdir() if p.is_file()] == []
+    served.unlink()
+    served.write_bytes(good)
+    retry = run_pyv("install", "3.12", env=env)
+    assert retry.returncode == 0, retry.stderr

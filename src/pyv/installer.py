@@ -275,38 +275,57 @@ def _fetch_and_extract(
 ) -> bool:
     """Stream the archive into ``tree`` while hashing it; verify; keep it in the cache.
 
-    Returns whether the network was used.
+    A damaged cache entry is dropped and the archive fetched again. Returns whether
+    the network was used.
     """
-    from pyv.archive import extract_archive
     from pyv.catalog import download_url
-    from pyv.hashing import verify
 
-    tree.mkdir(parents=True)
-    cache_dir = settings.downloads_cache_dir
-    cached = cache_dir / download.filename
+    cached = settings.downloads_cache_dir / download.filename
     url = download_url(download, settings) if local is None else local.as_uri()
     source_path = local if local is not None else _local_path(url)
     if source_path is None and cached.is_file():
-        source_path = cached
-    with _open_source(settings, url, source_path, cached, download, err) as (stream, network):
-        extract_archive(
-            stream,  # type: ignore[arg-type]  # read() is all extraction uses
-            download.archive_format,
-            tree,
-            root=download.archive_root,
-            name=download.filename,
-        )
-        _drain(stream)
-        actual = stream.sha256
-    try:
-        verify(download.sha256, actual, download.filename)
-    except IntegrityError:
-        if network or source_path == cached:
+        try:
+            return _extract_verified(settings, url, cached, cached, download, tree, err)
+        except (ArchiveError, IntegrityError):
+            err.write(f"The cached {download.filename} is damaged; downloading it again\n")
             with contextlib.suppress(OSError):
-                (cached if source_path == cached else _part_path(cached)).unlink()
+                cached.unlink()
+            remove_tree(tree)
+    return _extract_verified(settings, url, source_path, cached, download, tree, err)
+
+
+def _extract_verified(
+    settings: Settings, url: str, source_path: Path | None, cached: Path, download: Download,
+    tree: Path, err: TextIO,
+) -> bool:
+    """Extract from one source while hashing it; a bad download is not kept for resuming."""
+    from pyv.archive import extract_archive
+    from pyv.hashing import verify
+
+    tree.mkdir(parents=True)
+    network = False
+    part = _part_path(cached)
+    try:
+        with _open_source(settings, url, source_path, cached, download, err) as (
+            stream, network
+        ):
+            extract_archive(
+                stream,  # type: ignore[arg-type]  # read() is all extraction uses
+                download.archive_format,
+                tree,
+                root=download.archive_root,
+                name=download.filename,
+            )
+            _drain(stream)
+            actual = stream.sha256
+        verify(download.sha256, actual, download.filename)
+    except (ArchiveError, IntegrityError):
+        if network:
+            # Bad bytes must not be resumed by the next run.
+            with contextlib.suppress(OSError):
+                part.unlink()
         raise
     if network:
-        part = _part_path(cached)
         with contextlib.suppress(OSError):
             os.replace(part, cached)
     return network
