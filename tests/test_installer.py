@@ -428,3 +428,38 @@ def test_corrupt_download_is_not_kept_for_resuming(
     served.write_bytes(good)
     retry = run_pyv("install", "3.12", env=env)
     assert retry.returncode == 0, retry.stderr
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A 1 MiB tmpfs, for the disk-full path (needs root and mount; skipped otherwise)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_disk_full_is_one_line_and_leaves_nothing(run_pyv, pbs_mirror, tmp_path, tiny_filesystem):
+    big = build_synthetic_archive(
+        tmp_path / "big",
+        (3, 12, 6),
+        build="20240901",
+        extra_members=[("python/lib/blob.bin", os.urandom(3 << 20))],
+    )
+    env = pbs_mirror([big])
+    home = tiny_filesystem / "pyv"
+    result = run_pyv("install", "3.12", env={**env, "PYV_HOME": str(home)})
+    assert result.returncode == ExitCode.FILESYSTEM, result.stderr
+    one_line_error(result.stderr)
+    assert "no space left" in result.stderr
+    assert store_dirs(home) == []
+    assert staging_entries(home) == []
