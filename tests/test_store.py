@@ -187,3 +187,15 @@ def test_find_installed_and_minor_keys(tmp_path: Path) -> None:
     inst = installed_for_key(settings, "cpython-3.12-linux-x86_64-gnu")
     assert inst is not None and inst.key == "cpython-3.12.4-linux-x86_64-gnu"
     assert inst.minor_key == "cpython-3.12-linux-x86_64-gnu"
+
+
+def test_publish_replaces_a_directory_without_a_record(tmp_path: Path) -> None:
+    store = Store(tmp_path / "pythons")
+    key = "cpython-3.12.4-linux-x86_64-gnu"
+    damaged = fake_install(store.root, "3.12.4")
+    (damaged / RECORD).write_text("{damaged")
+    (damaged / "stray").write_text("left by a crash")
+    tree = fake_install(store.new_staging(key), "3.12.4")
+    store.publish(tree, key, replace=False)
+    assert [i.key for i in store.installations()] == [key]
+    assert not (store.root / key / "stray").exists()

@@ -321,7 +321,9 @@ class Store:
         trash: Path | None = None
         try:
             if target.exists() or target.is_symlink():
-                if not replace:
+                # A directory without a valid record is not an installation (a damaged
+                # one, or someone else's files): it is replaced, never merged into.
+                if not replace and self.get(key) is not None:
                     raise FilesystemError(f"{target} already exists", "use --reinstall")
                 trash = self.new_staging(key) / "old"
                 os.rename(target, trash)
