@@ -1,23 +1,36 @@
 """A minimal, correct wheel installer for seeding environments (PEP 427 / 376 / 491).
 
-It unpacks a wheel straight into an environment: verifies every file against the
-wheel's RECORD, maps ``.data/`` directories to their scheme paths, writes
-console-script launchers with the environment's python, and writes INSTALLER,
-REQUESTED and a RECORD of what was installed. Running pip for this would cost
-seconds; unpacking costs tens of milliseconds.
+Two ways in. :func:`install_wheel` unpacks a wheel straight into an environment.
+:func:`unpack_wheel` unpacks it once into a tree (in pyv's cache), and
+:func:`install_unpacked` then hard-links that tree's files into each environment,
+so a warm seed creates links instead of inflating and hashing every member again.
+Both verify every file against the wheel's RECORD (the tree at unpack time), map
+``.data/`` directories to their scheme paths, write console-script launchers
+with the environment's python, and write INSTALLER, REQUESTED and a RECORD of
+what was installed. Running pip for this would cost seconds.
+
+Hard links are safe from pip: it never edits an installed file in place (an
+upgrade or uninstall unlinks and writes new files). pyv too only ever replaces
+files in an environment, never writes through them (:func:`_write_new`).
 """
 
 from __future__ import annotations
 
 import base64
 import configparser
+import contextlib
 import csv
+import errno
 import hashlib
 import io
+import json
 import os
 import posixpath
 import re
+import shutil
+import stat
 import zipfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +38,8 @@ from pyv.errors import ArchiveError
 
 #: Linux refuses shebang lines longer than this (BINPRM_BUF_SIZE before 5.1).
 _SHEBANG_MAX = 127
+#: Script shebangs a wheel leaves for the installer to fill in (PEP 427).
+_PLACEHOLDER_SHEBANGS = (b"#!python", b"#!/usr/bin/python")
 
 
 @dataclass(frozen=True)
@@ -122,80 +137,121 @@ def _script_names(
     return fixed
 
 
-def install_wheel(wheel: Path, scheme: Scheme, python_version: tuple[int, int]) -> InstalledWheel:
-    """Install ``wheel`` into ``scheme``; raises :class:`ArchiveError` for a bad wheel."""
+def _open_wheel(wheel: Path) -> zipfile.ZipFile:
     try:
-        zf = zipfile.ZipFile(wheel)
+        return zipfile.ZipFile(wheel)
     except (OSError, zipfile.BadZipFile) as exc:
         raise ArchiveError(f"cannot open the wheel {wheel}: {exc}",
                            "delete it and try again") from None
-    with zf:
-        names = zf.namelist()
-        dist_info = _find_dist_info(names, wheel)
-        meta = zf.read(f"{dist_info}/WHEEL").decode("utf-8")
-        if not re.search(r"^Wheel-Version:\s*1\.", meta, re.MULTILINE):
-            raise ArchiveError(f"{wheel.name} has an unsupported Wheel-Version")
-        dist_name, _, dist_version = dist_info[: -len(".dist-info")].partition("-")
-        record_name = f"{dist_info}/RECORD"
-        try:
-            record_text = zf.read(record_name).decode("utf-8")
-        except KeyError:
-            raise ArchiveError(f"{wheel.name} has no RECORD") from None
-        expected: dict[str, str] = {}
-        for row in csv.reader(io.StringIO(record_text)):
-            if row and len(row) >= 2:
-                expected[row[0]] = row[1]
-        data_prefix = f"{dist_info[: -len('.dist-info')]}.data/"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The parts of a wheel every installer needs before reading its files."""
+
+    dist_info: str
+    dist_name: str
+    dist_version: str
+    record_name: str
+    data_prefix: str
+    expected: dict[str, str]
+
+
+def _layout(zf: zipfile.ZipFile, wheel: Path) -> _Layout:
+    names = zf.namelist()
+    dist_info = _find_dist_info(names, wheel)
+    meta = zf.read(f"{dist_info}/WHEEL").decode("utf-8")
+    if not re.search(r"^Wheel-Version:\s*1\.", meta, re.MULTILINE):
+        raise ArchiveError(f"{wheel.name} has an unsupported Wheel-Version")
+    dist_name, _, dist_version = dist_info[: -len(".dist-info")].partition("-")
+    record_name = f"{dist_info}/RECORD"
+    try:
+        record_text = zf.read(record_name).decode("utf-8")
+    except KeyError:
+        raise ArchiveError(f"{wheel.name} has no RECORD") from None
+    expected: dict[str, str] = {}
+    for row in csv.reader(io.StringIO(record_text)):
+        if row and len(row) >= 2:
+            expected[row[0]] = row[1]
+    return _Layout(dist_info, dist_name, dist_version, record_name,
+                   f"{dist_info[: -len('.dist-info')]}.data/", expected)
+
+
+def _verified(
+    zf: zipfile.ZipFile, wheel: Path, layout: _Layout
+) -> Iterator[tuple[zipfile.ZipInfo, str, bytes, str]]:
+    """(info, safe name, data, RECORD hash) of every file to install, each checked."""
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = _safe_member(info.filename)
+        signature = name.startswith(layout.dist_info) and name.endswith((".jws", ".p7s"))
+        if name == layout.record_name or signature:
+            continue
+        data = zf.read(info)
+        digest = record_hash(data)
+        wanted = layout.expected.get(info.filename)
+        if wanted is None:
+            raise ArchiveError(f"{wheel.name}: {name} is not listed in RECORD")
+        if wanted != digest:
+            raise ArchiveError(f"{wheel.name}: {name} does not match its RECORD hash",
+                               "the wheel is corrupt; delete it and try again")
+        yield info, name, data, digest
+
+
+def _write_new(path: Path | str, data: bytes, executable: bool = False) -> None:
+    """Write a file that is this environment's own, never through an existing (linked) one."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    with open(path, "xb") as fh:
+        fh.write(data)
+    if executable:
+        os.chmod(path, 0o755)
+
+
+def install_wheel(wheel: Path, scheme: Scheme, python_version: tuple[int, int]) -> InstalledWheel:
+    """Install ``wheel`` into ``scheme``; raises :class:`ArchiveError` for a bad wheel."""
+    with _open_wheel(wheel) as zf:
+        layout = _layout(zf, wheel)
         installed: list[tuple[str, str, int]] = []
-        written: list[Path] = []
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            name = _safe_member(info.filename)
-            signature = name.startswith(dist_info) and name.endswith((".jws", ".p7s"))
-            if name == record_name or signature:
-                continue
-            data = zf.read(info)
-            digest = record_hash(data)
-            wanted = expected.get(info.filename)
-            if wanted is None:
-                raise ArchiveError(f"{wheel.name}: {name} is not listed in RECORD")
-            if wanted != digest:
-                raise ArchiveError(f"{wheel.name}: {name} does not match its RECORD hash",
-                                   "the wheel is corrupt; delete it and try again")
-            dest, is_script = _destination(name, data_prefix, scheme, dist_name)
-            if is_script and data.startswith((b"#!python", b"#!/usr/bin/python")):
+        for info, name, data, digest in _verified(zf, wheel, layout):
+            dest, is_script = _destination(name, layout.data_prefix, scheme, layout.dist_name)
+            if is_script and data.startswith(_PLACEHOLDER_SHEBANGS):
                 data = shebang(scheme.python) + data.split(b"\n", 1)[1]
                 digest = record_hash(data)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "wb") as fh:
-                fh.write(data)
-            if is_script or (info.external_attr >> 16) & 0o111:
-                os.chmod(dest, 0o755)
-            written.append(dest)
+            _write_new(dest, data, is_script or bool((info.external_attr >> 16) & 0o111))
             installed.append((_record_path(dest, scheme.purelib), digest, len(data)))
-        scripts = _console_scripts(zf, dist_info)
-    scripts = _script_names(dist_name, scripts, python_version)
+        scripts = _console_scripts(zf, layout.dist_info)
+    return _finish(scheme, python_version, layout.dist_name, layout.dist_version,
+                   layout.dist_info, scripts, installed)
+
+
+def _finish(scheme: Scheme, python_version: tuple[int, int], dist_name: str, dist_version: str,
+            dist_info: str, scripts: Mapping[str, str],
+            installed: list[tuple[str, str, int]]) -> InstalledWheel:
+    """Console scripts, INSTALLER, REQUESTED and RECORD: the files that are per environment."""
+    named = _script_names(dist_name, dict(scripts), python_version)
     scheme.scripts.mkdir(parents=True, exist_ok=True)
-    for script, entry in sorted(scripts.items()):
+    for script, entry in sorted(named.items()):
         data = launcher(scheme.python, entry)
         dest = scheme.scripts / script
-        with open(dest, "wb") as fh:
-            fh.write(data)
-        os.chmod(dest, 0o755)
+        _write_new(dest, data, executable=True)
         installed.append((_record_path(dest, scheme.purelib), record_hash(data), len(data)))
     dist_dir = scheme.purelib / dist_info
+    dist_dir.mkdir(parents=True, exist_ok=True)
     for extra, content in (("INSTALLER", b"pyv\n"), ("REQUESTED", b"")):
-        (dist_dir / extra).write_bytes(content)
+        _write_new(dist_dir / extra, content)
         installed.append((f"{dist_info}/{extra}", record_hash(content), len(content)))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for path, digest, size in installed:
         writer.writerow((path, digest, size))
+    record_name = f"{dist_info}/RECORD"
     writer.writerow((record_name, "", ""))
-    (scheme.purelib / record_name).write_text(out.getvalue(), encoding="utf-8")
+    _write_new(scheme.purelib / record_name, out.getvalue().encode("utf-8"))
     return InstalledWheel(name=dist_name, version=dist_version, dist_info=dist_dir,
-                          scripts=tuple(sorted(scripts)))
+                          scripts=tuple(sorted(named)))
 
 
 def _destination(name: str, data_prefix: str, scheme: Scheme, dist_name: str) -> tuple[Path, bool]:
@@ -235,3 +291,212 @@ def _console_scripts(zf: zipfile.ZipFile, dist_info: str) -> dict[str, str]:
         if parser.has_section(section):
             scripts.update(parser.items(section))
     return scripts
+
+
+# ----- unpacked trees: verify once, then link into every environment ----------------
+#: Version of the manifest below; a tree with another one is made again.
+MANIFEST_FORMAT = 1
+MANIFEST = "manifest.json"
+#: Why a hard link can fail where a copy would work: another filesystem, a filesystem or
+#: policy (fs.protected_hardlinks) that refuses links, or an inode at its link limit.
+_COPY_ERRNOS = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP,
+                          errno.EOPNOTSUPP})
+
+
+class DamagedTree(ArchiveError):
+    """An unpacked tree lost or changed a file since it was verified; make it again."""
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    """One verified file of an unpacked wheel (``member`` as named in the wheel)."""
+
+    member: str
+    digest: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class UnpackedWheel:
+    """A wheel unpacked and verified once: its files under ``root/files``."""
+
+    root: Path
+    wheel: str
+    #: Size and mtime of the wheel it came from, so a replaced wheel is noticed.
+    wheel_size: int
+    wheel_mtime_ns: int
+    name: str
+    version: str
+    dist_info: str
+    files: tuple[WheelFile, ...]
+    scripts: tuple[tuple[str, str], ...]
+
+    @property
+    def files_dir(self) -> Path:
+        return self.root / "files"
+
+    def made_from(self, wheel: os.stat_result) -> bool:
+        return (self.wheel_size, self.wheel_mtime_ns) == (wheel.st_size, wheel.st_mtime_ns)
+
+
+def unpack_wheel(wheel: Path, root: Path) -> UnpackedWheel:
+    """Unpack ``wheel`` into the empty directory ``root``, verifying every file against RECORD.
+
+    ``root/manifest.json`` is written last; callers publish ``root`` by renaming it.
+    """
+    with _open_wheel(wheel) as zf:
+        assert zf.fp is not None
+        stat_result = os.fstat(zf.fp.fileno())
+        layout = _layout(zf, wheel)
+        files_dir = root / "files"
+        made: set[str] = set()
+        files: list[WheelFile] = []
+        seen: set[str] = set()
+        for info, name, data, digest in _verified(zf, wheel, layout):
+            if name in seen:
+                raise ArchiveError(f"{wheel.name}: {name} appears twice")
+            seen.add(name)
+            parent = posixpath.dirname(name)
+            if parent not in made:
+                (files_dir / parent).mkdir(parents=True, exist_ok=True)
+                made.add(parent)
+            script = name.startswith(f"{layout.data_prefix}scripts/")
+            executable = script or bool((info.external_attr >> 16) & 0o111)
+            _write_new(files_dir / name, data, executable)
+            files.append(WheelFile(name, digest, len(data), executable))
+        scripts = tuple(sorted(_console_scripts(zf, layout.dist_info).items()))
+    unpacked = UnpackedWheel(
+        root=root, wheel=wheel.name, wheel_size=stat_result.st_size,
+        wheel_mtime_ns=stat_result.st_mtime_ns, name=layout.dist_name,
+        version=layout.dist_version, dist_info=layout.dist_info, files=tuple(files),
+        scripts=scripts,
+    )
+    manifest = {
+        "format": MANIFEST_FORMAT, "wheel": unpacked.wheel, "wheel_size": unpacked.wheel_size,
+        "wheel_mtime_ns": unpacked.wheel_mtime_ns, "name": unpacked.name,
+        "version": unpacked.version, "dist_info": unpacked.dist_info,
+        "files": [[f.member, f.digest, f.size, f.executable] for f in files],
+        "scripts": [list(s) for s in scripts],
+    }
+    _write_new(root / MANIFEST, json.dumps(manifest, separators=(",", ":")).encode("utf-8"))
+    return unpacked
+
+
+def load_unpacked(root: Path) -> UnpackedWheel | None:
+    """The tree published at ``root``, or None when there is none or its manifest is bad."""
+    try:
+        raw = json.loads((root / MANIFEST).read_bytes())
+        if raw["format"] != MANIFEST_FORMAT:
+            return None
+        files = tuple(
+            WheelFile(_safe_member(str(m)), str(d), int(s), bool(x)) for m, d, s, x in raw["files"]
+        )
+        return UnpackedWheel(
+            root=root, wheel=str(raw["wheel"]), wheel_size=int(raw["wheel_size"]),
+            wheel_mtime_ns=int(raw["wheel_mtime_ns"]), name=str(raw["name"]),
+            version=str(raw["version"]), dist_info=str(raw["dist_info"]), files=files,
+            scripts=tuple((str(n), str(e)) for n, e in raw["scripts"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, ArchiveError):
+        return None
+
+
+class FilePlacer:
+    """Puts cached files into environments: hard links, or copies once a link has failed.
+
+    One placer serves one seed, so the choice is made once (at the first failure),
+    not retried for every file.
+    """
+
+    def __init__(self) -> None:
+        self.linking = True
+        self.linked = 0
+        self.copied = 0
+
+    def place(self, src: str, dest: str, executable: bool) -> None:
+        try:
+            self._place(src, dest, executable)
+        except FileExistsError:
+            # Replace, never write through: the old file may itself be a shared link.
+            os.unlink(dest)
+            self._place(src, dest, executable)
+
+    def _place(self, src: str, dest: str, executable: bool) -> None:
+        if self.linking:
+            try:
+                os.link(src, dest)
+            except OSError as exc:
+                if exc.errno not in _COPY_ERRNOS:
+                    raise
+                self.linking = False
+            else:
+                self.linked += 1
+                return
+        with open(src, "rb") as fsrc, open(dest, "xb") as fdst:
+            shutil.copyfileobj(fsrc, fdst, 1 << 20)
+        if executable:
+            os.chmod(dest, 0o755)
+        self.copied += 1
+
+
+def install_unpacked(unpacked: UnpackedWheel, scheme: Scheme, python_version: tuple[int, int],
+                     placer: FilePlacer) -> InstalledWheel:
+    """Install a verified tree into ``scheme`` by linking (or copying) its files.
+
+    The RECORD written carries the tree's verified hashes for the placed files (they
+    are the same inodes, or byte copies) and computed ones for what is written here.
+    Raises :class:`DamagedTree`, having removed what it placed, when a file of the
+    tree is missing or changed size.
+    """
+    data_prefix = f"{unpacked.dist_info[: -len('.dist-info')]}.data/"
+    files_dir = str(unpacked.files_dir)
+    purelib = str(scheme.purelib)
+    placed: list[str] = []
+    made: set[str] = set()
+    installed: list[tuple[str, str, int]] = []
+    try:
+        for f in unpacked.files:
+            src = os.path.join(files_dir, f.member)
+            if f.member.startswith(data_prefix):
+                dest_path, is_script = _destination(f.member, data_prefix, scheme, unpacked.name)
+                dest = str(dest_path)
+                record = _record_path(dest_path, scheme.purelib)
+            else:
+                dest, is_script = os.path.join(purelib, f.member), False
+                record = f.member
+            parent = os.path.dirname(dest)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
+            try:
+                st = os.lstat(src)
+            except FileNotFoundError:
+                raise DamagedTree(f"{unpacked.root}: {f.member} is missing") from None
+            if not stat.S_ISREG(st.st_mode) or st.st_size != f.size:
+                raise DamagedTree(f"{unpacked.root}: {f.member} changed since it was verified")
+            digest, size = f.digest, f.size
+            if is_script:
+                # Scripts name this environment's python: written here, never linked.
+                with open(src, "rb") as fh:
+                    data = fh.read()
+                if data.startswith(_PLACEHOLDER_SHEBANGS):
+                    data = shebang(scheme.python) + data.split(b"\n", 1)[1]
+                    digest, size = record_hash(data), len(data)
+                _write_new(dest, data, executable=True)
+            else:
+                try:
+                    placer.place(src, dest, f.executable)
+                except FileNotFoundError:
+                    if os.path.lexists(src):
+                        raise
+                    raise DamagedTree(f"{unpacked.root}: {f.member} is missing") from None
+            placed.append(dest)
+            installed.append((record, digest, size))
+    except DamagedTree:
+        for dest in placed:
+            with contextlib.suppress(OSError):
+                os.unlink(dest)
+        raise
+    return _finish(scheme, python_version, unpacked.name, unpacked.version, unpacked.dist_info,
+                   dict(unpacked.scripts), installed)
