@@ -463,3 +463,18 @@ def test_disk_full_is_one_line_and_leaves_nothing(run_pyv, pbs_mirror, tmp_path,
     assert "no space left" in result.stderr
     assert store_dirs(home) == []
     assert staging_entries(home) == []
+
+
+def test_a_failing_request_keeps_what_was_installed_before_it(
+    run_pyv, pbs_mirror, synthetic, pyv_home, tmp_path
+):
+    broken = build_synthetic_archive(
+        tmp_path / "broken", (3, 11, 10), build="20240801", broken_python=True
+    )
+    env = pbs_mirror([synthetic["3.12.4"], broken])
+    result = run_pyv("install", "3.12", "3.11", env=env)
+    assert result.returncode == ExitCode.FAILURE
+    one_line_error(result.stderr)
+    assert synthetic["3.12.4"].key in store_dirs(pyv_home)
+    assert broken.key not in store_dirs(pyv_home)
+    assert (pyv_home / "shims" / "python3.12").exists()  # shims were made for 3.12

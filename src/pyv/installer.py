@@ -123,11 +123,16 @@ def install(
 
             catalog = load_catalog(settings)
         plan.append((text, _resolve(settings, catalog, text, host), None))
-    outcomes = []
-    for text, download, local in plan:
-        outcomes.append(_install_one(settings, store, text, download, local, options, host, stderr))
-    if outcomes:
-        _rehash(settings)
+    outcomes: list[InstallOutcome] = []
+    try:
+        for text, download, local in plan:
+            outcomes.append(
+                _install_one(settings, store, text, download, local, options, host, stderr)
+            )
+    finally:
+        # Shims for what did get installed, even when a later request failed.
+        if any(o.action != "already-installed" for o in outcomes):
+            _rehash(settings)
     return outcomes
 
 
