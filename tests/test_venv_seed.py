@@ -241,3 +241,221 @@ def test_index_pages_html_and_json():
     assert files[0].url == "https://idx.example/p/pip.whl" and files[0].sha256 == "bb"
     assert seed_packages((3, 11, 9)) == ("pip", "setuptools", "wheel")
     assert seed_packages((3, 12, 0)) == ("pip",)
+
+
+# ----- the unpacked-tree cache: verified once, hard-linked into every environment -------------
+def _record_rows(site: Path) -> list[list[str]]:
+    import csv
+
+    (record,) = site.glob("pip-*.dist-info/RECORD")
+    return list(csv.reader(record.read_text().splitlines()))
+
+
+def _assert_record_true(site: Path) -> int:
+    """Every RECORD row of pip names a file there whose bytes have the recorded hash."""
+    rows = _record_rows(site)
+    for path, digest, size in rows:
+        if not digest:
+            assert path.endswith(".dist-info/RECORD")
+            continue
+        data = (site / path).read_bytes()
+        assert (_hash(data), len(data)) == (digest, int(size)), path
+    return len(rows)
+
+
+def _offline_env(name: str, **overrides: object) -> Path:
+    settings = load_settings(overrides={"offline": True, **overrides})
+    env = make_environment(settings, Path.cwd(), path=name, python=str(system_python()), seed=True)
+    return env.path
+
+
+def _site(env: Path) -> Path:
+    return env / "lib" / f"python{REAL_MINOR}" / "site-packages"
+
+
+def _pip_tree(pyv_home: Path) -> Path:
+    (tree,) = (pyv_home / "cache" / "wheels" / "unpacked").glob("pip-*")
+    return tree
+
+
+def test_seed_links_the_verified_tree_and_records_true_hashes(pyv_home):
+    _bundled("pip")
+    one, two = _offline_env("one"), _offline_env("two")
+    tree = _pip_tree(pyv_home)
+    trees = tree.parent
+    assert (tree / "manifest.json").is_file()
+    assert not [p for p in trees.iterdir() if p.name.endswith((".tmp", ".old"))]
+    init = "pip/__init__.py"
+    cached = (tree / "files" / init).stat()
+    for env in (one, two):
+        assert (_site(env) / init).stat().st_ino == cached.st_ino
+        assert _assert_record_true(_site(env)) > 100
+        # Scripts are per environment: they name its own python and are not links.
+        pip = env / "bin" / "pip"
+        assert pip.read_bytes().startswith(f"#!{env}/bin/python\n".encode())
+        assert pip.stat().st_nlink == 1 and os.access(pip, os.X_OK)
+        (dist,) = _site(env).glob("pip-*.dist-info")
+        assert (dist / "INSTALLER").read_text() == "pyv\n" and (dist / "REQUESTED").exists()
+        assert (dist / "RECORD").stat().st_nlink == 1
+    assert cached.st_nlink == 3  # the tree and two environments
+
+
+def test_link_failure_switches_to_copies_once_per_seed(pyv_home, monkeypatch):
+    import errno
+
+    _bundled("pip")
+    _offline_env("warm")  # makes the tree
+    calls = []
+
+    def refuse(src: object, dst: object, **kwargs: object) -> None:
+        calls.append(dst)
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", refuse)
+    env = _offline_env("copied")
+    assert len(calls) == 1  # decided at the first failure, not retried per file
+    site = _site(env)
+    tree = _pip_tree(pyv_home)
+    cached = (tree / "files/pip/__init__.py").stat()
+    assert (site / "pip/__init__.py").stat().st_ino != cached.st_ino
+    assert (site / "pip/__init__.py").stat().st_nlink == 1
+    assert _assert_record_true(site) > 100
+
+
+def test_damaged_or_stale_tree_is_remade(pyv_home):
+    _bundled("pip")
+    _offline_env("first")
+    tree = _pip_tree(pyv_home)
+    files = tree / "files"
+    with open(files / "pip" / "__init__.py", "ab") as fh:
+        fh.write(b"# changed in place\n")
+    # A half-made tree of a seed that died is never used, and is cleared away.
+    dead = tree.parent / f".{tree.name}.999999999.0badc0de.tmp"
+    (dead / "files").mkdir(parents=True)
+    env = _offline_env("second")
+    assert b"changed in place" not in (files / "pip" / "__init__.py").read_bytes()
+    assert _assert_record_true(_site(env)) > 100
+    (files / "pip" / "__main__.py").unlink()
+    env = _offline_env("second-b")
+    assert (files / "pip" / "__main__.py").is_file()
+    assert _assert_record_true(_site(env)) > 100
+    assert not dead.exists()
+    # "first" keeps the edited inode (a link shares an edit made in place: pip never makes
+    # one); the new environment links the new tree.
+    assert b"changed in place" in (_site(Path.cwd() / "first") / "pip/__init__.py").read_bytes()
+    fresh = (files / "pip/__init__.py").stat().st_ino
+    assert (_site(env) / "pip/__init__.py").stat().st_ino == fresh
+    # An unreadable manifest is remade too.
+    (tree / "manifest.json").write_text("{not json")
+    _offline_env("third")
+    manifest = (tree / "manifest.json").read_text()
+    assert manifest.startswith("{") and '"format":1' in manifest
+
+
+def test_tree_of_a_replaced_wheel_is_remade(pyv_home):
+    wheels = pyv_home / "cache" / "wheels"
+    wheels.mkdir(parents=True)
+    cached = wheels / _bundled("pip").name
+    shutil.copy2(_bundled("pip"), cached)
+    _offline_env("first")
+    tree = _pip_tree(pyv_home)
+    assert (tree / "manifest.json").is_file()
+    inode = (tree / "files/pip/__init__.py").stat().st_ino
+    os.utime(cached, ns=(0, 0))  # the same name, another file: its tree no longer counts
+    env = _offline_env("second")
+    fresh = (tree / "files/pip/__init__.py").stat().st_ino
+    assert fresh != inode and (_site(env) / "pip/__init__.py").stat().st_ino == fresh
+
+
+def test_corrupt_cached_wheel_is_dropped_with_its_tree_and_the_seed_fails_cleanly(pyv_home):
+    from pyv.errors import PyvError
+
+    pip = _bundled("pip")
+    wheels = pyv_home / "cache" / "wheels"
+    wheels.mkdir(parents=True)
+    bad = wheels / pip.name
+    with zipfile.ZipFile(pip) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "pip/__init__.py":
+                data += b"# tampered\n"
+            dst.writestr(item, data)
+    stale = wheels / "unpacked" / pip.name[: -len(".whl")]
+    (stale / "files").mkdir(parents=True)  # an old tree of that name, without a manifest
+    with pytest.raises(PyvError, match="does not match its RECORD hash") as info:
+        _offline_env("env")
+    assert info.value.hint == "run the command again"
+    assert not bad.exists() and not stale.exists()
+    assert [p.name for p in (wheels / "unpacked").iterdir()] == [".lock"]  # no half-made tree
+    assert list(Path.cwd().iterdir()) == []
+    # Run again: the bundled wheel is used, and its verified tree made.
+    assert _assert_record_true(_site(_offline_env("env"))) > 100
+
+
+def test_unwritable_tree_cache_falls_back_to_installing_from_the_wheel(pyv_home):
+    _bundled("pip")
+    wheels = pyv_home / "cache" / "wheels"
+    wheels.mkdir(parents=True)
+    (wheels / "unpacked").write_text("in the way")  # mkdir fails here even for root
+    env = _offline_env("env")
+    assert _assert_record_true(_site(env)) > 100
+    assert (_site(env) / "pip/__init__.py").stat().st_nlink == 1
+
+
+def test_unpacked_wheel_maps_data_scripts_and_records_them(tmp_path):
+    from pyv.venv.wheel import FilePlacer, install_unpacked, load_unpacked, unpack_wheel
+
+    files = {
+        "tool/__init__.py": b"",
+        "tool-2.0.data/scripts/tool-run": b"#!python\nprint('run')\n",
+        "tool-2.0.data/data/share/tool.txt": b"shared\n",
+        "tool-2.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: tool\nVersion: 2.0\n",
+        "tool-2.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\n",
+    }
+    wheel = tmp_path / "tool-2.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        zf.writestr("tool-2.0.dist-info/RECORD", "".join(
+            f"{n},{_hash(d)},{len(d)}\n" for n, d in files.items()))
+    (tmp_path / "tree").mkdir()
+    unpack_wheel(wheel, tmp_path / "tree")
+    unpacked = load_unpacked(tmp_path / "tree")
+    assert unpacked is not None and unpacked.made_from(wheel.stat())
+    env = tmp_path / "env"
+    result = install_unpacked(unpacked, _scheme(env), (3, 12), FilePlacer())
+    assert result.name == "tool" and result.version == "2.0"
+    script = env / "bin" / "tool-run"
+    assert script.read_bytes() == b"#!/env/bin/python\nprint('run')\n"
+    assert os.access(script, os.X_OK) and script.stat().st_nlink == 1
+    assert (env / "share" / "tool.txt").stat().st_nlink == 2  # linked from the tree
+    rows = {r.split(",")[0]: r.split(",")[1] for r in
+            (env / "site" / "tool-2.0.dist-info" / "RECORD").read_text().splitlines()}
+    assert rows["../bin/tool-run"] == _hash(script.read_bytes())
+    assert rows["../share/tool.txt"] == _hash(b"shared\n")
+    assert rows["tool/__init__.py"] == _hash(b"")
+    # The tree itself keeps the wheel's bytes (the placeholder shebang included).
+    assert (tmp_path / "tree/files/tool-2.0.data/scripts/tool-run").read_bytes().startswith(
+        b"#!python\n")
+
+
+def test_uninstalling_pip_in_one_env_leaves_the_others_and_the_cache_intact(pyv_home):
+    _bundled("pip")
+    one, two = _offline_env("one"), _offline_env("two")
+    tree = _pip_tree(pyv_home)
+    manifest = (tree / "manifest.json").read_bytes()
+    # pip unlinks what it removes (an upgrade does the same before writing new files).
+    subprocess.run([str(one / "bin" / "python"), "-m", "pip", "uninstall", "-y", "pip"],
+                   check=True, capture_output=True, env={**os.environ, "PIP_NO_INDEX": "1"})
+    assert not list(_site(one).glob("pip*"))
+    assert _assert_record_true(_site(two)) > 100
+    from pyv.venv.wheel import load_unpacked
+
+    unpacked = load_unpacked(tree)
+    assert unpacked is not None and (tree / "manifest.json").read_bytes() == manifest
+    for f in unpacked.files:
+        assert _hash((tree / "files" / f.member).read_bytes()) == f.digest, f.member
+    for env in (two, _offline_env("three")):
+        out = subprocess.run([str(env / "bin" / "pip"), "--version"], capture_output=True,
+                             text=True, check=True).stdout
+        assert str(env) in out

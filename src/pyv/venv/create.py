@@ -22,7 +22,7 @@ from pyv.venv.activation import render_scripts
 if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.venv.interpreter import BaseInterpreter
-    from pyv.venv.wheel import InstalledWheel
+    from pyv.venv.wheel import FilePlacer, InstalledWheel, Scheme
 
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -172,8 +172,9 @@ def _write_tree(staging: Path, final: Path, base: BaseInterpreter, *, prompt: st
 def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpreter, *,
               stderr: TextIO | None = None) -> list[InstalledWheel]:
     """Install the seed wheels into a staged tree whose scripts will live at ``final``."""
-    from pyv.venv.seed import find_seed_wheels
-    from pyv.venv.wheel import Scheme, install_wheel
+    from pyv.errors import ArchiveError
+    from pyv.venv.seed import drop_unpacked, find_seed_wheels
+    from pyv.venv.wheel import FilePlacer, Scheme
 
     wheels = find_seed_wheels(settings, base.version, base.executable, base.site_packages,
                               stderr=stderr)
@@ -184,20 +185,41 @@ def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpre
         headers=staging / "include" / "site" / f"python{base.minor}",
         python=str(final / "bin" / "python"),
     )
+    placer = FilePlacer()  # one link-or-copy decision for the whole seed
     installed = []
     for wheel in wheels:
         try:
-            installed.append(install_wheel(wheel.path, scheme, base.version[:2]))
+            installed.append(_seed_one(settings, wheel.path, scheme, base.version[:2], placer))
         except OSError as exc:
             raise from_os_error(exc, f"installing {wheel.path.name}") from None
-        except PyvError as exc:
+        except ArchiveError as exc:
             if wheel.source == "cache":
                 # A damaged cache entry must not poison every later seed.
                 with contextlib.suppress(OSError):
                     wheel.path.unlink()
+            drop_unpacked(settings, wheel.path)
             raise PyvError(exc.message, "run the command again" if wheel.source == "cache"
                            else exc.hint, exit_code=exc.exit_code) from None
     return installed
+
+
+def _seed_one(settings: Settings, wheel: Path, scheme: Scheme, version: tuple[int, int],
+              placer: FilePlacer) -> InstalledWheel:
+    """Link ``wheel``'s verified tree into ``scheme``, making or remaking the tree as needed."""
+    from pyv.venv.seed import unpacked_wheel
+    from pyv.venv.wheel import DamagedTree, install_unpacked, install_wheel
+
+    try:
+        unpacked = unpacked_wheel(settings, wheel)
+    except OSError:
+        # The cache cannot hold a tree (read-only, full): install from the wheel itself.
+        return install_wheel(wheel, scheme, version)
+    try:
+        return install_unpacked(unpacked, scheme, version, placer)
+    except DamagedTree:
+        # Something changed the cached tree: verify a fresh one from the wheel, once.
+        unpacked = unpacked_wheel(settings, wheel, remake=True)
+        return install_unpacked(unpacked, scheme, version, placer)
 
 
 def _publish(staging: Path, target: Path, replace: bool) -> None:

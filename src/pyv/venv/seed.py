@@ -4,11 +4,15 @@ Wheels come from, in order: pyv's wheel cache (``$PYV_HOME/cache/wheels``, so
 every seed after the first is offline), the package index (PEP 503/691 simple
 API at ``PYV_INDEX_URL``/``PIP_INDEX_URL``, default PyPI; skipped when offline),
 and the wheels the base interpreter bundles for ``ensurepip``.
+
+Each wheel is unpacked and verified once into ``cache/wheels/unpacked/<wheel>``
+(:func:`unpacked_wheel`); seeds hard-link from there (see :mod:`pyv.venv.wheel`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html.parser
 import json
 import os
@@ -28,6 +32,7 @@ from pyv.errors import NetworkError, NotFound, PyvError
 
 if TYPE_CHECKING:
     from pyv.settings import Settings
+    from pyv.venv.wheel import UnpackedWheel
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
@@ -183,13 +188,89 @@ def _keep_in_cache(wheel: Path, cache: Path) -> Path:
     tmp = cache / f".{wheel.name}.{os.getpid()}.tmp"
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(wheel, tmp)
+        # copy2 keeps the mtime, so a tree unpacked from the original still matches the copy.
+        shutil.copy2(wheel, tmp)
         os.replace(tmp, dest)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
         return wheel
     return dest
+
+
+def unpacked_dir(settings: Settings) -> Path:
+    return wheel_cache(settings) / "unpacked"
+
+
+def _tree_root(settings: Settings, wheel: Path) -> Path:
+    return unpacked_dir(settings) / wheel.name[: -len(".whl")]
+
+
+def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> UnpackedWheel:
+    """The verified tree of ``wheel`` in the cache, made on first use (or when ``remake``).
+
+    It is unpacked and verified in a temporary directory beside its final place and
+    published by one rename, under the cache's lock, so no seed ever links from a
+    half-made tree. Raises ``ArchiveError`` for a bad wheel, ``OSError`` when the
+    cache cannot hold the tree.
+    """
+    from pyv.venv.wheel import load_unpacked
+
+    root = _tree_root(settings, wheel)
+    made_from = os.stat(wheel)
+    if not remake:
+        found = load_unpacked(root)
+        if found is not None and found.made_from(made_from):
+            return found
+    from pyv.fsutil import remove_tree
+    from pyv.locking import acquire
+    from pyv.venv.wheel import unpack_wheel
+
+    trees = unpacked_dir(settings)
+    trees.mkdir(parents=True, exist_ok=True)
+    with acquire(trees / ".lock", timeout=settings.lock_timeout, mode=settings.lock_mode,
+                 what=f"the wheel cache at {trees}"):
+        _remove_leftovers(trees)
+        found = load_unpacked(root)
+        # Another seed may have made it while this one waited; a damaged one goes.
+        if found is not None and found.made_from(made_from) and not remake:
+            return found
+        tag = f"{os.getpid()}.{os.urandom(4).hex()}"
+        tmp = trees / f".{root.name}.{tag}.tmp"
+        try:
+            tmp.mkdir()
+            unpacked = unpack_wheel(wheel, tmp)
+            if os.path.lexists(root):
+                trash = trees / f".{root.name}.{tag}.old"
+                os.rename(root, trash)
+                remove_tree(trash)
+            os.rename(tmp, root)
+        except BaseException:
+            remove_tree(tmp)
+            raise
+    return dataclasses.replace(unpacked, root=root)
+
+
+def drop_unpacked(settings: Settings, wheel: Path) -> None:
+    """Remove the tree of ``wheel`` (with the wheel, when it proved corrupt)."""
+    from pyv.fsutil import remove_tree
+
+    root = _tree_root(settings, wheel)
+    if os.path.lexists(root):
+        trash = root.with_name(f".{root.name}.{os.getpid()}.{os.urandom(4).hex()}.old")
+        with contextlib.suppress(OSError):
+            os.rename(root, trash)
+            remove_tree(trash)
+
+
+def _remove_leftovers(trees: Path) -> None:
+    """Temporary trees of seeds that died (their pid is gone)."""
+    from pyv.fsutil import pid_alive, remove_tree
+
+    for name in os.listdir(trees):
+        match = re.fullmatch(r"\..+\.(\d+)\.[0-9a-f]{8}\.(tmp|old)", name)
+        if match and not pid_alive(int(match.group(1))):
+            remove_tree(trees / name)
 
 
 def _listdir(directory: Path) -> list[Path]:
