@@ -53,8 +53,36 @@ HIDDEN: dict[str, tuple[str, str, str]] = {
 }
 
 
+_COLUMNS: list[int] = []
+
+
+def _terminal_columns() -> int:
+    """What argparse would ask shutil for, without importing shutil (and bz2, lzma) first."""
+    if not _COLUMNS:
+        try:
+            columns = int(os.environ.get("COLUMNS", "0"))
+        except ValueError:
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                columns = 80
+        _COLUMNS.append(max(columns - 2, 20))
+    return _COLUMNS[0]
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help at the terminal's width; every ``add_argument`` builds one, so it must be cheap."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _terminal_columns() if width is None else width)
+
+
 def _global_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
     group = common.add_argument_group("global options")
     group.add_argument(
         "-q",
@@ -96,6 +124,7 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
         prog="pyv",
         description="pyv: install Python versions, select them per directory, make environments.",
         parents=[common],
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"pyv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -113,12 +142,12 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
                 help=help_text,
                 description=desc,
                 parents=[common],
-                formatter_class=argparse.RawDescriptionHelpFormatter,
+                formatter_class=_Formatter,
             )
             command_obj.add_arguments(sp)
         elif name in COMMANDS and selected is None:
             # Only `pyv --help` lists the others; a real command builds one parser.
-            sub.add_parser(name, help=help_text, add_help=False)
+            sub.add_parser(name, help=help_text, add_help=False, formatter_class=_Formatter)
     return parser, command_obj
 
 
