@@ -82,3 +82,24 @@ def pid_alive(pid: int) -> bool:
     except OSError:  # EPERM: it exists, owned by someone else
         return True
     return True
+
+
+def swap_in_tree(staged: Path, target: Path, *, trash: Path | None, what: str) -> None:
+    """Rename ``staged`` to ``target`` in one step, so readers see the old tree or the new.
+
+    With ``trash``, an existing ``target`` is first renamed there (and put back if the
+    swap fails), then deleted once the new tree is in place.
+    """
+    moved = False
+    try:
+        if trash is not None:
+            os.rename(target, trash)
+            moved = True
+        os.rename(staged, target)
+    except OSError as exc:
+        if moved and trash is not None and not target.exists():
+            with contextlib.suppress(OSError):
+                os.rename(trash, target)
+        raise from_os_error(exc, what) from None
+    if moved and trash is not None:
+        remove_tree(trash)

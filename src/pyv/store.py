@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import InvalidVersion, Version
 
 from pyv.errors import FilesystemError, from_os_error
-from pyv.fsutil import atomic_symlink, pid_alive, remove_tree
+from pyv.fsutil import atomic_symlink, pid_alive, remove_tree, swap_in_tree
 
 if TYPE_CHECKING:
     from pyv.catalog import Download
@@ -319,22 +319,17 @@ class Store:
         """Rename a complete staged tree into place. Call under the store lock."""
         target = self.root / key
         trash: Path | None = None
+        if target.exists() or target.is_symlink():
+            # A directory without a valid record is not an installation (a damaged
+            # one, or someone else's files): it is replaced, never merged into.
+            if not replace and self.get(key) is not None:
+                raise FilesystemError(f"{target} already exists", "use --reinstall")
+            trash = self.new_staging(key) / "old"
         try:
-            if target.exists() or target.is_symlink():
-                # A directory without a valid record is not an installation (a damaged
-                # one, or someone else's files): it is replaced, never merged into.
-                if not replace and self.get(key) is not None:
-                    raise FilesystemError(f"{target} already exists", "use --reinstall")
-                trash = self.new_staging(key) / "old"
-                os.rename(target, trash)
-            os.rename(tree, target)
-        except OSError as exc:
-            if trash is not None and not target.exists():
-                with contextlib.suppress(OSError):
-                    os.rename(trash, target)
-            raise from_os_error(exc, f"publishing {key}") from None
-        if trash is not None:
-            remove_tree(trash.parent)
+            swap_in_tree(tree, target, trash=trash, what=f"publishing {key}")
+        finally:
+            if trash is not None:
+                remove_tree(trash.parent)
         return target
 
     def unpublish(self, key: str) -> None:

@@ -223,21 +223,10 @@ def _seed_one(settings: Settings, wheel: Path, scheme: Scheme, version: tuple[in
 
 
 def _publish(staging: Path, target: Path, replace: bool) -> None:
-    trash: Path | None = None
-    try:
-        if replace:
-            trash = staging.with_name(staging.name + "-old")
-            os.rename(target, trash)
-        os.rename(staging, target)
-    except OSError as exc:
-        if trash is not None and not target.exists():
-            with contextlib.suppress(OSError):
-                os.rename(trash, target)
-        raise from_os_error(exc, f"moving the new environment to {target}") from None
-    if trash is not None:
-        import shutil
+    from pyv.fsutil import swap_in_tree
 
-        shutil.rmtree(trash, ignore_errors=True)
+    trash = staging.with_name(staging.name + "-old") if replace else None
+    swap_in_tree(staging, target, trash=trash, what=f"moving the new environment to {target}")
 
 
 def remove_environment(path: Path) -> None:
