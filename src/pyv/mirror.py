@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote
 
-from pyv.errors import ArchiveError, ConfigError, FilesystemError, IntegrityError, from_os_error
+from pyv.errors import (
+    ArchiveError,
+    ConfigError,
+    FilesystemError,
+    IntegrityError,
+    NotFound,
+    from_os_error,
+)
 from pyv.fsutil import atomic_write
 from pyv.settings import GRAALPY_DOWNLOAD_PREFIX, PBS_DOWNLOAD_PREFIX, PYPY_DOWNLOAD_PREFIX
 
@@ -251,7 +258,7 @@ def unpack_bundle(bundle: Path, dest: Path) -> None:
     try:
         tar = tarfile.open(bundle, "r:*")  # noqa: SIM115 - closed by the `with` below
     except FileNotFoundError:
-        raise FilesystemError(f"bundle {bundle} does not exist") from None
+        raise NotFound(f"bundle {bundle} does not exist", "check the path") from None
     except (tarfile.TarError, OSError) as exc:
         raise ArchiveError(f"{bundle} is not a readable tar bundle ({exc})",
                            "write it again with `pyv mirror --pack`") from None
