@@ -79,6 +79,32 @@ def extract(
     return extract_archive(ReadOnly(data), fmt, dest, root=root, name="test.tar.gz")  # type: ignore[arg-type]
 
 
+@pytest.fixture(autouse=True, params=[0, 2], ids=["serial", "writers"])
+def writer_threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every test runs with files written by the main thread and by writer threads."""
+    monkeypatch.setattr(archive, "WRITER_THREADS", request.param)
+    return int(request.param)
+
+
+def test_duplicate_member_waits_for_the_pending_write(tmp_path: Path) -> None:
+    """A later member replacing an earlier, still-pending file gets the last data."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for i, payload in enumerate((b"first" * 1000, b"second")):
+            info = tarfile.TarInfo("python/lib/same.txt")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+            if i == 0:
+                link = tarfile.TarInfo("python/lib/hard.txt")
+                link.type = tarfile.LNKTYPE
+                link.linkname = "python/lib/same.txt"
+                tar.addfile(link)
+    buf.seek(0)
+    extract_archive(buf, "tar", tmp_path / "out", root="python")
+    assert (tmp_path / "out/lib/same.txt").read_bytes() == b"second"
+    assert (tmp_path / "out/lib/hard.txt").read_bytes() == b"first" * 1000
+
+
 @pytest.fixture
 def box(tmp_path: Path) -> Path:
     """A sandbox: ``box/dest`` is the staging dir; anything else appearing in ``box`` is a leak."""

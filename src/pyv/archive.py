@@ -57,6 +57,14 @@ _FILE_FLAGS = (
 )
 _UTIME_FD = os.utime in os.supports_fd
 _UTIME_NOFOLLOW = os.utime in os.supports_follow_symlinks
+#: Regular files up to this size are written by worker threads: creating ~1,000 small
+#: files is what extraction spends its time on, and ``open``/``write``/``close`` release
+#: the GIL. Larger files stream from the main thread as before.
+_PARALLEL_MAX_FILE = 4 << 20
+#: Bytes read ahead for the writers at most (memory bound).
+_PARALLEL_MAX_PENDING = 32 << 20
+#: Writer threads (0 disables them: everything is written by the main thread).
+WRITER_THREADS = min(4, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ def extract_archive(
             f"cannot read {label}: unsupported archive format {archive_format!r}",
             f"supported formats are {', '.join(FORMATS)}",
         )
+    extractor: _Extractor | None = None
     try:
         os.makedirs(dest, exist_ok=True)
         extractor = _Extractor(dest, root, label)
@@ -110,6 +119,10 @@ def extract_archive(
         ) from None
     except OSError as exc:
         raise from_os_error(exc, f"extracting {label}") from None
+    finally:
+        if extractor is not None:
+            # On an error, no writer may still be busy when the caller discards dest.
+            extractor.writers.close()
 
 
 # --------------------------------------------------------------------------- decoding
@@ -454,6 +467,54 @@ class _SequentialReader:
 # --------------------------------------------------------------------------- writing
 
 
+class _Writers:
+    """Worker threads that create already-checked regular files.
+
+    The main thread decides every path (all checks happen there, in archive order);
+    a worker only opens the new file with ``O_EXCL|O_NOFOLLOW``, writes it and sets
+    its mtime. ``wait(rel)`` is called before anything else touches a pending path.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self._pool = None
+        if threads > 0:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="pyv-extract")
+        self._pending: dict[str, object] = {}
+        self._sizes: dict[str, int] = {}
+        self._bytes = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, rel: str, size: int, job: Callable[[], object]) -> None:
+        assert self._pool is not None
+        while self._pending and self._bytes + size > _PARALLEL_MAX_PENDING:
+            self.wait(next(iter(self._pending)))
+        self._pending[rel] = self._pool.submit(job)
+        self._sizes[rel] = size
+        self._bytes += size
+
+    def wait(self, rel: str) -> None:
+        """Finish the pending write of ``rel`` (if any), re-raising its error here."""
+        future = self._pending.pop(rel, None)
+        if future is None:
+            return
+        self._bytes -= self._sizes.pop(rel)
+        future.result()  # type: ignore[attr-defined]
+
+    def wait_all(self) -> None:
+        while self._pending:
+            self.wait(next(iter(self._pending)))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
 class _Extractor:
     """Creates members under ``dest`` after checking them; shared by tar and zip.
 
@@ -473,6 +534,7 @@ class _Extractor:
         self.links: dict[str, str] = {}  # symlink path -> target
         self.dir_mtimes: dict[str, float] = {}
         self.n_files = self.n_hardlinks = self.n_bytes = 0
+        self.writers = _Writers(WRITER_THREADS)
 
     # -- names
 
@@ -546,6 +608,7 @@ class _Extractor:
         if rel in self.dirs:
             raise self.refuse(member, "would replace a directory")
         if rel in self.files or rel in self.links:
+            self.writers.wait(rel)
             os.unlink(f"{self.dest}/{rel}")
             self.files.discard(rel)
             self.links.pop(rel, None)
@@ -568,6 +631,32 @@ class _Extractor:
             raise self.refuse(member, "is a file where the installation root should be")
         self.parent_ready(member, rel)
         self.clear(member, rel)
+        self.n_bytes += self._create(member, rel, mode, mtime, copy)
+        self.files.add(rel)
+        self.n_files += 1
+
+    def add_file_data(self, member: str, rel: str, mode: int, mtime: float, data: bytes) -> None:
+        """Like :meth:`add_file` for data already read; written by a worker when enabled."""
+        if not self.writers.enabled:
+            self.add_file(member, rel, mode, mtime, _data_copier(data))
+            return
+        if not rel:
+            raise self.refuse(member, "is a file where the installation root should be")
+        self.parent_ready(member, rel)
+        self.clear(member, rel)
+        self.writers.submit(
+            rel, len(data),
+            functools.partial(self._create, member, rel, mode, mtime,
+                              _data_copier(data)),
+        )
+        self.n_bytes += len(data)
+        self.files.add(rel)
+        self.n_files += 1
+
+    def _create(
+        self, member: str, rel: str, mode: int, mtime: float, copy: Callable[[int], int]
+    ) -> int:
+        """Create the new file ``rel`` (never through a link), fill it, set its mtime."""
         # Special bits dropped, owner can always read and write (fix-ups rewrite some files).
         perm = (mode & 0o777) | 0o600
         try:
@@ -577,15 +666,14 @@ class _Extractor:
                 raise self.refuse(member, f"cannot be created safely ({exc.strerror})") from None
             raise
         try:
-            self.n_bytes += copy(fd)
+            written = copy(fd)
             if _UTIME_FD:
                 os.utime(fd, (mtime, mtime))
         finally:
             os.close(fd)
         if not _UTIME_FD:
             os.utime(f"{self.dest}/{rel}", (mtime, mtime))
-        self.files.add(rel)
-        self.n_files += 1
+        return written
 
     def add_symlink(self, member: str, rel: str, target: str, mtime: float) -> None:
         if not rel:
@@ -628,12 +716,15 @@ class _Extractor:
             raise self.refuse(member, "is a hard link where the installation root should be")
         self.parent_ready(member, rel)
         self.clear(member, rel)
+        self.writers.wait(target)  # the target's data must be there before it is shared
         os.link(f"{self.dest}/{target}", f"{self.dest}/{rel}", follow_symlinks=False)
         self.files.add(rel)
         self.n_hardlinks += 1
 
     def finish(self) -> ExtractStats:
         """Set directory mtimes and check that no symlink chain leads outside ``dest``."""
+        self.writers.wait_all()
+        self.writers.close()
         real_dest = os.path.realpath(self.dest)
         for rel in self.links:
             real = os.path.realpath(f"{self.dest}/{rel}")
@@ -652,6 +743,14 @@ class _Extractor:
             hardlinks=self.n_hardlinks,
             bytes=self.n_bytes,
         )
+
+
+def _data_copier(data: bytes) -> Callable[[int], int]:
+    def copy(fd: int) -> int:
+        _write_all(fd, data)
+        return len(data)
+
+    return copy
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -708,9 +807,22 @@ def _tar_member(
         ex.split(m.linkname)
         ex.add_hardlink(name, rel, m.linkname)
     elif m.isreg():
-        ex.add_file(name, rel, m.mode, mtime, _tar_copier(tar, reader, m))
+        if ex.writers.enabled and m.sparse is None and m.size <= _PARALLEL_MAX_FILE:
+            ex.add_file_data(name, rel, m.mode, mtime, _tar_read(reader, m))
+        else:
+            ex.add_file(name, rel, m.mode, mtime, _tar_copier(tar, reader, m))
     else:
         raise ex.refuse(name, f"has an unsupported tar member type {m.type!r}")
+
+
+def _tar_read(reader: _SequentialReader, m: tarfile.TarInfo) -> bytes:
+    """The data of a (non-sparse) member, read in the main thread for a writer."""
+    if reader.tell() != m.offset_data:
+        reader.seek(m.offset_data)
+    data = reader.read(m.size)
+    if len(data) != m.size:
+        raise _Corrupt(f"member {m.name!r} is cut short")
+    return data
 
 
 def _tar_copier(
