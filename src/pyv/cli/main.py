@@ -12,9 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from pyv import __version__
-from pyv.errors import ExitCode, PyvError
+from pyv.errors import ExitCode, PyvError, UsageError
 
 #: name -> (module under pyv.cli.commands, class name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -81,8 +82,19 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
                          _terminal_columns() if width is None else width)
 
 
-def _global_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line like every other error (exit 2)."""
+
+    #: The command whose --help the hint names (set on the top parser, which reports
+    #: unrecognized arguments for every command).
+    help_prog: str | None = None
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, f"see `{self.help_prog or self.prog} --help`")
+
+
+def _global_parser() -> _Parser:
+    common = _Parser(add_help=False, formatter_class=_Formatter)
     group = common.add_argument_group("global options")
     group.add_argument(
         "-q",
@@ -120,7 +132,7 @@ def _find_command(argv: Sequence[str]) -> str | None:
 
 def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object | None]:
     common = _global_parser()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pyv",
         description="pyv: install Python versions, select them per directory, make environments.",
         parents=[common],
@@ -128,6 +140,8 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
     )
     parser.add_argument("--version", action="version", version=f"pyv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if selected is not None:
+        parser.help_prog = f"pyv {selected}"
     command_obj = None
     table = dict(COMMANDS)
     if selected in HIDDEN:
