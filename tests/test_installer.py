@@ -478,3 +478,24 @@ def test_a_failing_request_keeps_what_was_installed_before_it(
     assert synthetic["3.12.4"].key in store_dirs(pyv_home)
     assert broken.key not in store_dirs(pyv_home)
     assert (pyv_home / "shims" / "python3.12").exists()  # shims were made for 3.12
+
+
+def test_sha256_flag_is_checked(run_pyv, synthetic, tmp_path):
+    archive = synthetic["3.12.4"]
+    malformed = run_pyv("install", str(archive.path), "--sha256", "0000")
+    assert malformed.returncode == ExitCode.USAGE
+    one_line_error(malformed.stderr)
+    assert "64 hexadecimal" in malformed.stderr
+    misplaced = run_pyv("install", "3.12", "--sha256", archive.sha256)
+    assert misplaced.returncode == ExitCode.USAGE
+    one_line_error(misplaced.stderr)
+
+
+def test_store_compiles_unless_told_not_to(run_pyv, pbs_mirror, real_archive, tmp_path):
+    env = pbs_mirror([real_archive])
+    store = tmp_path / "store"
+    run_pyv(
+        "install", "--store", str(store), REAL_MINOR, "--no-compile-bytecode", env=env, check=True
+    )
+    json_cache = store / real_archive.key / "lib" / f"python{REAL_MINOR}" / "json" / "__pycache__"
+    assert not json_cache.exists()

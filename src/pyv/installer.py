@@ -239,7 +239,8 @@ def _install_one(
             raise PyvError(f"{download.key} vanished right after it was installed")
         # Shared stores compile by default: no user then pays compile time or needs
         # write access to the store at import.
-        if settings.compile_bytecode or options.store is not None:
+        compile_default = options.store is not None
+        if compile_default if settings.compile_bytecode is None else settings.compile_bytecode:
             _compile(installation)
             if group_store:
                 share_tree(installation.path)  # the new __pycache__ directories

@@ -123,7 +123,8 @@ class Settings:
     #: (the best the CPU supports).
     arch_variant: str = ""
     externally_managed: bool = True
-    compile_bytecode: bool = False
+    #: None = the default: compile for shared stores (``--store``), not for your own.
+    compile_bytecode: bool | None = None
     lock_timeout: float = 300.0
     lock_mode: str = "auto"  # auto | fcntl | lockfile
     auto_install: bool = False

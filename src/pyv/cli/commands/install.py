@@ -27,6 +27,14 @@ def _arch_variant(value: str) -> str:
     )
 
 
+def _sha256_argument(value: str) -> str:
+    text = value.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise UsageError(f"--sha256 {value!r} is not a sha256 digest",
+                         "give the 64 hexadecimal digits, e.g. from `sha256sum FILE`")
+    return text
+
+
 def _format_seconds(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
@@ -96,8 +104,15 @@ class InstallCommand(Command):
         return {"arch_variant": args.arch, "compile_bytecode": args.compile_bytecode}
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.installer import InstallOptions, install
+        from pyv.installer import InstallOptions, install, is_local_archive
 
+        if args.sha256 is not None:
+            args.sha256 = _sha256_argument(args.sha256)
+            if not args.requests or not all(is_local_archive(r) for r in args.requests):
+                raise UsageError(
+                    "--sha256 verifies a local archive file, and no archive path was given",
+                    "pass the archive's path (pyv install ./cpython-….tar.gz --sha256 HEX)",
+                )
         requests = list(args.requests) or default_requests(ctx)
         if not requests:
             ctx.info("Nothing to install: the pinned entries name no Python version")
