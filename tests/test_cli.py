@@ -48,3 +48,13 @@ def test_help_lists_every_command(run_pyv) -> None:
 def test_command_help_and_version(run_pyv) -> None:
     assert "--reinstall" in run_pyv("install", "--help", check=True).stdout
     assert run_pyv("--version", check=True).stdout.startswith("pyv ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("which", ""), ("exec", ""), ("find", ""), ("list", ""), ("shell", ""), ("pin", "")],
+)
+def test_empty_arguments_are_usage_errors(run_pyv, args: tuple[str, ...]) -> None:
+    result = run_pyv(*args)
+    assert result.returncode == ExitCode.USAGE, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")

@@ -409,6 +409,8 @@ def resolve(
     progress on ``stderr``. Raises :class:`NotInstalled`, :class:`CommandNotFound` or
     :class:`SelectionError`.
     """
+    if not name.strip():
+        raise UsageError("an empty command name was given", "name a command, e.g. python or pip")
     env = settings.environ if environ is None else environ
     install = settings.auto_install if auto_install is None else auto_install
     selection = select(settings, cwd, env)
@@ -459,7 +461,8 @@ def _not_provided(settings: Settings, selection: Selection, name: str) -> PyvErr
     elsewhere = providers(settings, name)
     hint = (f"it exists in {', '.join(elsewhere)}; select one with `pyv shell` or `pyv pin`"
             if elsewhere
-            else f"install it into the selected Python (e.g. `pyv exec pip install {name}`)")
+            # Managed interpreters are externally managed (PEP 668): an environment it is.
+            else f"install it into an environment, e.g. `pyv venv && .venv/bin/pip install {name}`")
     return CommandNotFound(
         f"{name}: command not found in the selected Python ({chosen}, set by "
         f"{selection.origin.describe()})",
@@ -488,7 +491,8 @@ def validate_requests(texts: list[str]) -> list[PythonRequest]:
     result = []
     for text in texts:
         if not text.strip() or _escapes(text) or any(c.isspace() for c in text.strip()):
-            raise UsageError(f"cannot pin {text!r}", "give one version, name or path per argument")
+            raise UsageError(f"cannot use {text!r} as a version",
+                             "give one version, name or path per argument")
         result.append(parse_request(text, allow_names=True))
     return result
 

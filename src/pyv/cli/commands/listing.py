@@ -144,7 +144,7 @@ class ListCommand(Command):
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.requests import parse_request
 
-        request = parse_request(args.request) if args.request else None
+        request = parse_request(args.request) if args.request is not None else None
         rows, catalog = list_pythons(
             ctx,
             request,
@@ -211,7 +211,7 @@ def find_interpreter(
     from pyv.requests import parse_request
     from pyv.store import find_installed
 
-    texts = [request_text] if request_text else _selected_requests(ctx)
+    texts = [request_text] if request_text is not None else _selected_requests(ctx)
     for text in texts:
         request = parse_request(text, allow_names=not request_text)
         if request.kind == "name":
