@@ -342,3 +342,11 @@ def test_doctor_command_exit_status_json_and_fix(
     assert fixed.returncode == 0, fixed.stdout
     assert f"removed {staged['staging']}" in fixed.stdout
     assert not staged["staging"].exists()
+
+
+def test_damaged_installation_is_a_leftover(tmp_path: Path) -> None:
+    settings = load_settings({"PYV_HOME": str(tmp_path / "home")})
+    damaged = settings.pythons_dir / "cpython-3.12.4-linux-x86_64-gnu"
+    (damaged / "bin").mkdir(parents=True)
+    (damaged / ".pyv-install.json").write_text("{broken")
+    assert damaged in find_leftovers(settings)

@@ -499,3 +499,10 @@ def test_store_compiles_unless_told_not_to(run_pyv, pbs_mirror, real_archive, tm
     )
     json_cache = store / real_archive.key / "lib" / f"python{REAL_MINOR}" / "json" / "__pycache__"
     assert not json_cache.exists()
+
+
+def test_offline_refusal_is_the_only_line(run_pyv, pbs_mirror, synthetic):
+    env = pbs_mirror([synthetic["3.12.4"]])
+    result = run_pyv("--offline", "install", "3.12", env=env)
+    assert result.returncode == ExitCode.NETWORK
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: offline mode")

@@ -361,7 +361,8 @@ def find_leftovers(settings: Settings, now: float | None = None) -> list[Path]:
     from pyv.store import Store
 
     clock = time.time() if now is None else now
-    found = list(Store(settings.pythons_dir).leftovers())
+    store = Store(settings.pythons_dir)
+    found = [*store.leftovers(), *store.damaged()]
     found.extend(_older(settings.downloads_cache_dir.rglob("*.part"), clock - PART_MAX_AGE))
     for directory in (settings.shims_dir, settings.index_dir, settings.catalog_dir,
                       settings.pythons_dir):

@@ -931,9 +931,9 @@ def _check_remote(url: str, settings: Settings) -> None:
                            "use an http://, https:// or file:// URL")
     if settings.offline:
         raise NetworkError(
-            f"offline mode (PYV_OFFLINE) forbids downloading {redact(url)}",
-            "use a file:// mirror (PYV_PYTHON_INSTALL_MIRROR), rely on the download cache, "
-            "or unset PYV_OFFLINE",
+            f"offline mode (PYV_OFFLINE or --offline) forbids downloading {redact(url)}",
+            "drop --offline / unset PYV_OFFLINE to use the network, or point pyv at files "
+            "on disk (a file:// mirror, PYV_DOWNLOADS_JSON, a bundle)",
         )
 
 

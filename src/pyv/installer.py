@@ -389,9 +389,10 @@ def _open_source(
         cached.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise from_os_error(exc, "creating the download cache") from None
-    err.write(f"Downloading {download.key} from {urlsplit(url).netloc or url}\n")
-    err.flush()
     with open_download(url, _part_path(cached), settings, label=download.key, stderr=err) as stream:
+        # Only once the server answered: an offline refusal must be the only line.
+        err.write(f"Downloading {download.key} from {urlsplit(url).netloc or url}\n")
+        err.flush()
         yield stream, True
 
 

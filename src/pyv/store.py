@@ -296,6 +296,22 @@ class Store:
             if entry.name.startswith(prefix) and entry.name[len(prefix) :].count(".") >= 2:
                 remove_tree(Path(entry.path))
 
+    def damaged(self) -> list[Path]:
+        """Directories where an installation would be, without a valid record (for doctor).
+
+        Publishing always brings a record along, so these are installations whose record
+        was lost or broken afterwards, or foreign files; ``pyv install`` replaces them.
+        """
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return []
+        return sorted(
+            Path(e.path) for e in entries
+            if not e.name.startswith(".") and not e.is_symlink() and e.is_dir()
+            and _read_record(Path(e.path), self.root) is None
+        )
+
     def leftovers(self) -> list[Path]:
         """Staging trees whose owner process is gone (for doctor)."""
         result: list[Path] = []
