@@ -58,3 +58,9 @@ def test_empty_arguments_are_usage_errors(run_pyv, args: tuple[str, ...]) -> Non
     result = run_pyv(*args)
     assert result.returncode == ExitCode.USAGE, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+
+
+def test_pinning_a_missing_environment_warns(run_pyv) -> None:
+    result = run_pyv("pin", "astro-env", check=True)
+    assert "no environment named 'astro-env'" in result.stderr
+    assert "pyv venv --name astro-env" in result.stderr

@@ -83,3 +83,11 @@ def test_bad_config_is_one_line_from_the_cli(run_pyv, pyv_home: Path) -> None:
     result = run_pyv("list", "--installed")
     assert result.returncode == 10
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+
+
+def test_pyv_home_that_is_a_file(tmp_path: Path) -> None:
+    home = tmp_path / "file"
+    home.write_text("")
+    with pytest.raises(ConfigError) as info:
+        load_settings({"PYV_HOME": str(home)})
+    assert "PYV_HOME" in info.value.render()

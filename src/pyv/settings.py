@@ -283,6 +283,8 @@ def load_settings(
     home = default_home(env)
     if overrides and overrides.get("home") is not None:
         home = Path(str(overrides["home"])).absolute()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"PYV_HOME {home} is not a directory", "point PYV_HOME at a directory")
     config_path = config_file_path(env)
     values: dict[str, object] = {}
     for attr, raw in read_config_file(config_path).items():

@@ -323,7 +323,7 @@ def ensure_index(settings: Settings) -> None:
 def check_shell(shell: str) -> str:
     name = os.path.basename(shell.strip()).lstrip("-")
     if name not in SHELLS:
-        raise UsageError(f"unsupported shell {shell!r}", f"use one of: {', '.join(SHELLS)}")
+        raise UsageError(f"unsupported shell {name!r}", f"use one of: {', '.join(SHELLS)}")
     return "tcsh" if name == "csh" else name
 
 

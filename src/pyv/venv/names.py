@@ -19,7 +19,7 @@ RESERVED = frozenset({"system", "any", "latest", "default", "python", "envs", "v
 
 def validate_name(name: str) -> str:
     """Return ``name`` if it can name an environment, else raise :class:`UsageError`."""
-    hint = "use letters, digits, '_', '-' and '.', starting with a letter, e.g. `astro-env`"
+    hint = "use letters, digits, '_', '-' and '.', starting with a letter or '_', e.g. `astro-env`"
     if not name:
         raise UsageError("an environment name must not be empty", hint)
     if "/" in name or "\\" in name or "\x00" in name:

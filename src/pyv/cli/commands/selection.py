@@ -61,6 +61,9 @@ class PinCommand(Command):
             missing = selection.best_installed(ctx.settings, request) is None
             if request.is_download_request and missing:
                 ctx.warn(f"Python {text} is not installed; run `pyv install {text}`")
+            elif request.kind == "name" and not (ctx.settings.envs_dir / text).is_dir():
+                ctx.warn(f"there is no environment named {text!r} yet; "
+                         f"create it with `pyv venv --name {text}`")
         if args.json:
             ctx.emit_json({"path": str(target), "requests": args.requests})
         else:
