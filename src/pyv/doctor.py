@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.update import CatalogStatus
 
-LEVELS = ("ok", "info", "warning", "error")
+#: Levels, mildest first: "ok", "info", "warning", "error".
 #: Levels that make the report unhealthy (exit status 1).
 PROBLEM_LEVELS = frozenset({"warning", "error"})
 #: Free space and inodes below which installs are at risk.

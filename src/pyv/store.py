@@ -91,11 +91,6 @@ class Installation:
             self.libc,
         )
 
-    @property
-    def platform_key(self) -> str:
-        arch = self.arch + (f"_{self.arch_variant}" if self.arch_variant else "")
-        return f"{self.os}-{arch}-{self.libc}"
-
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,

@@ -50,13 +50,6 @@ class Context:
             return io.StringIO()
         return self.stderr
 
-    @property
-    def is_tty(self) -> bool:
-        try:
-            return self.stderr.isatty()
-        except (AttributeError, ValueError):
-            return False
-
 
 class Command(abc.ABC):
     """One subcommand. Subclasses set ``name``/``help`` and implement ``run``."""
