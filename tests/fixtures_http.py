@@ -82,7 +82,8 @@ class _QuietServer(ThreadingHTTPServer):
 class LoopbackServer:
     """A threaded HTTP server over ``root`` on 127.0.0.1."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, tls: Any = None) -> None:
+        """``tls``: an ``ssl.SSLContext`` to serve HTTPS with (a test CA's certificate)."""
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.requests: list[RecordedRequest] = []
@@ -91,8 +92,10 @@ class LoopbackServer:
         handler = type("Handler", (_Handler,), {"owner": self})
         self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self.port: int = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls is not None else 'http'}://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -347,6 +350,36 @@ def pbs_mirror(
         return {"PYV_PYTHON_INSTALL_MIRROR": http_server.url, "PYV_DOWNLOADS_JSON": str(catalog)}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A self-signed certificate for 127.0.0.1 (cert.pem, key.pem): a 'corporate CA'."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    directory = tmp_path_factory.mktemp("test-ca")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(directory / "key.pem"), "-out", str(directory / "cert.pem")],
+        check=True, capture_output=True,
+    )
+    return directory
+
+
+@pytest.fixture
+def https_server(tmp_path: Path, test_ca: Path) -> Iterator[LoopbackServer]:
+    """A loopback HTTPS server whose certificate only ``test_ca/cert.pem`` trusts."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(test_ca / "cert.pem", test_ca / "key.pem")
+    server = LoopbackServer(tmp_path / "https-root", tls=context)
+    yield server
+    server.close()
 
 
 def closed_port() -> int:
