@@ -64,3 +64,9 @@ def test_pinning_a_missing_environment_warns(run_pyv) -> None:
     result = run_pyv("pin", "astro-env", check=True)
     assert "no environment named 'astro-env'" in result.stderr
     assert "pyv venv --name astro-env" in result.stderr
+
+
+def test_pinning_a_version_with_no_build_says_so(run_pyv) -> None:
+    result = run_pyv("pin", "3.99", check=True)
+    assert "no build matches 3.99" in result.stderr
+    assert "pyv install 3.99" not in result.stderr

@@ -7,14 +7,30 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyv.cli.base import Command, Context, add_json_flag
 from pyv.errors import ExitCode, NotFound, PyvError, UsageError
 
+if TYPE_CHECKING:
+    from pyv.requests import PythonRequest
+
 
 def _pin_target(ctx: Context, is_global: bool) -> Path:
     return ctx.settings.global_version_file if is_global else ctx.cwd / ".python-version"
+
+
+def _missing_pin_warning(ctx: Context, text: str, request: PythonRequest) -> str:
+    """Say how to get a pinned version that is not installed, if any build has it."""
+    from pyv.catalog import best_download, load_catalog
+    from pyv.platform import current_host
+
+    try:
+        best_download(load_catalog(ctx.settings), request, current_host(),
+                      arch_variant=ctx.settings.arch_variant)
+    except PyvError as exc:
+        return f"Python {text} is not installed, and {exc.message}"
+    return f"Python {text} is not installed; run `pyv install {text}`"
 
 
 class PinCommand(Command):
@@ -60,7 +76,7 @@ class PinCommand(Command):
         for text, request in zip(args.requests, requests):
             missing = selection.best_installed(ctx.settings, request) is None
             if request.is_download_request and missing:
-                ctx.warn(f"Python {text} is not installed; run `pyv install {text}`")
+                ctx.warn(_missing_pin_warning(ctx, text, request))
             elif request.kind == "name" and not (ctx.settings.envs_dir / text).is_dir():
                 ctx.warn(f"there is no environment named {text!r} yet; "
                          f"create it with `pyv venv --name {text}`")
