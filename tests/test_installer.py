@@ -506,3 +506,26 @@ def test_offline_refusal_is_the_only_line(run_pyv, pbs_mirror, synthetic):
     result = run_pyv("--offline", "install", "3.12", env=env)
     assert result.returncode == ExitCode.NETWORK
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: offline mode")
+
+
+def test_ctrl_c_during_install_is_one_line_and_cleans_up(
+    pbs_mirror, synthetic, http_server, pyv_home
+):
+    archive = synthetic["3.12.4"]
+    env = {**os.environ, **pbs_mirror([archive])}
+    http_server.add_fault(archive_path(archive), "slow", delay=0.5)
+    exe = str(Path(sys.executable).parent / "pyv")
+    proc = subprocess.Popen(
+        [exe, "install", "3.12"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not staging_entries(pyv_home) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == ExitCode.INTERRUPTED, stderr
+    one_line_error(stderr)
+    assert "interrupted" in stderr
+    assert store_dirs(pyv_home) == []
+    assert staging_entries(pyv_home) == []
