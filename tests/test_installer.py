@@ -529,3 +529,17 @@ def test_ctrl_c_during_install_is_one_line_and_cleans_up(
     assert "interrupted" in stderr
     assert store_dirs(pyv_home) == []
     assert staging_entries(pyv_home) == []
+
+
+def test_install_removes_what_killed_installs_of_other_versions_left(
+    run_pyv, pbs_mirror, synthetic, pyv_home
+):
+    import socket
+
+    env = pbs_mirror([synthetic["3.12.4"]])
+    host = socket.gethostname().replace(".", "_")
+    dead = pyv_home / "pythons" / ".staging" / f"cpython-3.9.1-linux-x86_64-gnu.{host}.999999999.ab"
+    (dead / "tree" / "bin").mkdir(parents=True)
+    run_pyv("install", "3.12", env=env, check=True)
+    assert not dead.exists()
+    assert staging_entries(pyv_home) == []

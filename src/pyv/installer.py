@@ -109,6 +109,8 @@ def install(
     host = host or current_host()
     store = _target_store(settings, options)
     store.check_writable()
+    # What a killed pyv left behind goes now, whichever version it was installing.
+    store.clean_leftovers()
     plan: list[tuple[str, Download, Path | None]] = []
     catalog: Catalog | None = None
     for text in request_texts:

@@ -307,6 +307,12 @@ class Store:
             and _read_record(Path(e.path), self.root) is None
         )
 
+    def clean_leftovers(self) -> None:
+        """Remove staging trees of dead processes on this host (any key); never fails."""
+        for path in self.leftovers():
+            with contextlib.suppress(OSError):
+                remove_tree(path)
+
     def leftovers(self) -> list[Path]:
         """Staging trees whose owner process is gone (for doctor)."""
         result: list[Path] = []
