@@ -29,21 +29,6 @@ echo "PS1=$PS1"
 [ "$PATH" = "$after_init" ] && echo "PATH=restored"
 typeset -f deactivate >/dev/null 2>&1 || echo "FUNCTION=gone"
 """,
-    "zsh": """
-PS1='$ '
-eval "$(@PYV@ init zsh)"
-after_init="$PATH"
-pyv activate @TARGET@ || exit 9
-echo "VE=$VIRTUAL_ENV"
-echo "PY=$(command -v python)"
-echo "PS1=$PS1"
-python -c 'import sys; print("PREFIX=" + sys.prefix)'
-pyv deactivate || exit 8
-echo "VE2=${VIRTUAL_ENV-unset}"
-echo "PS1=$PS1"
-[ "$PATH" = "$after_init" ] && echo "PATH=restored"
-typeset -f deactivate >/dev/null 2>&1 || echo "FUNCTION=gone"
-""",
     "fish": """
 @PYV@ init fish | source
 set after_init "$PATH"
@@ -73,6 +58,8 @@ if ( "$PATH" == "$after_init" ) echo "PATH=restored"
 alias deactivate | grep -q . || echo "FUNCTION=gone"
 """,
 }
+# zsh runs the same POSIX script as bash, with its own integration.
+SCRIPTS["zsh"] = SCRIPTS["bash"].replace("init bash", "init zsh")
 COMMANDS = {
     "bash": ["bash", "--norc", "--noprofile"],
     "zsh": ["zsh", "-f"],
