@@ -20,7 +20,7 @@ from fixtures_venv import (
 )
 from pyv.errors import NotFound, PyvError, UsageError
 from pyv.settings import load_settings
-from pyv.venv import environments_using, make_environment
+from pyv.venv.manage import environments_using, make_environment
 from pyv.venv.names import validate_name
 
 VERSION = ".".join(map(str, sys.version_info[:3]))

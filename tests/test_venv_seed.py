@@ -16,7 +16,7 @@ import pytest
 from fixtures_venv import REAL_MINOR, build_wheel, system_python
 from pyv.errors import ArchiveError, NotFound
 from pyv.settings import load_settings
-from pyv.venv import make_environment
+from pyv.venv.manage import make_environment
 from pyv.venv.seed import (
     best_index_file,
     bundled_wheels_dir,

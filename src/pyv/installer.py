@@ -464,7 +464,7 @@ def _names_patch(text: str) -> bool:
 
 
 def _refuse_if_used(settings: Settings, targets: Sequence[Installation]) -> None:
-    from pyv.venv import environments_using
+    from pyv.venv.manage import environments_using
 
     users: list[str] = []
     for inst in targets:

@@ -7,12 +7,17 @@ live in ``templates/`` beside this module.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
 
 from pyv.errors import NotFound, UsageError
 
-_TEMPLATES = Path(__file__).parent / "templates"
+# Not `typing.TYPE_CHECKING`: this module is on `pyv venv`'s fast path, and importing
+# typing costs more than the whole environment takes to write.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+_TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 
 #: Shell name -> (activation script, the command that sources it).
 SHELLS: dict[str, tuple[str, str]] = {
@@ -55,14 +60,17 @@ def quote_for(shell: str, text: str) -> str:
     return _QUOTERS[script](text)
 
 
-def render_scripts(env_dir: Path, prompt: str, bin_name: str = "bin") -> dict[str, str]:
+def render_scripts(env_dir: str | os.PathLike[str], prompt: str,
+                   bin_name: str = "bin") -> dict[str, str]:
     """Every activation script's text for an environment that will live at ``env_dir``."""
+    env = os.fspath(env_dir)
     rendered: dict[str, str] = {}
     for script, quote in _QUOTERS.items():
-        text = (_TEMPLATES / script).read_text(encoding="utf-8")
+        with open(os.path.join(_TEMPLATES, script), encoding="utf-8") as fh:
+            text = fh.read()
         text = (
-            text.replace("@@ACTIVATE_PATH@@", str(env_dir / bin_name / script))
-            .replace("@@VIRTUAL_ENV@@", quote(str(env_dir)))
+            text.replace("@@ACTIVATE_PATH@@", os.path.join(env, bin_name, script))
+            .replace("@@VIRTUAL_ENV@@", quote(env))
             .replace("@@PROMPT@@", quote(prompt))
             .replace("@@BIN@@", bin_name)
         )
@@ -117,6 +125,8 @@ def find_environment(envs_dir: Path, cwd: Path, target: str | None) -> Path:
             f"no .venv in {cwd} or its parents",
             "create one with `pyv venv`, or name an environment: `pyv activate NAME`",
         )
+    from pathlib import Path
+
     looks_like_path = "/" in target or target.startswith((".", "~"))
     if not looks_like_path:
         named = envs_dir / target

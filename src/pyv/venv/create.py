@@ -15,21 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from pyv import __version__
 from pyv.errors import PyvError, UsageError, from_os_error
-from pyv.venv.activation import render_scripts
+from pyv.venv import layout
 
 if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.venv.interpreter import BaseInterpreter
     from pyv.venv.wheel import FilePlacer, InstalledWheel, Scheme
-
-CACHEDIR_TAG = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by pyv.\n"
-    "# For information about cache directory tags see https://bford.info/cachedir/\n"
-)
-
 
 @dataclass(frozen=True)
 class Environment:
@@ -62,20 +54,12 @@ class Environment:
 
 def pyvenv_cfg(base: BaseInterpreter, *, system_site_packages: bool, prompt: str | None,
                command: str) -> str:
-    """What ``python -m venv`` writes, plus ``implementation``/``version_info`` (uv, virtualenv)."""
-    lines = [
-        f"home = {base.home}",
-        f"implementation = {base.implementation_display}",
-        f"version_info = {base.version_info}",
-        f"include-system-site-packages = {'true' if system_site_packages else 'false'}",
-        f"version = {base.version_str}",
-        f"executable = {base.executable}",
-        f"command = {command}",
-        f"pyv = {__version__}",
-    ]
-    if prompt is not None:
-        lines.append(f"prompt = {prompt!r}")
-    return "\n".join(lines) + "\n"
+    """The ``pyvenv.cfg`` of an environment made from ``base``."""
+    return layout.pyvenv_cfg(
+        executable=str(base.executable), implementation=base.implementation,
+        version_info=base.version_info, version=base.version_str,
+        system_site_packages=system_site_packages, prompt=prompt, command=command,
+    )
 
 
 def _check_target(target: Path, clear: bool) -> bool:
@@ -116,12 +100,10 @@ def create_environment(
     """Create an environment at ``target`` (absolute) from ``base``."""
     target = Path(os.path.abspath(target))
     replace = _check_target(target, clear)
-    shown_prompt = prompt if prompt is not None else target.name
-    if prompt is None and target.name == ".venv":
-        shown_prompt = target.parent.name or ".venv"
+    shown_prompt = layout.shown_prompt(str(target), prompt)
     if command is None:
         command = f"pyv venv {target}"
-    staging = target.parent / f".{target.name}.pyv-{os.getpid()}-{os.urandom(4).hex()}"
+    staging = Path(layout.staging_dir(str(target)))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
@@ -148,25 +130,12 @@ def create_environment(
 
 def _write_tree(staging: Path, final: Path, base: BaseInterpreter, *, prompt: str | None,
                 shown_prompt: str, system_site_packages: bool, command: str) -> None:
-    bin_dir = staging / "bin"
-    bin_dir.mkdir()
-    (staging / base.site_packages).mkdir(parents=True)
-    if sys.maxsize > 2**32 and os.name == "posix" and sys.platform != "darwin":
-        # Some distributions' sysconfig put platlib under lib64; venv links it too.
-        os.symlink("lib", staging / "lib64")
-    (staging / "include").mkdir()
-    names = base.link_names()
-    os.symlink(str(base.executable), bin_dir / names[0])
-    for extra in names[1:]:
-        os.symlink(names[0], bin_dir / extra)
-    for script, text in render_scripts(final, shown_prompt).items():
-        (bin_dir / script).write_text(text, encoding="utf-8")
-    (staging / "pyvenv.cfg").write_text(
-        pyvenv_cfg(base, system_site_packages=system_site_packages, prompt=prompt, command=command),
-        encoding="utf-8",
+    layout.write_tree(
+        str(staging), str(final), executable=str(base.executable), names=base.link_names(),
+        site_packages=base.site_packages, prompt=shown_prompt,
+        cfg=pyvenv_cfg(base, system_site_packages=system_site_packages, prompt=prompt,
+                       command=command),
     )
-    (staging / ".gitignore").write_text("# created by pyv automatically\n*\n", encoding="utf-8")
-    (staging / "CACHEDIR.TAG").write_text(CACHEDIR_TAG, encoding="utf-8")
 
 
 def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpreter, *,

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import NotFound, PyvError
+from pyv.venv import layout
 
 if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.store import Installation
-
-#: What pyvenv.cfg's ``implementation`` key says, by pyv's implementation name.
-_IMPL_DISPLAY = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalVM"}
 
 _QUERY = r"""
 import json, os, sys, sysconfig
@@ -77,7 +75,7 @@ class BaseInterpreter:
 
     @property
     def implementation_display(self) -> str:
-        return _IMPL_DISPLAY.get(self.implementation, self.implementation)
+        return layout.IMPL_DISPLAY.get(self.implementation, self.implementation)
 
     def describe(self) -> str:
         name = self.implementation_display + (" (free-threaded)" if self.freethreaded else "")
@@ -85,24 +83,12 @@ class BaseInterpreter:
 
     def link_names(self) -> list[str]:
         """Names in the environment's ``bin/`` that run this interpreter, ``python`` first."""
-        major, minor = self.version[:2]
-        names = ["python", f"python{major}", f"python{major}.{minor}"]
-        if self.freethreaded:
-            names.append(f"python{major}.{minor}t")
-        own = self.executable.name
-        if own not in names and not own.endswith((".exe", "-config")):
-            names.append(own)
-        return names
+        return layout.link_names(self.version, self.freethreaded, str(self.executable))
 
 
 def _version_info(inst: Installation) -> str:
-    v = inst.version
-    major, minor, micro = [*v.release, 0, 0, 0][:3]
-    level, serial = "final", 0
-    if v.pre is not None:
-        level = {"a": "alpha", "b": "beta", "rc": "candidate"}[v.pre[0]]
-        serial = v.pre[1]
-    return f"{major}.{minor}.{micro}.{level}.{serial}"
+    major, minor, micro = [*inst.version.release, 0, 0, 0][:3]
+    return layout.version_info((major, minor, micro), inst.version.pre)
 
 
 def from_installation(

@@ -58,7 +58,7 @@ class VenvCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.venv import make_environment
+        from pyv.venv.manage import make_environment
 
         env = make_environment(
             ctx.settings, ctx.cwd, path=args.path, name=args.name, python=args.python,
@@ -99,7 +99,7 @@ class EnvsCommand(Command):
         path.add_argument("env_name", metavar="NAME")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.venv import list_named, named_path, remove_named
+        from pyv.venv.manage import list_named, named_path, remove_named
 
         action = args.action or "list"
         if action in ("remove", "rm"):
