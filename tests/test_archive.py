@@ -656,3 +656,233 @@ def test_gnu_sparse_member(box: Path, tmp_path: Path) -> None:
     data = (box / "dest/sparse").read_bytes()
     assert len(data) == (3 << 20) + 4
     assert data[:4] == b"head" and data[-4:] == b"tail" and not data[4:-4].strip(b"\0")
+
+
+# ---------------------------------------------------------------- pyv's own tar header decoding
+
+
+def _ours(raw: bytes) -> list[tuple[object, ...]]:
+    """The members as ``archive._TarHeaders`` decodes them, in the fields pyv uses."""
+    # Odd-sized chunks, so headers and data straddle chunk boundaries.
+    chunks = iter([raw[i : i + 700] for i in range(0, len(raw), 700)])
+    headers = archive._TarHeaders(archive._SequentialReader(chunks))
+    out: list[tuple[object, ...]] = []
+    while (m := headers.next()) is not None:
+        out.append((m.name, m.linkname, m.type, m.mode, float(m.mtime), m.size, m.offset_data))
+    return out
+
+
+def _tarfiles(raw: bytes) -> list[tuple[object, ...]]:
+    """The same fields as ``tarfile`` reads them."""
+    with tarfile.open(
+        fileobj=io.BytesIO(raw), mode="r:", encoding="utf-8", errors="surrogateescape"
+    ) as tar:
+        return [
+            (m.name, m.linkname, m.type, m.mode, float(m.mtime), m.size, m.offset_data)
+            for m in tar
+        ]
+
+
+def _varied_members() -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    deep = "python/lib/" + "/".join(["d" * 60] * 3)  # > 100 bytes: ustar prefix or long name
+    return [
+        d("python"),
+        d("python/lib/"),
+        f("python/bin/python3.12", b"#!/bin/sh\n", 0o755),
+        f("python/bin/suid", b"x", 0o4755),
+        sym("python/bin/python3", "python3.12"),
+        d(deep),
+        f(f"{deep}/" + "m" * 90 + ".py", b"# long\n" * 100),
+        sym("python/lib/long-link", "../" + "t" * 150),
+        hard("python/lib/hard", "python/bin/python3.12"),
+        f("python/lib/ünïcödé/çà.txt", "données".encode()),
+        f("python/empty", b""),
+        f("python/exactly-512", b"x" * 512),
+        (_info("python/big-mtime", size=1, mtime=8**11 + 5), b"x"),
+        (_info("python/old-mtime", size=1, mtime=-100), b"x"),
+    ]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_header_decoding_matches_tarfile(fmt: int) -> None:
+    members = _varied_members()
+    if fmt == tarfile.USTAR_FORMAT:  # no long names or links, no mtimes beyond the octal field
+        members = [
+            (i, b) for i, b in members
+            if len(i.name) < 250 and len(i.linkname) <= 100 and 0 <= i.mtime < 8**11
+        ]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+        for info, data in members:
+            tar.addfile(info, io.BytesIO(data or b"x" * info.size) if info.isreg() else None)
+    raw = buf.getvalue()
+    expected = _tarfiles(raw)
+    assert len(expected) == len(members)
+    assert _ours(raw) == expected
+
+
+def test_header_decoding_pax_overrides_and_global_header() -> None:
+    info, data = f("python/short", b"four")
+    # pax records win over the header fields: tarfile writes size 0 in the header here.
+    info.pax_headers = {"path": "python/from-pax", "size": "4", "mtime": "1700000000.25"}
+    link = _info("python/l", type=tarfile.SYMTYPE)
+    link.pax_headers = {"linkpath": "from-pax-link"}
+    buf = io.BytesIO()
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "global"}
+    ) as tar:
+        tar.addfile(info, io.BytesIO(data))
+        tar.addfile(link)
+        after, after_data = f("python/after", b"after")
+        tar.addfile(after, io.BytesIO(after_data))
+    raw = buf.getvalue()
+    assert raw[156:157] == tarfile.XGLTYPE
+    ours = _ours(raw)
+    assert ours == _tarfiles(raw)
+    assert ours[0][:2] == ("python/from-pax", "") and ours[0][4:6] == (1700000000.25, 4)
+    assert ours[1][1] == "from-pax-link"
+
+
+def test_header_decoding_v7_directory_and_gnu_tar(tmp_path: Path) -> None:
+    tar_exe = shutil.which("tar")
+    if tar_exe is None:
+        pytest.skip("tar is not installed")
+    src = tmp_path / "python"
+    long_dir = src / ("n" * 80) / ("o" * 80)
+    long_dir.mkdir(parents=True)
+    (long_dir / ("p" * 120)).write_bytes(b"long")
+    (src / "exe").write_bytes(b"#!/bin/sh\n")
+    (src / "exe").chmod(0o755)
+    (src / "link").symlink_to("l" * 120)
+    for fmt in ("gnu", "posix", "ustar", "v7"):
+        proc = subprocess.run(
+            [tar_exe, f"--format={fmt}", "-cf", "-", "-C", str(tmp_path), "python"],
+            capture_output=True,
+        )
+        if proc.returncode != 0:  # ustar and v7 cannot hold the long names: GNU tar says so
+            continue
+        assert _ours(proc.stdout) == _tarfiles(proc.stdout), fmt
+    # A V7 archive stores a directory as a regular file whose name ends with "/".
+    v7 = io.BytesIO()
+    with tarfile.open(fileobj=v7, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        tar.addfile(_info("python/old-dir/", type=tarfile.AREGTYPE))
+    assert _ours(v7.getvalue())[0][:3] == ("python/old-dir", "", tarfile.DIRTYPE)
+
+
+def test_header_decoding_real_archive(real_archive: BuiltArchive) -> None:
+    raw = gzip.decompress(real_archive.path.read_bytes())
+    ours = _ours(raw)
+    assert len(ours) > 500
+    assert ours == _tarfiles(raw)
+
+
+def _one_header(name: str = "python/x", size: int = 3) -> bytearray:
+    return bytearray(make_tar([f(name, b"a" * size)], mode="w")[:512])
+
+
+def test_header_decoding_refuses_damage(box: Path) -> None:
+    good = make_tar([d("python"), f("python/a", b"aaa"), f("python/b", b"bbb")], mode="w")
+    bad_sum = bytearray(good)
+    bad_sum[good.index(b"python/b") + 10] ^= 0x01  # a name byte: the checksum no longer matches
+    cases = {
+        "bad checksum": bytes(bad_sum),
+        "ends inside the data": good[: good.index(b"aaa") + 2],
+        "no end block": good[: good.index(b"bbb") + 512],
+        "garbage": b"x" * 2048,
+    }
+    for label, raw in cases.items():
+        with pytest.raises(ArchiveError, match="corrupt or truncated"):
+            extract(gzip.compress(raw), box / label)
+
+
+@pytest.mark.parametrize(
+    "records",
+    [b"9 path=x", b"99 path=x\n", b"x path=y\n", b"12 pathnoeq\n", b"10 path=xy"],
+)
+def test_malformed_pax_records_refused(box: Path, records: bytes) -> None:
+    pax = bytearray(_one_header("././@PaxHeader", len(records)))
+    pax[156:157] = tarfile.XHDTYPE
+    pax[148:156] = b"        "
+    pax[148:156] = b"%06o\0 " % sum(pax)
+    body = records + bytes(-len(records) % 512)
+    raw = bytes(pax) + body + make_tar([f("python/x")], mode="w")
+    with pytest.raises(ArchiveError, match="corrupt or truncated"):
+        extract(gzip.compress(raw), box / "dest")
+
+
+def test_huge_extended_header_refused(box: Path) -> None:
+    longname = bytearray(_one_header("././@LongLink", 0))
+    longname[156:157] = tarfile.GNUTYPE_LONGNAME
+    longname[124:136] = b"%011o\0" % (64 << 20)
+    longname[148:156] = b"        "
+    longname[148:156] = b"%06o\0 " % sum(longname)
+    with pytest.raises(ArchiveError, match="corrupt or truncated"):
+        extract(gzip.compress(bytes(longname) + bytes(4096)), box / "dest")
+
+
+def test_sparse_member_between_others_hands_over_to_tarfile(box: Path, tmp_path: Path) -> None:
+    """Members after a sparse one are still extracted (tarfile decodes the rest)."""
+    tar_exe = shutil.which("tar")
+    if tar_exe is None:
+        pytest.skip("tar is not installed")
+    src = tmp_path / "src" / "python"
+    src.mkdir(parents=True)
+    (src / "a").write_bytes(b"before")
+    with open(src / "sparse", "wb") as fh:
+        fh.write(b"head")
+        fh.seek(2 << 20)
+        fh.write(b"tail")
+    (src / "z").write_bytes(b"after")
+    for fmt in ("gnu", "posix"):
+        raw = subprocess.run(
+            [tar_exe, "--sparse", f"--format={fmt}", "-cf", "-", "-C", str(src.parent),
+             "python/a", "python/sparse", "python/z"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        dest = box / f"dest-{fmt}"
+        extract(gzip.compress(raw), dest)
+        assert (dest / "a").read_bytes() == b"before"
+        assert (dest / "z").read_bytes() == b"after"
+        data = (dest / "sparse").read_bytes()
+        assert len(data) == (2 << 20) + 4 and data[:4] == b"head" and data[-4:] == b"tail"
+
+
+# ---------------------------------------------------------------- what the written tree looks like
+
+
+def test_parents_created_for_members_out_of_order(box: Path) -> None:
+    """A file may come before its directories, or without them; their mtimes still apply."""
+    members = [
+        f("python/lib/deep/er/x.py", b"x"),
+        f("python/lib/deep/y.py", b"y"),
+        d("python/lib/deep"),
+        f("python/orphan/z.py", b"z"),  # no directory member at all
+        d("python"),
+        d("python/lib"),
+    ]
+    stats = extract(make_tar(members), box / "dest")
+    dest = box / "dest"
+    assert (dest / "lib/deep/er/x.py").read_bytes() == b"x"
+    assert (dest / "lib/deep/y.py").read_bytes() == b"y"
+    assert (dest / "orphan/z.py").read_bytes() == b"z"
+    for rel in ("lib", "lib/deep"):
+        assert (dest / rel).stat().st_mtime == MTIME
+    assert stats.dirs == 4 and stats.files == 3
+
+
+def test_written_files_modes_and_mtimes(box: Path) -> None:
+    members = [
+        d("python"),
+        f("python/exe", b"#!/bin/sh\n", 0o755),
+        f("python/data", b"d", 0o644),
+        f("python/readonly", b"r", 0o444),  # the owner may still write (fix-ups rewrite files)
+        f("python/suid", b"s", 0o6755),
+    ]
+    extract(make_tar(members), box / "dest")
+    umask = os.umask(0)
+    os.umask(umask)
+    for name, perm in (("exe", 0o755), ("data", 0o644), ("readonly", 0o644), ("suid", 0o755)):
+        st = (box / "dest" / name).stat()
+        assert stat.S_IMODE(st.st_mode) == perm & ~umask, name
+        assert st.st_mtime == MTIME, name
