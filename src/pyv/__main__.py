@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyv.cli.main import main
+from pyv.cli.entry import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

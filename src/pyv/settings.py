@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from pyv import locations
 from pyv.errors import ConfigError
 
 #: The upstream prefix that PYV_PYTHON_INSTALL_MIRROR replaces.
@@ -208,35 +209,11 @@ CONFIG_KEYS = frozenset(spec.attr for spec in _SPECS)
 
 def default_home(environ: Mapping[str, str]) -> Path:
     """``$PYV_HOME`` if set, else platformdirs' user data dir for pyv."""
-    home = environ.get("PYV_HOME", "").strip()
-    if home:
-        return Path(os.path.expanduser(home)).absolute()
-    return _user_dir(environ, "XDG_DATA_HOME", ".local/share", "user_data_dir")
+    return Path(locations.home_dir(environ))
 
 
 def config_file_path(environ: Mapping[str, str]) -> Path:
-    explicit = environ.get("PYV_CONFIG_FILE", "").strip()
-    if explicit:
-        return Path(os.path.expanduser(explicit)).absolute()
-    if environ.get("PYV_HOME", "").strip():
-        return default_home(environ) / "config.toml"
-    return _user_dir(environ, "XDG_CONFIG_HOME", ".config", "user_config_dir") / "config.toml"
-
-
-def _user_dir(environ: Mapping[str, str], xdg_var: str, xdg_default: str, kind: str) -> Path:
-    """platformdirs' answer, but computed from the environment passed in on XDG systems."""
-    import sys
-
-    system: str = sys.platform  # a plain str, so type checkers keep both branches
-    if system != "darwin" and not system.startswith("win"):
-        base = environ.get(xdg_var, "").strip()
-        if base and os.path.isabs(base):
-            return Path(base) / "pyv"
-        home = environ.get("HOME", "").strip() or os.path.expanduser("~")
-        return Path(home) / xdg_default / "pyv"
-    import platformdirs
-
-    return Path(getattr(platformdirs, kind)("pyv", appauthor=False))
+    return Path(locations.config_file(environ))
 
 
 def read_config_file(path: Path) -> dict[str, object]:

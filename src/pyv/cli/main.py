@@ -121,6 +121,9 @@ def _global_parser() -> _Parser:
     return common
 
 
+INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the command again"
+
+
 def _find_command(argv: Sequence[str]) -> str | None:
     for token in argv:
         if token == "--":
@@ -186,9 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc.render(), file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print(
-            "error: interrupted; nothing was left half-done, run the command again", file=sys.stderr
-        )
+        print(INTERRUPTED_MESSAGE, file=sys.stderr)
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         # Output piped into `head` and the like; quiet exit as other tools do.

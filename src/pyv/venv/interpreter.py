@@ -78,8 +78,8 @@ class BaseInterpreter:
         return layout.IMPL_DISPLAY.get(self.implementation, self.implementation)
 
     def describe(self) -> str:
-        name = self.implementation_display + (" (free-threaded)" if self.freethreaded else "")
-        return f"{name} {self.version_str} at {self.executable}"
+        return layout.describe(self.implementation, self.freethreaded, self.version,
+                               str(self.executable))
 
     def link_names(self) -> list[str]:
         """Names in the environment's ``bin/`` that run this interpreter, ``python`` first."""
@@ -142,49 +142,23 @@ def query_interpreter(settings: Settings, path: Path) -> BaseInterpreter:
                        "pass the path of a Python executable") from None
     if not os.access(real, os.X_OK) or not real.is_file():
         raise NotFound(f"{path} is not an executable file", "pass the path of a Python executable")
-    import zlib
+    from pyv.venv import answers
 
-    stamp = f"{real}\0{st.st_size}\0{st.st_mtime_ns}\0{path}"
-    raw = stamp.encode("utf-8", "surrogateescape")
-    # A cheap name (zlib, not hashlib: this is on the fast path); the stamp inside decides.
-    name = f"{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}.json"
-    cache = settings.cache_dir / "interpreters" / name
-    data: dict[str, object] | None = None
-    try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = None
-    if not isinstance(data, dict) or data.get("stamp") != stamp:
+    cache, stamp = answers.locate(str(settings.cache_dir), str(path))
+    data = answers.read(cache, stamp)
+    if data is None:
         data = _run_query(path)
-        data["stamp"] = stamp
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a cache we cannot write only costs speed
+        answers.write(cache, stamp, data)
     try:
-        raw_version = data["version"]
-        assert isinstance(raw_version, list)
-        major, minor, micro = (int(n) for n in raw_version[:3])
-        executable = Path(str(data["executable"]))
-        if path.parent != executable.parent and Path(os.path.realpath(path)) == Path(
-            os.path.realpath(executable)
-        ):
-            # Keep the spelling the user chose (/usr/bin/python3, not /usr/bin/python3.11).
-            executable = Path(os.path.abspath(path))
-        return BaseInterpreter(
-            executable=executable,
-            implementation=str(data["implementation"]),
-            version=(major, minor, micro),
-            version_info=str(data["version_info"]),
-            freethreaded=bool(data["freethreaded"]),
-            site_packages=str(data["site_packages"]),
-        )
-    except (KeyError, TypeError, ValueError, AssertionError):
+        executable, implementation, version, version_info, freethreaded, site_packages = (
+            answers.facts(data, str(path)))
+    except ValueError:
         raise PyvError(f"{path} gave an unexpected answer about itself",
                        "check that it is a working Python interpreter") from None
+    return BaseInterpreter(
+        executable=Path(executable), implementation=implementation, version=version,
+        version_info=version_info, freethreaded=freethreaded, site_packages=site_packages,
+    )
 
 
 def _run_query(path: Path) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""What an environment's tree holds, written from plain strings.
+"""What an environment's tree holds, written from plain strings; and what pyv says of it.
 
 Both ways of making an environment use this module: :mod:`pyv.venv.create` (the
 full path, with staging, ``--clear`` and seeding) and :mod:`pyv.venv.quick` (the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from pyv import __version__
 from pyv.venv.activation import render_scripts
@@ -102,3 +103,54 @@ def write_tree(staging: str, final: str, *, executable: str, names: list[str],
     _write(os.path.join(staging, "pyvenv.cfg"), cfg)
     _write(os.path.join(staging, ".gitignore"), GITIGNORE)
     _write(os.path.join(staging, "CACHEDIR.TAG"), CACHEDIR_TAG)
+
+
+def record_project(envs_dir: str, env: str) -> None:
+    """Remember a project environment in ``envs/.projects.jsonl`` (one atomic append).
+
+    :mod:`pyv.venv.registry` reads and prunes the file; ``O_APPEND`` writes of one
+    short line are atomic between writers, so no lock is taken.
+    """
+    import json
+
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    line = json.dumps({"path": env, "created": created}) + "\n"
+    os.makedirs(envs_dir, exist_ok=True)
+    fd = os.open(os.path.join(envs_dir, ".projects.jsonl"),
+                 os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def shown_path(path: str, cwd: str) -> str:
+    """A path relative to the current directory when it is below it."""
+    try:
+        rel = os.path.relpath(path, cwd)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def describe(implementation: str, freethreaded: bool, version: tuple[int, int, int],
+             executable: str) -> str:
+    """``CPython 3.12.4 at /path/bin/python3.12`` (the interpreter an environment uses)."""
+    name = IMPL_DISPLAY.get(implementation, implementation)
+    name += " (free-threaded)" if freethreaded else ""
+    return f"{name} {'.'.join(str(n) for n in version)} at {executable}"
+
+
+def report_lines(env: str, cwd: str, *, implementation: str, freethreaded: bool,
+                 version: tuple[int, int, int], executable: str, follows_minor: bool,
+                 seeded: tuple[str, ...], name: str | None) -> list[str]:
+    """What ``pyv venv`` tells the user about a new environment."""
+    follow = f" (follows upgrades of {version[0]}.{version[1]})" if follows_minor else ""
+    shown = shown_path(env, cwd)
+    lines = [f"Created {shown} with "
+             f"{describe(implementation, freethreaded, version, executable)}{follow}"]
+    if seeded:
+        lines.append(f"Seeded: {', '.join(seeded)}")
+    target = name if name else shown
+    lines.append(f"Activate with: pyv activate{'' if target == '.venv' else ' ' + target}")
+    return lines

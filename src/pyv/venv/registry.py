@@ -23,7 +23,7 @@ from pyv.errors import PyvError, from_os_error
 if TYPE_CHECKING:
     from pyv.settings import Settings
 
-PROJECTS_FILE = ".projects.jsonl"
+PROJECTS_FILE = ".projects.jsonl"  # written by pyv.venv.layout.record_project
 ENVS_LOCK = ".lock"
 
 
@@ -60,18 +60,10 @@ def named_environments(settings: Settings) -> list[Path]:
 
 def register_project(settings: Settings, env: Path) -> None:
     """Remember a project environment pyv created (one atomic append)."""
-    import time
+    from pyv.venv.layout import record_project
 
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    line = json.dumps({"path": str(env), "created": created}) + "\n"
     try:
-        settings.envs_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(settings.envs_dir / PROJECTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-                     0o644)
-        try:
-            os.write(fd, line.encode("utf-8"))
-        finally:
-            os.close(fd)
+        record_project(str(settings.envs_dir), str(env))
     except OSError as exc:
         raise from_os_error(exc, "recording the new environment") from None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from pyv.cli.base import Command, Context, add_json_flag
 from pyv.errors import NotFound
@@ -16,16 +15,6 @@ def _human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
-
-
-def _shown(path: os.PathLike[str] | str, ctx: Context) -> str:
-    """A path relative to the current directory when it is below it."""
-    text = os.fspath(path)
-    try:
-        rel = os.path.relpath(text, ctx.cwd)
-    except ValueError:
-        return text
-    return text if rel.startswith("..") else rel
 
 
 class VenvCommand(Command):
@@ -68,12 +57,15 @@ class VenvCommand(Command):
         if args.json:
             ctx.emit_json(env.to_json())
             return 0
-        follow = " (follows upgrades of " + env.base.minor + ")" if env.base.follows_minor else ""
-        ctx.info(f"Created {_shown(env.path, ctx)} with {env.base.describe()}{follow}")
-        if env.seeded:
-            ctx.info(f"Seeded: {', '.join(env.seeded)}")
-        target = env.name if env.name else _shown(env.path, ctx)
-        ctx.info(f"Activate with: pyv activate{'' if target == '.venv' else ' ' + target}")
+        from pyv.venv.layout import report_lines
+
+        base = env.base
+        for line in report_lines(
+            str(env.path), str(ctx.cwd), implementation=base.implementation,
+            freethreaded=base.freethreaded, version=base.version, executable=str(base.executable),
+            follows_minor=base.follows_minor, seeded=env.seeded, name=env.name,
+        ):
+            ctx.info(line)
         return 0
 
 

@@ -1,0 +1,50 @@
+"""Where pyv's home and config file are, from the environment passed in.
+
+Plain strings and ``os.path`` only: ``pyv venv``'s fast path needs these two
+answers without paying for pathlib or dataclasses. :mod:`pyv.settings` builds its
+:class:`~pyv.settings.Settings` on the same functions, so both agree.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # not typing's: importing typing is slower than this module
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def home_dir(environ: Mapping[str, str]) -> str:
+    """``$PYV_HOME`` if set, else platformdirs' user data dir for pyv."""
+    home = environ.get("PYV_HOME", "").strip()
+    if home:
+        home = os.path.expanduser(home)
+        return home if os.path.isabs(home) else os.path.join(os.getcwd(), home)
+    return user_dir(environ, "XDG_DATA_HOME", ".local/share", "user_data_dir")
+
+
+def config_file(environ: Mapping[str, str]) -> str:
+    """``$PYV_CONFIG_FILE``, else ``$PYV_HOME/config.toml``, else the user config dir's."""
+    explicit = environ.get("PYV_CONFIG_FILE", "").strip()
+    if explicit:
+        explicit = os.path.expanduser(explicit)
+        return explicit if os.path.isabs(explicit) else os.path.join(os.getcwd(), explicit)
+    if environ.get("PYV_HOME", "").strip():
+        return os.path.join(home_dir(environ), "config.toml")
+    return os.path.join(user_dir(environ, "XDG_CONFIG_HOME", ".config", "user_config_dir"),
+                        "config.toml")
+
+
+def user_dir(environ: Mapping[str, str], xdg_var: str, xdg_default: str, kind: str) -> str:
+    """platformdirs' answer, but computed from the environment passed in on XDG systems."""
+    system: str = sys.platform  # a plain str, so type checkers keep both branches
+    if system != "darwin" and not system.startswith("win"):
+        base = environ.get(xdg_var, "").strip()
+        if base and os.path.isabs(base):
+            return os.path.join(base, "pyv")
+        home = environ.get("HOME", "").strip() or os.path.expanduser("~")
+        return os.path.join(home, xdg_default, "pyv")
+    import platformdirs
+
+    return str(getattr(platformdirs, kind)("pyv", appauthor=False))

@@ -1,0 +1,259 @@
+"""`pyv venv`'s fast path: same environments as the full path, and a clean hand-over."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from fixtures_venv import REAL_MINOR, ManagedPython, system_python
+from pyv.cli.main import main as full_main
+from pyv.errors import InvalidRequest
+from pyv.requests import parse_request
+from pyv.settings import load_settings
+from pyv.shims import rehash, spellings
+from pyv.store import Installation
+from pyv.venv import quick
+
+VERSION = ".".join(map(str, sys.version_info[:3]))
+
+
+def _snapshot(root: Path) -> dict[str, tuple[object, ...]]:
+    tree: dict[str, tuple[object, ...]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                tree[rel] = ("link", os.readlink(path))
+            elif path.is_dir():
+                tree[rel] = ("dir", stat.S_IMODE(path.stat().st_mode))
+            else:
+                tree[rel] = ("file", path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+    return tree
+
+
+def _projects(home: Path) -> list[str]:
+    path = home / "envs" / ".projects.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line)["path"] for line in path.read_text().splitlines()]
+
+
+def _fast(argv: list[str], cwd: Path | None = None) -> tuple[int | None, str]:
+    err = io.StringIO()
+    code = quick.run(argv, dict(os.environ), str(cwd or Path.cwd()), err)
+    return code, err.getvalue()
+
+
+def _full(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = full_main(["venv", *argv])
+    return code, capsys.readouterr().err
+
+
+def _compare(argv: list[str], target: Path, capsys: pytest.CaptureFixture[str],
+             pyv_home: Path, cwd: Path | None = None) -> tuple[dict[str, tuple[object, ...]], str]:
+    """Make the environment with the full path, then with the fast one; both must agree."""
+    if cwd is not None:
+        os.chdir(cwd)
+    code, full_err = _full(argv, capsys)
+    assert code == 0, full_err
+    full_tree = _snapshot(target)
+    shutil.rmtree(target)
+    before = _projects(pyv_home)
+    code, fast_err = _fast(argv)
+    assert code == 0, "the fast path handed over a case it should handle"
+    assert _snapshot(target) == full_tree
+    assert fast_err == full_err
+    assert _projects(pyv_home) == [*before, str(target)]
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(f".{target.name}.pyv-")]
+    return full_tree, fast_err
+
+
+@pytest.fixture
+def indexed(managed_python: ManagedPython, pyv_home: Path) -> ManagedPython:
+    """The managed interpreter, with the shims' index built as every install leaves it."""
+    rehash(load_settings())
+    return managed_python
+
+
+def test_system_interpreter_by_path_matches_full_path(capsys, pyv_home):
+    target = Path.cwd() / ".venv"
+    tree, err = _compare(["-p", str(system_python())], target, capsys, pyv_home)
+    assert err.startswith(f"Created .venv with CPython {VERSION} at {system_python()}\n")
+    assert tree["bin/python"] == ("link", str(system_python()))
+    subprocess.run([str(target / "bin" / "python"), "-c",
+                    "import sys; assert sys.prefix != sys.base_prefix"], check=True)
+
+
+def test_managed_minor_request_follows_the_minor_link(capsys, pyv_home, indexed):
+    target = Path.cwd() / ".venv"
+    tree, err = _compare(["-p", REAL_MINOR], target, capsys, pyv_home)
+    assert tree["bin/python"] == ("link", str(indexed.minor_link / "bin" / f"python{REAL_MINOR}"))
+    assert f"(follows upgrades of {REAL_MINOR})" in err
+
+
+def test_managed_exact_request_stays_on_the_patch(capsys, pyv_home, indexed):
+    target = Path.cwd() / "env"
+    tree, err = _compare(["-q", "--python", VERSION, "env"], target, capsys, pyv_home)
+    assert err == ""
+    assert tree["bin/python"] == ("link", str(indexed.path / "bin" / f"python{REAL_MINOR}"))
+
+
+@pytest.mark.parametrize("where", ["file", "parent-file", "env-var", "global"])
+def test_selection_matches_full_path(where, capsys, pyv_home, indexed, monkeypatch, tmp_path):
+    project = Path.cwd() / "project"
+    sub = project / "src"
+    sub.mkdir(parents=True)
+    if where == "file":
+        (sub / ".python-version").write_text(f"\ufeff# pinned\n{REAL_MINOR}  # comment\n3.99\n")
+    elif where == "parent-file":
+        (project / ".python-versions").write_text(f"{VERSION}\n")
+    elif where == "env-var":
+        monkeypatch.setenv("PYV_VERSION", f"{REAL_MINOR}:3.99")
+    else:
+        (pyv_home / "version").write_text(f"{REAL_MINOR}\n")
+    _compare(["--prompt", "my env", "--system-site-packages", "there"], sub / "there", capsys,
+             pyv_home, cwd=sub)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--seed"], ["--name", "x"], ["-n", "x"], ["--clear"], ["-h"], ["--json"], ["-p"],
+    ["-p", "--seed"], ["--unknown"], ["a", "b"], ["--", "a"], ["-v"], ["--python=3.12"],
+    ["-pq"],
+])
+def test_other_forms_are_left_to_the_full_path(argv):
+    assert quick.parse_args(argv) is None
+
+
+def test_supported_forms_parse():
+    opts = quick.parse_args(["-q", "env", "-p", "3.12", "--prompt", "x",
+                             "--system-site-packages", "--no-progress", "--offline"])
+    assert opts is not None
+    assert (opts.path, opts.python, opts.prompt, opts.quiet, opts.system_site_packages) == (
+        "env", "3.12", "x", True, True)
+
+
+def _hands_over(argv: list[str], cwd: Path | None = None) -> None:
+    cwd = cwd or Path.cwd()
+    before = sorted(os.listdir(cwd))
+    code, err = _fast(argv, cwd)
+    assert code is None
+    assert err == ""
+    assert sorted(os.listdir(cwd)) == before
+
+
+def test_hands_over_when_unsure(pyv_home, indexed, monkeypatch, tmp_path):
+    _hands_over(["-p", "3.99"])  # not installed: auto-install and its message live in one place
+    _hands_over(["-p", "system"])
+    _hands_over(["-p", indexed.key])  # keys go through the request parser
+    _hands_over(["-p", str(system_python())])  # never asked: its answer is not cached yet
+    (Path.cwd() / "existing").mkdir()
+    _hands_over(["-p", REAL_MINOR, "existing"])  # an existing target, even empty
+    monkeypatch.setenv("PYV_AUTO_INSTALL", "1")
+    _hands_over(["-p", REAL_MINOR])
+    monkeypatch.delenv("PYV_AUTO_INSTALL")
+    (pyv_home / "config.toml").write_text("auto_install = true\n")
+    _hands_over(["-p", REAL_MINOR])
+    (pyv_home / "config.toml").unlink()
+    assert _fast(["-q", "-p", REAL_MINOR, "ok"])[0] == 0
+
+
+def test_hands_over_without_a_plain_selection(pyv_home, indexed, tmp_path, monkeypatch):
+    _hands_over([])  # nothing selected: the newest installed is the full path's rule
+    (Path.cwd() / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.9"\n')
+    _hands_over([])
+    (Path.cwd() / ".python-version").write_text("myenv\n")  # a named environment
+    _hands_over([])
+    (Path.cwd() / ".python-version").write_text("# only a comment\n")
+    _hands_over([])
+    monkeypatch.setenv("PYV_VERSION", "../escape")
+    _hands_over([])
+
+
+def test_a_failure_while_writing_hands_over_and_leaves_nothing(pyv_home, indexed, monkeypatch):
+    from pyv.venv import layout
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(layout, "write_tree", broken)
+    _hands_over(["-p", REAL_MINOR])
+    blocker = Path.cwd() / "file"
+    blocker.write_text("")
+    _hands_over(["-p", REAL_MINOR, "file/env"])
+
+
+def _installation(version: str, variant: str | None = None) -> Installation:
+    suffix = f"+{variant}" if variant else ""
+    key = f"cpython-{version}{suffix}-linux-x86_64-gnu"
+    return Installation(
+        key=key, path=Path("/store", key), implementation="cpython", version=Version(version),
+        variant=variant, os="linux", arch="x86_64", arch_variant=None, libc="gnu", build="1",
+        sha256=None, url="", installed_at="", store=Path("/store"),
+        executable_rel="bin/python3",
+    )
+
+
+@pytest.mark.parametrize("inst", [
+    _installation("3.12.4"), _installation("3.14.0rc1"), _installation("3.13.1", "freethreaded"),
+    _installation("3.13.1", "debug"), _installation("3.9.18"),
+], ids=str)
+def test_follow_rule_agrees_with_the_request_parser(inst):
+    decided = 0
+    for text in spellings(inst):
+        follows = quick.follows_minor(text)
+        if follows is None:
+            continue
+        try:
+            request = parse_request(text)
+        except InvalidRequest:
+            continue  # never in the index (rehash skips it), so the fast path hands over
+        assert follows == (request.kind in ("version", "any") and not request.is_exact), text
+        decided += 1
+    # Debug builds only have suffixed spellings, which the fast path leaves to the parser.
+    assert decided == 0 if inst.debug else decided >= 10
+
+
+@pytest.mark.parametrize("text", ["3.12.4", "3.14.0rc1", "3.13.0a5", "3.13.0b2", "3.12",
+                                  "3.12.4.post1", "3.12.4+local", "3.12.4.dev0", "3.x.1",
+                                  "３.12.1"])
+def test_version_parsing_agrees_with_packaging(text):
+    parsed = quick.parse_version(text)
+    if parsed is None:
+        return
+    version = Version(text)
+    assert parsed == (tuple([*version.release, 0, 0][:3]), version.pre)
+
+
+def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):
+    script = (
+        "import sys; from pyv.cli.entry import main\n"
+        f"assert main(['venv', '-q', '-p', {REAL_MINOR!r}, 'env']) == 0\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert (Path.cwd() / "env" / "pyvenv.cfg").is_file()
+    for heavy in ("argparse", "dataclasses", "pathlib", "typing", "pyv.settings",
+                  "pyv.cli.main", "pyv.store", "packaging", "httpx"):
+        assert heavy not in out, heavy
+
+
+def test_end_to_end_through_the_console_script(run_pyv, pyv_home, indexed):
+    result = run_pyv("venv", "-p", REAL_MINOR, check=True)
+    assert result.stderr.splitlines()[0].startswith(f"Created .venv with CPython {VERSION}")
+    assert "(follows upgrades of" in result.stderr
+    python = Path.cwd() / ".venv" / "bin" / "python"
+    out = subprocess.run([str(python), "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"
