@@ -147,7 +147,7 @@ def main() -> None:
     def pyv(dest: Path) -> None:
         stream = _ReadOnly(args.archive)
         try:
-            extract_archive(stream, fmt, dest, root=args.root, name=args.archive.name)
+            extract_archive(stream, fmt, dest, root=args.root, name=args.archive.name)  # type: ignore[arg-type]
         finally:
             stream.close()
 
