@@ -16,6 +16,7 @@ they are pip-installed into a throwaway environment for the benchmark.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -50,6 +51,30 @@ def tool_env(work: Path, packages: Sequence[str]) -> Path:
     subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "-q", *packages],
                    check=True)
     return env / "bin"
+
+
+def add_managed(home: Path, python: str, pyv: str, env: dict[str, str]) -> str:
+    """Register ``python``'s installation in pyv's store (linked, not copied) and rehash,
+    as `pyv install` would leave it; returns the minor version to request."""
+    out = subprocess.run([python, "-c", "import sys; print(sys.prefix); "
+                          "print('.'.join(map(str, sys.version_info[:3])))"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    prefix, version = Path(out[0]), out[1]
+    minor = ".".join(version.split(".")[:2])
+    platform = f"linux-{os.uname().machine}-gnu"
+    key = f"cpython-{version}-{platform}"
+    inst = home / "pythons" / key
+    inst.mkdir(parents=True)
+    for sub in ("bin", "lib", "include"):
+        os.symlink(prefix / sub, inst / sub)
+    (inst / ".pyv-install.json").write_text(json.dumps({
+        "key": key, "implementation": "cpython", "version": version, "variant": None,
+        "os": "linux", "arch": "x86_64", "arch_variant": None, "libc": "gnu", "build": "bench",
+        "sha256": None, "url": "file:///bench", "installed_at": "2026-01-01T00:00:00+00:00",
+        "executable": f"bin/python{minor}"}))
+    os.symlink(key, home / "pythons" / f"cpython-{minor}-{platform}")
+    subprocess.run([pyv, "rehash"], env=env, check=True, capture_output=True)
+    return minor
 
 
 def time_runs(command: Callable[[Path], list[str]], target: Path, runs: int,
@@ -119,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         uv = uv or str(bin_dir / "uv")
         virtualenv = virtualenv or str(bin_dir / "virtualenv")
 
+    # The same interpreter, also as a managed installation (the fast path's other half).
+    minor = add_managed(work / "pyv-home", py, pyv, env)
     print(f"interpreter: {py}\nwork dir: {work}\nruns: {args.runs} (seeded: {args.seed_runs})\n")
     try:
         plain = {
@@ -126,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   args.runs, env),
             "uv venv": time_runs(lambda t: [uv, "venv", "-q", "-p", py, str(t)], target,
                                  args.runs, env),
+            f"pyv venv -p {minor} (managed)": time_runs(
+                lambda t: [pyv, "venv", "-q", "-p", minor, str(t)], target, args.runs, env),
             "python -m venv --without-pip": time_runs(
                 lambda t: [py, "-m", "venv", "--without-pip", str(t)], target, args.runs, env),
             "virtualenv --no-seed": time_runs(
