@@ -886,3 +886,26 @@ def test_written_files_modes_and_mtimes(box: Path) -> None:
         st = (box / "dest" / name).stat()
         assert stat.S_IMODE(st.st_mode) == perm & ~umask, name
         assert st.st_mtime == MTIME, name
+
+
+@pytest.mark.parametrize(("batch_files", "max_pending"), [(3, 1 << 20), (16, 40), (1, 1)])
+def test_writer_batches_and_memory_bound(
+    box: Path, monkeypatch: pytest.MonkeyPatch, batch_files: int, max_pending: int
+) -> None:
+    """Links and duplicates wait for files still in a batch; the pending-bytes bound holds."""
+    monkeypatch.setattr(archive, "_BATCH_FILES", batch_files)
+    monkeypatch.setattr(archive, "_PARALLEL_MAX_PENDING", max_pending)
+    members = [d("python")]
+    for i in range(40):
+        members.append(f(f"python/f{i}", b"%d" % i * 10))
+        if i % 7 == 3:
+            members.append(hard(f"python/h{i}", f"python/f{i}"))  # target maybe unsubmitted
+        if i % 9 == 5:
+            members.append(f(f"python/f{i}", b"again %d" % i))  # replaces a pending file
+    stats = extract(make_tar(members), box / "dest")
+    for i in range(40):
+        expected = b"again %d" % i if i % 9 == 5 else b"%d" % i * 10
+        assert (box / f"dest/f{i}").read_bytes() == expected
+        if i % 7 == 3:
+            assert (box / f"dest/h{i}").read_bytes() == b"%d" % i * 10
+    assert stats.files == 40 + 4 and stats.hardlinks == 6
