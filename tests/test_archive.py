@@ -909,3 +909,20 @@ def test_writer_batches_and_memory_bound(
         if i % 7 == 3:
             assert (box / f"dest/h{i}").read_bytes() == b"%d" % i * 10
     assert stats.files == 40 + 4 and stats.hardlinks == 6
+
+
+def test_header_checksum_sums_like_tarfile() -> None:
+    """The zlib-based byte sum agrees with tarfile's checksums, signed and unsigned."""
+    import random
+
+    rng = random.Random(7)
+    blocks = [bytes(512), b"\xff" * 512, bytes(range(256)) * 2]
+    blocks += [rng.randbytes(512) for _ in range(200)]
+    for block in blocks:
+        assert archive._byte_sum(block[:256]) == sum(block[:256])
+        unsigned, signed = tarfile.calc_chksums(block)  # type: ignore[attr-defined]
+        for stored in (unsigned, signed):
+            fixed = block[:148] + b"%06o\0 " % stored + block[156:]
+            assert archive._checksum_ok(fixed)
+        wrong = block[:148] + b"%06o\0 " % ((unsigned + 1) % 8**6) + block[156:]
+        assert archive._checksum_ok(wrong) == ((unsigned + 1) % 8**6 == signed)
