@@ -926,3 +926,14 @@ def test_header_checksum_sums_like_tarfile() -> None:
             assert archive._checksum_ok(fixed)
         wrong = block[:148] + b"%06o\0 " % ((unsigned + 1) % 8**6) + block[156:]
         assert archive._checksum_ok(wrong) == ((unsigned + 1) % 8**6 == signed)
+
+
+def test_reader_views_skips_and_unreads_across_chunks() -> None:
+    reader = archive._SequentialReader(iter([b"abc", b"", b"defgh", b"ij"]))
+    assert bytes(reader.read_view(2)) == b"ab"
+    assert bytes(reader.read_view(5)) == b"c"  # never more than the current chunk
+    assert bytes(reader.read_view(2)) == b"de" and reader.tell() == 5
+    assert reader.skip(4) == 4 and reader.tell() == 9
+    reader.unread(b"hi")
+    assert reader.tell() == 7 and reader.read(3) == b"hij"
+    assert bytes(reader.read_view(1)) == b"" and reader.skip(10) == 0

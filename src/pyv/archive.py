@@ -462,6 +462,22 @@ class _SequentialReader:
             skip -= len(data)
         return self._pos
 
+    def read_view(self, n: int) -> memoryview:
+        """Up to ``n`` bytes from the current chunk, uncopied; empty only at the end.
+
+        For data that is written out at once: a slice or join of the chunk
+        would copy every byte of the archive once more.
+        """
+        while self._off >= len(self._buf):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return memoryview(b"")
+            self._buf, self._off = chunk, 0
+        out = memoryview(self._buf)[self._off : self._off + n]
+        self._off += len(out)
+        self._pos += len(out)
+        return out
+
     def skip(self, n: int) -> int:
         """Discard up to ``n`` bytes without copying them; return how many were there."""
         done = 0
@@ -820,7 +836,7 @@ def _data_copier(data: bytes) -> Callable[[int], int]:
     return copy
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -1139,11 +1155,11 @@ def _tar_copier(
             reader.seek(m.offset_data)
         remaining = m.size
         while remaining:
-            data = reader.read(min(remaining, _COPY_CHUNK))
-            if not data:
+            view = reader.read_view(min(remaining, _COPY_CHUNK))
+            if not view:
                 raise _Corrupt(f"member {m.name!r} is cut short")
-            _write_all(fd, data)
-            remaining -= len(data)
+            _write_all(fd, view)
+            remaining -= len(view)
         return m.size
 
     return copy
