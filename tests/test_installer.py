@@ -230,6 +230,60 @@ def test_failed_smoke_test_rolls_back(run_pyv, pbs_mirror, tmp_path, pyv_home):
     one_line_error(result.stderr)
     assert store_dirs(pyv_home) == []
     assert staging_entries(pyv_home) == []
+    # The shims made while the test ran are made again without the failed version.
+    index = pyv_home / "index"
+    entries = [p.name for p in index.iterdir() if not p.name.startswith(".")] \
+        if index.exists() else []
+    assert entries == []
+    assert not (pyv_home / "shims" / "python3.12").exists()
+
+
+def _install_in_process(env: dict[str, str], texts: list[str]) -> list[object]:
+    from pyv.installer import install
+    from pyv.settings import load_settings
+
+    return list(install(load_settings({**os.environ, **env}), texts))
+
+
+def test_shims_are_made_during_the_smoke_test_once(pbs_mirror, synthetic, pyv_home,
+                                                    monkeypatch):
+    import pyv.shims
+
+    calls: list[bool] = []
+    real = pyv.shims.rehash
+
+    def counting(settings, pending=None):
+        calls.append(pending is not None)
+        return real(settings, pending)
+
+    monkeypatch.setattr(pyv.shims, "rehash", counting)
+    archive = synthetic["3.12.4"]
+    _install_in_process(pbs_mirror([archive]), ["3.12"])
+    assert calls == [True]  # made with the pending tree; nothing undid it, so no second pass
+    assert os.readlink(pyv_home / "index" / archive.key) == f"../pythons/{archive.key}"
+    assert (pyv_home / "index" / "3.12" / "bin").is_dir()
+    assert (pyv_home / "shims" / "python3.12").is_file()
+
+
+def test_a_rehash_between_test_and_publish_is_repaired(pbs_mirror, synthetic, pyv_home,
+                                                       monkeypatch):
+    """Another command's rehash (which cannot see the staged tree) drops the new entries;
+    the installer notices after publishing and rehashes again."""
+    import pyv.fixups
+    import pyv.shims
+    from pyv.settings import load_settings
+
+    real_result = pyv.fixups.SmokeTest.result
+
+    def result_then_foreign_rehash(self):
+        real_result(self)
+        pyv.shims.rehash(load_settings())  # as a concurrent `pyv uninstall` would
+
+    monkeypatch.setattr(pyv.fixups.SmokeTest, "result", result_then_foreign_rehash)
+    archive = synthetic["3.11.9"]
+    _install_in_process(pbs_mirror([archive]), ["3.11"])
+    assert os.readlink(pyv_home / "index" / archive.key) == f"../pythons/{archive.key}"
+    assert (pyv_home / "shims" / "python3.11").is_file()
 
 
 def test_install_local_archive_with_sha256(run_pyv, synthetic, pyv_home, tmp_path):

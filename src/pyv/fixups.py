@@ -442,33 +442,62 @@ def _first_line(*texts: str) -> str:
     return "no output"
 
 
+class SmokeTest:
+    """The new interpreter importing the modules most often broken by a bad build, started
+    in the background so the installer can prepare the shims meanwhile."""
+
+    _HINT = "the build may not suit this system; try another version or report it"
+
+    def __init__(self, python: Path, *, timeout: float = 60.0) -> None:
+        self.python = python
+        self.timeout = timeout
+        try:
+            self._process: subprocess.Popen[str] | None = subprocess.Popen(
+                [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, errors="replace",
+            )
+        except OSError as exc:
+            raise PyvError(
+                f"the smoke test of {python} could not start it: {exc.strerror or exc}",
+                self._HINT,
+                exit_code=ExitCode.FAILURE,
+            ) from None
+
+    def result(self) -> None:
+        """Wait for the test; :class:`PyvError` if it failed or did not finish in time."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            out, err = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise PyvError(
+                f"the smoke test of {self.python} did not finish within {self.timeout:g} s",
+                self._HINT,
+                exit_code=ExitCode.FAILURE,
+            ) from None
+        if process.returncode != 0:
+            raise PyvError(
+                f"the smoke test of {self.python} failed (exit {process.returncode}): "
+                f"{_first_line(err, out)}",
+                self._HINT,
+                exit_code=ExitCode.FAILURE,
+            )
+
+    def cancel(self) -> None:
+        """Stop a test whose answer is no longer wanted (the install is failing anyway)."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.communicate()
+
+
 def smoke_test(python: Path, *, timeout: float = 60.0) -> None:
-    """Start the new interpreter and import the modules most often broken by a bad build."""
-    argv = [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS]
-    hint = "the build may not suit this system; try another version or report it"
-    try:
-        result = subprocess.run(
-            argv, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise PyvError(
-            f"the smoke test of {python} did not finish within {timeout:g} s",
-            hint,
-            exit_code=ExitCode.FAILURE,
-        ) from None
-    except OSError as exc:
-        raise PyvError(
-            f"the smoke test of {python} could not start it: {exc.strerror or exc}",
-            hint,
-            exit_code=ExitCode.FAILURE,
-        ) from None
-    if result.returncode != 0:
-        raise PyvError(
-            f"the smoke test of {python} failed (exit {result.returncode}): "
-            f"{_first_line(result.stderr, result.stdout)}",
-            hint,
-            exit_code=ExitCode.FAILURE,
-        )
+    """Run the smoke test and wait for it (see :class:`SmokeTest`)."""
+    SmokeTest(python, timeout=timeout).result()
 
 
 #: Paths compileall skips: site-packages (pip compiles what it installs) and the

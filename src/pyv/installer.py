@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlsplit
@@ -132,8 +132,10 @@ def install(
                 _install_one(settings, store, text, download, local, options, host, stderr)
             )
     finally:
-        # Shims for what did get installed, even when a later request failed.
-        if any(o.action != "already-installed" for o in outcomes):
+        # Shims for what did get installed, even when a later request failed. Each install
+        # made them while its smoke test ran; redo them only if a rehash since undid that.
+        installed = [o.installation for o in outcomes if o.action != "already-installed"]
+        if installed and not _indexed(settings, installed):
             _rehash(settings)
     return outcomes
 
@@ -223,12 +225,13 @@ def _install_one(
             final_path = store.root / download.key
             tree = staging / "tree"
             downloaded = _fetch_and_extract(settings, download, local, tree, err)
-            inst_exe = _fix_up_and_test(settings, download, tree, final_path)
+            inst_exe = _fix_up(settings, download, tree, final_path)
             (tree / RECORD).write_text(
                 json.dumps(record_for(download, inst_exe), indent=1), encoding="utf-8"
             )
             if group_store:
                 share_tree(tree)
+            _smoke_test_and_prepare_shims(settings, store, download.key, tree, inst_exe)
             with store.lock(settings):
                 store.publish(tree, download.key, replace=options.reinstall)
                 store.sync_minor_links()
@@ -256,8 +259,9 @@ def _compile(installation: Installation) -> None:
     compile_bytecode(installation.path, installation.executable)
 
 
-def _fix_up_and_test(settings: Settings, download: Download, tree: Path, final_path: Path) -> str:
-    from pyv.fixups import apply_fixups, interpreter_executable, smoke_test
+def _fix_up(settings: Settings, download: Download, tree: Path, final_path: Path) -> str:
+    """Apply the fix-ups; returns the interpreter's path inside the tree."""
+    from pyv.fixups import apply_fixups, interpreter_executable
 
     if not (tree / "bin").is_dir() and not (tree / "lib").is_dir():
         raise ArchiveError(
@@ -271,11 +275,42 @@ def _fix_up_and_test(settings: Settings, download: Download, tree: Path, final_p
         implementation=download.implementation,
         externally_managed=settings.externally_managed,
     )
-    exe_rel = interpreter_executable(
+    return str(interpreter_executable(
         tree, download.implementation, download.major, download.minor, download.freethreaded
-    )
-    smoke_test(tree / exe_rel)
-    return str(exe_rel)
+    ))
+
+
+def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tree: Path,
+                                  exe_rel: str) -> None:
+    """Smoke-test the staged interpreter; meanwhile, on the other core, make its shims.
+
+    The shims and index are made as if the tree were published (see
+    :func:`pyv.shims.rehash`); if the test fails they are made again without it,
+    so nothing points at an installation that never appeared.
+    """
+    from pyv.fixups import SmokeTest
+    from pyv.store import read_installation
+
+    test = SmokeTest(tree / exe_rel)
+    prepared = False
+    try:
+        # Only for the user's own store: the one every rehash reads (a --store elsewhere may
+        # not be among the stores the shims see).
+        staged = read_installation(tree, store.root) if store.root == settings.pythons_dir \
+            else None
+        if staged is not None:
+            try:
+                _rehash(settings, pending=(replace(staged, path=store.root / key), tree / "bin"))
+                prepared = True
+            except PyvError:
+                pass  # the rehash after publishing reports it
+        test.result()
+    except BaseException:
+        test.cancel()
+        if prepared:
+            with contextlib.suppress(PyvError):
+                _rehash(settings)
+        raise
 
 
 def _fetch_and_extract(
@@ -404,10 +439,16 @@ def _drain(stream: _HashedStream) -> None:
         pass
 
 
-def _rehash(settings: Settings) -> None:
-    from pyv.shims import rehash
+def _rehash(settings: Settings, pending: tuple[Installation, Path] | None = None) -> None:
+    from pyv.shims import Pending, rehash
 
-    rehash(settings)
+    rehash(settings, Pending(*pending) if pending is not None else None)
+
+
+def _indexed(settings: Settings, installations: Sequence[Installation]) -> bool:
+    from pyv.shims import indexed
+
+    return indexed(settings, installations)
 
 
 # ----- uninstall ------------------------------------------------------------

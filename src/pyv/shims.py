@@ -140,9 +140,10 @@ def named_envs(settings: Settings) -> list[Path]:
             if not e.name.startswith(".") and (Path(e.path) / "bin").is_dir()]
 
 
-def shim_names(installs: Iterable[Installation], envs: Iterable[Path]) -> set[str]:
+def shim_names(installs: Iterable[Installation], envs: Iterable[Path],
+               extra_bins: Iterable[Path] = ()) -> set[str]:
     names: set[str] = set()
-    for bin_dir in [i.bin_dir for i in installs] + [e / "bin" for e in envs]:
+    for bin_dir in [i.bin_dir for i in installs] + [e / "bin" for e in envs] + list(extra_bins):
         names |= _executables(bin_dir)
     # ``python``/``pip`` always exist as shims when the 3-suffixed ones do (shims alias them).
     from pyv.selection import ALIASES
@@ -258,11 +259,27 @@ def _link_target(settings: Settings, target: Path) -> str:
     return os.path.relpath(target, settings.index_dir)
 
 
-def rehash(settings: Settings) -> RehashResult:
-    """Regenerate shims and the index to match the installations and named environments."""
+@dataclass(frozen=True)
+class Pending:
+    """An installation about to be published: indexed at its final path, its commands read
+    from the staging tree it is still in."""
+
+    installation: Installation
+    staged_bin: Path
+
+
+def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
+    """Regenerate shims and the index to match the installations and named environments.
+
+    With ``pending``, the shims and index are made as if that installation were
+    already published. The installer does this while the new interpreter's smoke
+    test runs; until the rename publishes it, its index entries dangle, which the
+    shims treat as "not installed" (the full rules then decide). Then
+    :func:`indexed` tells whether a later rehash without it has undone the work.
+    """
     from pyv.locking import acquire
     from pyv.platform import current_host
-    from pyv.store import all_installations
+    from pyv.store import all_installations, sort_key
 
     shims_dir, index_dir = settings.shims_dir, settings.index_dir
     with acquire(shims_dir / ".lock", timeout=settings.lock_timeout, mode=settings.lock_mode,
@@ -272,8 +289,13 @@ def rehash(settings: Settings) -> RehashResult:
         except OSError as exc:
             raise from_os_error(exc, f"creating {index_dir}") from None
         installs = all_installations(settings)
+        extra_bins = []
+        if pending is not None:
+            extra_bins.append(pending.staged_bin)
+            if all(i.key != pending.installation.key for i in installs):
+                installs = sorted([*installs, pending.installation], key=sort_key)
         envs = named_envs(settings)
-        names = shim_names(installs, envs)
+        names = shim_names(installs, envs, extra_bins)
         entries = index_entries(settings, installs, envs, current_host())
 
         existing = {p.name for p in shims_dir.iterdir()
@@ -310,6 +332,20 @@ def rehash(settings: Settings) -> RehashResult:
         shims=tuple(sorted(names)), added=tuple(added), removed=tuple(removed),
         index=tuple(sorted((k, str(v)) for k, v in entries.items())), index_changed=changed,
     )
+
+
+def indexed(settings: Settings, installations: Iterable[Installation]) -> bool:
+    """Whether the index's entry for each installation's key points at it (so the last
+    rehash saw them all: any rehash without one of them removes its key's entry)."""
+    index_dir = settings.index_dir
+    for inst in installations:
+        try:
+            target = os.readlink(index_dir / inst.key)
+        except OSError:
+            return False
+        if os.path.normpath(os.path.join(index_dir, target)) != os.path.normpath(inst.path):
+            return False
+    return True
 
 
 def ensure_index(settings: Settings) -> None:

@@ -145,6 +145,11 @@ def record_for(download: Download, executable_rel: str) -> dict[str, Any]:
     }
 
 
+def read_installation(path: Path, store_root: Path) -> Installation | None:
+    """The installation whose record is in ``path`` (published or still staged), or None."""
+    return _read_record(path, store_root)
+
+
 def _read_record(path: Path, store_root: Path) -> Installation | None:
     try:
         data = json.loads((path / RECORD).read_text(encoding="utf-8"))
