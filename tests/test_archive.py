@@ -673,12 +673,17 @@ def _ours(raw: bytes) -> list[tuple[object, ...]]:
 
 
 def _tarfiles(raw: bytes) -> list[tuple[object, ...]]:
-    """The same fields as ``tarfile`` reads them."""
+    """The same fields as ``tarfile`` reads them.
+
+    A directory's trailing ``/`` is dropped: tarfile does so for every header on
+    Python 3.10+, but on 3.9 it keeps the one of a GNU long name.
+    """
     with tarfile.open(
         fileobj=io.BytesIO(raw), mode="r:", encoding="utf-8", errors="surrogateescape"
     ) as tar:
         return [
-            (m.name, m.linkname, m.type, m.mode, float(m.mtime), m.size, m.offset_data)
+            (m.name.rstrip("/") if m.isdir() else m.name, m.linkname, m.type, m.mode,
+             float(m.mtime), m.size, m.offset_data)
             for m in tar
         ]
 
