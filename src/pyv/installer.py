@@ -30,8 +30,8 @@ from pyv.errors import (
     from_os_error,
 )
 from pyv.fsutil import remove_tree
+from pyv.locations import RECORD
 from pyv.store import (
-    RECORD,
     Installation,
     Store,
     find_installed,
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from pyv.catalog import Catalog, Download
     from pyv.platform import Host
     from pyv.settings import Settings
+    from pyv.shims import Pending
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
     so nothing points at an installation that never appeared.
     """
     from pyv.fixups import SmokeTest
+    from pyv.shims import Pending
     from pyv.store import read_installation
 
     test = SmokeTest(tree / exe_rel)
@@ -300,7 +302,7 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
             else None
         if staged is not None:
             try:
-                _rehash(settings, pending=(replace(staged, path=store.root / key), tree / "bin"))
+                _rehash(settings, Pending(replace(staged, path=store.root / key), tree / "bin"))
                 prepared = True
             except PyvError:
                 pass  # the rehash after publishing reports it
@@ -439,10 +441,10 @@ def _drain(stream: _HashedStream) -> None:
         pass
 
 
-def _rehash(settings: Settings, pending: tuple[Installation, Path] | None = None) -> None:
-    from pyv.shims import Pending, rehash
+def _rehash(settings: Settings, pending: Pending | None = None) -> None:
+    from pyv.shims import rehash
 
-    rehash(settings, Pending(*pending) if pending is not None else None)
+    rehash(settings, pending)
 
 
 def _indexed(settings: Settings, installations: Sequence[Installation]) -> bool:

@@ -1,4 +1,4 @@
-"""Where pyv's home and config file are, from the environment passed in.
+"""Where pyv's home and config file are, and the names of what lives in them.
 
 Plain strings and ``os.path`` only: ``pyv venv``'s fast path needs these two
 answers without paying for pathlib or dataclasses. :mod:`pyv.settings` builds its
@@ -13,6 +13,28 @@ import sys
 TYPE_CHECKING = False  # not typing's: importing typing is slower than this module
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+
+#: The record every installation holds (see :mod:`pyv.store`).
+RECORD = ".pyv-install.json"
+#: The per-directory version files, nearest first (see :mod:`pyv.selection`).
+VERSION_FILES = (".python-version", ".python-versions")
+
+
+def minor_key_for(
+    implementation: str,
+    major: int,
+    minor: int,
+    variant: str | None,
+    os_name: str,
+    arch: str,
+    arch_variant: str | None,
+    libc: str,
+) -> str:
+    """The name of a store's minor link, e.g. ``cpython-3.13+freethreaded-linux-x86_64-gnu``."""
+    version = f"{major}.{minor}" + (f"+{variant}" if variant else "")
+    arch_part = arch + (f"_{arch_variant}" if arch_variant else "")
+    return f"{implementation}-{version}-{os_name}-{arch_part}-{libc}"
 
 
 def home_dir(environ: Mapping[str, str]) -> str:

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
+from pyv.locations import VERSION_FILES
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
     from pyv.settings import Settings
     from pyv.store import Installation
 
-VERSION_FILES = (".python-version", ".python-versions")
 #: Characters that make an entry a glob; such entries are ignored (never expanded).
 _GLOB_CHARS = frozenset("*?[")
 _BOM = "\ufeff"

@@ -24,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from pyv.errors import FilesystemError, from_os_error
 from pyv.fsutil import atomic_symlink, pid_alive, remove_tree, swap_in_tree
+from pyv.locations import RECORD, minor_key_for
 
 if TYPE_CHECKING:
     from pyv.catalog import Download
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from pyv.requests import PythonRequest
     from pyv.settings import Settings
 
-RECORD = ".pyv-install.json"
 STAGING = ".staging"
 LOCKS = ".locks"
 STORE_LOCK = ".lock"
@@ -111,21 +111,6 @@ class Installation:
         }
 
 
-def minor_key_for(
-    implementation: str,
-    major: int,
-    minor: int,
-    variant: str | None,
-    os_name: str,
-    arch: str,
-    arch_variant: str | None,
-    libc: str,
-) -> str:
-    version = f"{major}.{minor}" + (f"+{variant}" if variant else "")
-    arch_part = arch + (f"_{arch_variant}" if arch_variant else "")
-    return f"{implementation}-{version}-{os_name}-{arch_part}-{libc}"
-
-
 def record_for(download: Download, executable_rel: str) -> dict[str, Any]:
     """The record written into a staged tree before it is published."""
     return {
@@ -147,10 +132,6 @@ def record_for(download: Download, executable_rel: str) -> dict[str, Any]:
 
 def read_installation(path: Path, store_root: Path) -> Installation | None:
     """The installation whose record is in ``path`` (published or still staged), or None."""
-    return _read_record(path, store_root)
-
-
-def _read_record(path: Path, store_root: Path) -> Installation | None:
     try:
         data = json.loads((path / RECORD).read_text(encoding="utf-8"))
         return Installation(
@@ -207,7 +188,7 @@ class Store:
         for entry in entries:
             if entry.name.startswith(".") or entry.is_symlink() or not entry.is_dir():
                 continue
-            inst = _read_record(Path(entry.path), self.root)
+            inst = read_installation(Path(entry.path), self.root)
             if inst is not None:
                 found.append(inst)
         found.sort(key=sort_key)
@@ -217,7 +198,7 @@ class Store:
         path = self.root / key
         if path.is_symlink():
             return None
-        return _read_record(path, self.root)
+        return read_installation(path, self.root)
 
     def minor_link(self, minor_key: str) -> Path:
         return self.root / minor_key
@@ -309,7 +290,7 @@ class Store:
         return sorted(
             Path(e.path) for e in entries
             if not e.name.startswith(".") and not e.is_symlink() and e.is_dir()
-            and _read_record(Path(e.path), self.root) is None
+            and read_installation(Path(e.path), self.root) is None
         )
 
     def clean_leftovers(self) -> None:

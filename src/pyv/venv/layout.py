@@ -105,6 +105,10 @@ def write_tree(staging: str, final: str, *, executable: str, names: list[str],
     _write(os.path.join(staging, "CACHEDIR.TAG"), CACHEDIR_TAG)
 
 
+#: Project environments pyv made, one JSON line each (read by :mod:`pyv.venv.registry`).
+PROJECTS_FILE = ".projects.jsonl"
+
+
 def record_project(envs_dir: str, env: str) -> None:
     """Remember a project environment in ``envs/.projects.jsonl`` (one atomic append).
 
@@ -116,7 +120,7 @@ def record_project(envs_dir: str, env: str) -> None:
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     line = json.dumps({"path": env, "created": created}) + "\n"
     os.makedirs(envs_dir, exist_ok=True)
-    fd = os.open(os.path.join(envs_dir, ".projects.jsonl"),
+    fd = os.open(os.path.join(envs_dir, PROJECTS_FILE),
                  os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode("utf-8"))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-from pyv.locations import config_file, home_dir
+from pyv.locations import RECORD, VERSION_FILES, config_file, home_dir, minor_key_for
 from pyv.venv import answers, layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -44,7 +44,6 @@ _HARMLESS = frozenset({
     "PYV_INDEX_URL", "PYV_EXTERNALLY_MANAGED", "PYV_COMPILE_BYTECODE", "PYV_LOCK_TIMEOUT",
     "PYV_LOCK_MODE", "PYV_DEBUG",
 })
-_VERSION_FILES = (".python-version", ".python-versions")
 _BOM = "\ufeff"
 #: CPython spellings in the index (see :func:`pyv.shims.spellings`), longest first;
 #: ``cpython-3.12`` is a partial key, which stays on its patch: the full path decides.
@@ -192,7 +191,7 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
         return _first_word(value.replace(":", " "))
     directory = cwd
     while True:
-        for name in _VERSION_FILES:
+        for name in VERSION_FILES:
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):
                 return _read_first(candidate)
@@ -290,7 +289,7 @@ def _from_index(text: str, home: str) -> _Base | None:
     store, key = os.path.split(inst)
     if store != os.path.join(home, "pythons"):
         return None
-    record = answers.read_json(os.path.join(inst, ".pyv-install.json"))
+    record = answers.read_json(os.path.join(inst, RECORD))
     if record is None or record.get("key") != key or record.get("implementation") != "cpython":
         return None
     version = parse_version(str(record.get("version")))
@@ -301,10 +300,9 @@ def _from_index(text: str, home: str) -> _Base | None:
     if variant not in (None, "freethreaded"):
         return None
     freethreaded = variant == "freethreaded"
-    arch_variant = record.get("arch_variant") or None
-    minor_key = (f"cpython-{major}.{minor}" + ("+freethreaded" if freethreaded else "")
-                 + f"-{record.get('os')}-{record.get('arch')}"
-                 + (f"_{arch_variant}" if arch_variant else "") + f"-{record.get('libc')}")
+    arch_variant = str(record.get("arch_variant") or "") or None
+    minor_key = minor_key_for("cpython", major, minor, variant, str(record.get("os")),
+                              str(record.get("arch")), arch_variant, str(record.get("libc")))
     root, follows = inst, False
     if follow:
         link = os.path.join(store, minor_key)

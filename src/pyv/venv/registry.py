@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.errors import PyvError, from_os_error
+from pyv.venv.layout import PROJECTS_FILE
 
 if TYPE_CHECKING:
     from pyv.settings import Settings
 
-PROJECTS_FILE = ".projects.jsonl"  # written by pyv.venv.layout.record_project
 ENVS_LOCK = ".lock"
 
 
