@@ -33,6 +33,49 @@ class _Decoder(Protocol):
     def feed(self, data: bytes) -> Iterator[bytes]: ...
 
 
+class _BoundedDecompressor(Protocol):
+    """``bz2.BZ2Decompressor`` and ``compression.zstd.ZstdDecompressor``: output bounded
+    by ``max_length``, the rest kept until ``needs_input``."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _ZstandardObj(Protocol):
+    """What ``zstandard.ZstdDecompressor().decompressobj()`` returns (no output bound)."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: memoryview) -> bytes: ...
+
+
+class _ZstandardDecompressor(Protocol):
+    def decompressobj(self) -> _ZstandardObj: ...
+
+
+class _ZstandardModule(Protocol):
+    """The parts of the optional ``zstandard`` package pyv uses."""
+
+    ZstdError: type[Exception]
+
+    def ZstdDecompressor(self) -> _ZstandardDecompressor: ...
+
+
+class _StdlibZstdModule(Protocol):
+    """The parts of ``compression.zstd`` (Python 3.14+) pyv uses."""
+
+    ZstdError: type[Exception]
+
+    def ZstdDecompressor(self) -> _BoundedDecompressor: ...
+
+
 class _ZlibDecoder:
     def __init__(self) -> None:
         self._d = zlib.decompressobj(31)  # gzip wrapper only
@@ -57,24 +100,24 @@ class _ZlibDecoder:
 class _MaxLengthDecoder:
     """bz2 and ``compression.zstd`` decompressors (``max_length`` + ``needs_input``)."""
 
-    def __init__(self, factory: Callable[[], object]) -> None:
-        self._d: object = factory()
+    def __init__(self, factory: Callable[[], _BoundedDecompressor]) -> None:
+        self._d = factory()
         self.eof = False
         self.unused_data = b""
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         d = self._d
-        out: bytes = d.decompress(data, max_length=OUT_CHUNK)  # type: ignore[attr-defined]
+        out = d.decompress(data, max_length=OUT_CHUNK)
         while True:
             if out:
                 yield out
-            if d.eof:  # type: ignore[attr-defined]
+            if d.eof:
                 self.eof = True
-                self.unused_data = d.unused_data  # type: ignore[attr-defined]
+                self.unused_data = d.unused_data
                 return
-            if d.needs_input:  # type: ignore[attr-defined]
+            if d.needs_input:
                 return
-            out = d.decompress(b"", max_length=OUT_CHUNK)  # type: ignore[attr-defined]
+            out = d.decompress(b"", max_length=OUT_CHUNK)
 
 
 class _ZstandardDecoder:
@@ -82,8 +125,8 @@ class _ZstandardDecoder:
 
     _BITE = 8192
 
-    def __init__(self, module: object) -> None:
-        self._d: object = module.ZstdDecompressor().decompressobj()  # type: ignore[attr-defined]
+    def __init__(self, module: _ZstandardModule) -> None:
+        self._d = module.ZstdDecompressor().decompressobj()
         self.eof = False
         self.unused_data = b""
 
@@ -91,12 +134,12 @@ class _ZstandardDecoder:
         d = self._d
         view = memoryview(data)
         for start in range(0, len(view), self._BITE):
-            out: bytes = d.decompress(view[start : start + self._BITE])  # type: ignore[attr-defined]
+            out = d.decompress(view[start : start + self._BITE])
             if out:
                 yield out
-            if d.eof:  # type: ignore[attr-defined]
+            if d.eof:
                 self.eof = True
-                self.unused_data = d.unused_data + bytes(view[start + self._BITE :])  # type: ignore[attr-defined]
+                self.unused_data = d.unused_data + bytes(view[start + self._BITE :])
                 return
 
 
@@ -198,20 +241,20 @@ def _zstd_chunks(stream: BinaryIO, label: str) -> Iterator[bytes]:
     """Pick the first available zstd decoder from ZSTD_DECODERS."""
     for choice in ZSTD_DECODERS:
         if choice == "compression.zstd":
-            module = _try_import("compression.zstd")
-            if module is not None:
+            stdlib = cast("_StdlibZstdModule | None", _try_import("compression.zstd"))
+            if stdlib is not None:
                 return _inflate(
                     raw_chunks(stream),
-                    functools.partial(_MaxLengthDecoder, module.ZstdDecompressor),  # type: ignore[attr-defined]
-                    (module.ZstdError, EOFError),  # type: ignore[attr-defined]
+                    functools.partial(_MaxLengthDecoder, stdlib.ZstdDecompressor),
+                    (stdlib.ZstdError, EOFError),
                 )
         elif choice == "zstandard":
-            module = _try_import("zstandard")
-            if module is not None:
+            package = cast("_ZstandardModule | None", _try_import("zstandard"))
+            if package is not None:
                 return _inflate(
                     raw_chunks(stream),
-                    functools.partial(_ZstandardDecoder, module),
-                    (module.ZstdError,),  # type: ignore[attr-defined]
+                    functools.partial(_ZstandardDecoder, package),
+                    (package.ZstdError,),
                 )
         elif choice == "command":
             exe = shutil.which(ZSTD_COMMAND)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 #: Bytes read ahead for the writers at most (memory bound).
 _PARALLEL_MAX_PENDING = 32 << 20
@@ -23,7 +26,7 @@ class _Batch:
         self.jobs: list[Callable[[], object]] = []
         self.rels: list[str] = []
         self.size = 0
-        self.future: object = None  # a concurrent.futures.Future once submitted
+        self.future: Future[None] | None = None  # once submitted
 
 
 def _run_batch(jobs: list[Callable[[], object]]) -> None:
@@ -85,7 +88,8 @@ class Writers:
         for rel in batch.rels:
             del self._pending[rel]
         self._bytes -= batch.size
-        batch.future.result()  # type: ignore[attr-defined]
+        assert batch.future is not None
+        batch.future.result()
 
     def wait(self, rel: str) -> None:
         """Finish the pending write of ``rel`` (if any), re-raising its error here."""
