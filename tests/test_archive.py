@@ -167,7 +167,7 @@ def test_symlink_relative_escape_refused(box: Path) -> None:
     refused(
         box,
         [d("python"), d("python/lib"), sym("python/lib/up", "../../outside")],
-        "leaving the installation",
+        "leaving the destination",
     )
 
 
@@ -312,7 +312,7 @@ def test_zip_escaping_symlink_refused(box: Path) -> None:
     with zipfile.ZipFile(buf, "w") as zf:
         _zip_symlink(zf, "python/lib", "../../outside")
         zf.writestr("python/lib/evil", b"evil")
-    with pytest.raises(ArchiveError, match="leaving the installation"):
+    with pytest.raises(ArchiveError, match="leaving the destination"):
         extract(buf.getvalue(), box / "dest", fmt="zip")
     assert_nothing_outside(box)
 

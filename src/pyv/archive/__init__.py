@@ -19,17 +19,13 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-from pyv.archive.decompress import ZSTD_COMMAND, ZSTD_DECODERS, decoded_chunks
 from pyv.archive.extractor import Extractor, ExtractStats
-from pyv.archive.stream import Corrupt
-from pyv.archive.tar import extract_tar
-from pyv.archive.zip import extract_zip
+from pyv.archive.safety import DEFAULT_MAX_BYTES, UnsafeMember
 from pyv.errors import ArchiveError, from_os_error
 
 __all__ = [
+    "DEFAULT_MAX_BYTES",
     "FORMATS",
-    "ZSTD_COMMAND",
-    "ZSTD_DECODERS",
     "ExtractStats",
     "extract_archive",
 ]
@@ -44,6 +40,8 @@ def extract_archive(
     *,
     root: str | None,
     name: str = "",
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+    group: bool = False,
 ) -> ExtractStats:
     """Extract the ``root`` subtree of the archive read from ``stream`` into ``dest``.
 
@@ -51,7 +49,18 @@ def extract_archive(
     becomes ``dest`` (``"python"``, ``"python/install"``); members outside it
     are skipped. ``None`` strips the single top-level directory, whatever its
     name. On any error the caller is expected to discard ``dest``.
+
+    At most ``max_bytes`` are written (apparent sizes; None: no bound). Files get
+    0644 or 0755 and directories 0755 whatever the umask; ``group`` (a group store)
+    makes them 0664/0775 and 2775.
     """
+    # The readers are imported here: pyv.archive.safety, which the wheel installer
+    # uses, must not cost it the decompressors' and tarfile's imports.
+    from pyv.archive.decompress import decoded_chunks
+    from pyv.archive.stream import Corrupt
+    from pyv.archive.tar import extract_tar
+    from pyv.archive.zip import extract_zip
+
     label = name or "the archive"
     if archive_format not in FORMATS:
         raise ArchiveError(
@@ -61,12 +70,17 @@ def extract_archive(
     extractor: Extractor | None = None
     try:
         os.makedirs(dest, exist_ok=True)
-        extractor = Extractor(dest, root, label)
+        extractor = Extractor(dest, root, label, max_bytes=max_bytes, group=group)
         if archive_format == "zip":
             extract_zip(stream, dest, extractor)
         else:
             extract_tar(decoded_chunks(stream, archive_format, label), extractor)
         return extractor.finish()
+    except UnsafeMember as exc:
+        raise ArchiveError(
+            f"refusing to extract {label}: {exc}",
+            "the archive is unsafe and was not installed; delete it from the download cache",
+        ) from None
     except Corrupt as exc:
         raise ArchiveError(
             f"{label} is corrupt or truncated: {exc}",

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from pyv.archive.safety import (
+    UnsafeMember,
+    WriteBudget,
+    check_symlink,
+    dir_mode,
+    file_mode,
+    split_name,
+)
 from pyv.archive.writers import Writers, data_copier
 from pyv.errors import ArchiveError
 
@@ -40,7 +48,10 @@ class Extractor:
     is a fresh staging directory that only this object writes to).
     """
 
-    def __init__(self, dest: Path, root: str | None, label: str) -> None:
+    def __init__(
+        self, dest: Path, root: str | None, label: str, *, max_bytes: int | None = None,
+        group: bool = False,
+    ) -> None:
         self.dest = os.fspath(dest)
         self.label = label
         self.root_parts = [p for p in root.split("/") if p not in ("", ".")] if root else []
@@ -52,29 +63,27 @@ class Extractor:
         self.dir_mtimes: dict[str, float] = {}
         self.n_files = self.n_hardlinks = self.n_bytes = 0
         self.writers = Writers()
+        self.budget = WriteBudget(max_bytes)
+        self.group = group
+        # pyv's modes, never the archive's: a umask can only take bits away (a private
+        # store under 077 stays private), never add them (000 gives 0755/0644, not 0777).
+        # A group store gets its modes whatever the umask, so the group can share it.
+        umask = current_umask()
+        self.dir_mode = dir_mode(group)
+        self.root_mode = self.dir_mode if group else self.dir_mode & ~umask
+        self.chmod_dirs = group
+        self.chmod_files = group and bool(0o775 & umask)
 
     # -- names
 
-    def refuse(self, member: str, reason: str) -> ArchiveError:
-        return ArchiveError(
-            f"refusing to extract {self.label}: member {member!r} {reason}",
-            "the archive is unsafe and was not installed; delete it from the download cache",
-        )
-
-    def split(self, member: str) -> list[str]:
-        """Check an archive path and return its components (no ``.`` or empty parts)."""
-        if "\0" in member:
-            raise self.refuse(member, "has a NUL byte in its name")
-        if member.startswith("/") or (len(member) > 1 and member[1] == ":" and member[0].isalpha()):
-            raise self.refuse(member, "has an absolute path")
-        parts = [p for p in member.split("/") if p and p != "."]
-        if ".." in parts:
-            raise self.refuse(member, "has a '..' component")
-        return parts
+    @staticmethod
+    def refuse(member: str, reason: str) -> UnsafeMember:
+        """A refusal of what the extractor itself finds (its caller words the line)."""
+        return UnsafeMember(member, reason)
 
     def relative(self, member: str) -> str | None:
         """The member's path under the root, ``""`` for the root itself, None if outside."""
-        parts = self.split(member)
+        parts = split_name(member)
         if self.strip_any_top:
             if not parts:
                 return ""
@@ -113,11 +122,13 @@ class Extractor:
     def mkdir(self, member: str, rel: str) -> None:
         path = f"{self.dest}/{rel}"
         try:
-            os.mkdir(path, 0o755)
+            os.mkdir(path, self.dir_mode)
         except FileExistsError:
             # Not made by us (dest was not empty): accept only a real directory.
             if not stat.S_ISDIR(os.lstat(path).st_mode):
                 raise self.refuse(member, f"collides with existing {rel!r}") from None
+        if self.chmod_dirs:
+            os.chmod(path, self.dir_mode)
         self.dirs.add(rel)
 
     def clear(self, member: str, rel: str) -> None:
@@ -141,11 +152,14 @@ class Extractor:
         self.dir_mtimes[rel] = mtime
 
     def add_file(
-        self, member: str, rel: str, mode: int, mtime: float, copy: Callable[[int], int]
+        self, member: str, rel: str, mode: int, mtime: float, size: int,
+        copy: Callable[[int], int],
     ) -> None:
-        """Create a regular file; ``copy(fd)`` writes its data and returns the byte count."""
+        """Create a regular file of ``size`` bytes (its apparent size, holes included);
+        ``copy(fd)`` writes its data and returns the byte count."""
         if not rel:
             raise self.refuse(member, "is a file where the installation root should be")
+        self.budget.spend(member, size)
         self.parent_ready(member, rel)
         self.clear(member, rel)
         self.n_bytes += self._create(member, rel, mode, mtime, copy)
@@ -155,10 +169,11 @@ class Extractor:
     def add_file_data(self, member: str, rel: str, mode: int, mtime: float, data: bytes) -> None:
         """Like :meth:`add_file` for data already read; written by a worker when enabled."""
         if not self.writers.enabled:
-            self.add_file(member, rel, mode, mtime, data_copier(data))
+            self.add_file(member, rel, mode, mtime, len(data), data_copier(data))
             return
         if not rel:
             raise self.refuse(member, "is a file where the installation root should be")
+        self.budget.spend(member, len(data))
         self.parent_ready(member, rel)
         self.clear(member, rel)
         self.writers.submit(
@@ -173,9 +188,8 @@ class Extractor:
     def _create(
         self, member: str, rel: str, mode: int, mtime: float, copy: Callable[[int], int]
     ) -> int:
-        """Create the new file ``rel`` (never through a link), fill it, set its mtime."""
-        # Special bits dropped, owner can always read and write (fix-ups rewrite some files).
-        perm = (mode & 0o777) | 0o600
+        """Create the new file ``rel`` (never through a link), fill it, set its mode and mtime."""
+        perm = file_mode(mode, self.group)
         try:
             fd = os.open(f"{self.dest}/{rel}", _FILE_FLAGS, perm)
         except OSError as exc:
@@ -183,6 +197,8 @@ class Extractor:
                 raise self.refuse(member, f"cannot be created safely ({exc.strerror})") from None
             raise
         try:
+            if self.chmod_files:
+                os.fchmod(fd, perm)
             written = copy(fd)
             if _UTIME_FD:
                 os.utime(fd, (mtime, mtime))
@@ -195,21 +211,7 @@ class Extractor:
     def add_symlink(self, member: str, rel: str, target: str, mtime: float) -> None:
         if not rel:
             raise self.refuse(member, "is a symlink where the installation root should be")
-        if not target or "\0" in target:
-            raise self.refuse(member, "is a symlink with an empty or NUL-containing target")
-        if target.startswith("/"):
-            raise self.refuse(member, f"is a symlink to the absolute path {target!r}")
-        # Resolve lexically from the link's own directory; never above the root.
-        depth: list[str] = rel.split("/")[:-1]
-        for part in target.split("/"):
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if not depth:
-                    raise self.refuse(member, f"is a symlink leaving the installation ({target!r})")
-                depth.pop()
-            else:
-                depth.append(part)
+        check_symlink(member, rel.split("/"), target)
         self.parent_ready(member, rel)
         self.clear(member, rel)
         path = f"{self.dest}/{rel}"
@@ -249,6 +251,7 @@ class Extractor:
                 raise self.refuse(
                     rel, f"is a symlink that resolves outside the installation ({real})"
                 )
+        os.chmod(self.dest, self.root_mode)  # made by the caller: its mode may be anything
         # Deepest first, after all files exist, so creating children does not reset them.
         for rel in sorted(self.dir_mtimes, key=lambda r: r.count("/"), reverse=True):
             mtime = self.dir_mtimes[rel]
@@ -260,3 +263,17 @@ class Extractor:
             hardlinks=self.n_hardlinks,
             bytes=self.n_bytes,
         )
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the kernel says it (Linux 4.7+)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)  # elsewhere the only way to read it is to set it
+    os.umask(umask)
+    return umask

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import IO, Callable, cast
 
 from pyv.archive.extractor import Extractor
+from pyv.archive.safety import DIR, FILE, OTHER, SYMLINK, TAR_KINDS, check_kind
 from pyv.archive.stream import COPY_CHUNK, Corrupt, SequentialReader
 from pyv.archive.tar_headers import (
-    REGULAR_TYPES,
     ZERO_BLOCK,
     Member,
     NeedsTarfile,
@@ -67,29 +67,23 @@ def _tar_member(
     ex: Extractor,
 ) -> None:
     name = m.name
-    kind = m.type
-    if kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
-        raise ex.refuse(name, "is a device file")
-    if kind == tarfile.FIFOTYPE:
-        raise ex.refuse(name, "is a fifo")
+    kind = TAR_KINDS.get(m.type, OTHER)
+    check_kind(name, kind, repr(m.type))  # every member, even one outside the subtree
     rel = ex.relative(name)
     if rel is None:
         return  # outside the requested subtree; its data is skipped
     mtime = float(m.mtime)
-    if kind == tarfile.DIRTYPE:
-        ex.add_dir(name, rel, mtime)
-    elif kind == tarfile.SYMTYPE:
-        ex.add_symlink(name, rel, m.linkname, mtime)
-    elif kind == tarfile.LNKTYPE:
-        ex.split(m.linkname)
-        ex.add_hardlink(name, rel, m.linkname)
-    elif kind in REGULAR_TYPES or kind == tarfile.GNUTYPE_SPARSE:
+    if kind == FILE:
         if ex.writers.enabled and m.sparse is None and m.size <= _PARALLEL_MAX_FILE:
             ex.add_file_data(name, rel, m.mode, mtime, _tar_read(reader, m))
         else:
-            ex.add_file(name, rel, m.mode, mtime, _tar_copier(tar, reader, m))
+            ex.add_file(name, rel, m.mode, mtime, m.size, _tar_copier(tar, reader, m))
+    elif kind == DIR:
+        ex.add_dir(name, rel, mtime)
+    elif kind == SYMLINK:
+        ex.add_symlink(name, rel, m.linkname, mtime)
     else:
-        raise ex.refuse(name, f"has an unsupported tar member type {kind!r}")
+        ex.add_hardlink(name, rel, m.linkname)
 
 
 def _tar_read(reader: SequentialReader, m: Member | tarfile.TarInfo) -> bytes:

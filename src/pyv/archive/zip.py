@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import tempfile
 import time
 import zipfile
@@ -13,10 +12,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pyv.archive.extractor import Extractor
+from pyv.archive.safety import DIR, SYMLINK, UnsafeMember, check_kind, zip_kind
 from pyv.archive.stream import COPY_CHUNK, Corrupt
 from pyv.archive.writers import write_all
 from pyv.errors import ArchiveError
 
+_MAX_LINK_TARGET = 4096  # PATH_MAX on Linux
 
 def extract_zip(stream: BinaryIO, dest: Path, ex: Extractor) -> None:
     # zip keeps its directory at the end: spool the stream next to dest first.
@@ -38,21 +39,16 @@ def extract_zip(stream: BinaryIO, dest: Path, ex: Extractor) -> None:
 
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, ex: Extractor) -> None:
     name = info.filename
-    mode = info.external_attr >> 16 if info.create_system == 3 else 0  # 3: made on Unix
-    kind = stat.S_IFMT(mode)
-    if kind in (stat.S_IFCHR, stat.S_IFBLK):
-        raise ex.refuse(name, "is a device file")
-    if kind in (stat.S_IFIFO, stat.S_IFSOCK):
-        raise ex.refuse(name, "is a fifo or socket")
+    kind, mode = zip_kind(info.external_attr, info.create_system, info.is_dir())
+    check_kind(name, kind)
     rel = ex.relative(name)
     if rel is None:
         return
     mtime = time.mktime((*info.date_time, 0, 0, -1))
-    if info.is_dir() or kind == stat.S_IFDIR:
+    if kind == DIR:
         ex.add_dir(name, rel, mtime)
-    elif kind == stat.S_IFLNK:
-        target = zf.read(info).decode("utf-8", "surrogateescape")
-        ex.add_symlink(name, rel, target, mtime)
+    elif kind == SYMLINK:
+        ex.add_symlink(name, rel, read_link_target(zf, info), mtime)
     else:
 
         def copy(fd: int) -> int:
@@ -65,4 +61,12 @@ def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, ex: Extractor) -> No
                     write_all(fd, data)
                     total += len(data)
 
-        ex.add_file(name, rel, mode & 0o777 if mode else 0o644, mtime, copy)
+        ex.add_file(name, rel, mode, mtime, info.file_size, copy)
+
+
+def read_link_target(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """A zip symlink's target (its data); a target longer than a path can be is refused
+    before it is inflated."""
+    if info.file_size > _MAX_LINK_TARGET:
+        raise UnsafeMember(info.filename, "is a symlink whose target is longer than any path")
+    return zf.read(info).decode("utf-8", "surrogateescape")
