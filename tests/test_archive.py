@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from archives import BuiltArchive, build_synthetic_archive
-from pyv import archive
-from pyv.archive import ExtractStats, extract_archive
+from pyv.archive import ExtractStats, decompress, extract_archive, stream, tar_headers, writers
 from pyv.errors import ArchiveError, ExitCode, PyvError
 
 MTIME = 1_700_000_000
@@ -82,7 +81,7 @@ def extract(
 @pytest.fixture(autouse=True, params=[0, 2], ids=["serial", "writers"])
 def writer_threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
     """Every test runs with files written by the main thread and by writer threads."""
-    monkeypatch.setattr(archive, "WRITER_THREADS", request.param)
+    monkeypatch.setattr(writers, "WRITER_THREADS", request.param)
     return int(request.param)
 
 
@@ -168,7 +167,7 @@ def test_symlink_relative_escape_refused(box: Path) -> None:
     refused(
         box,
         [d("python"), d("python/lib"), sym("python/lib/up", "../../outside")],
-        "leaving the installation",
+        "leaving the destination",
     )
 
 
@@ -313,7 +312,7 @@ def test_zip_escaping_symlink_refused(box: Path) -> None:
     with zipfile.ZipFile(buf, "w") as zf:
         _zip_symlink(zf, "python/lib", "../../outside")
         zf.writestr("python/lib/evil", b"evil")
-    with pytest.raises(ArchiveError, match="leaving the installation"):
+    with pytest.raises(ArchiveError, match="leaving the destination"):
         extract(buf.getvalue(), box / "dest", fmt="zip")
     assert_nothing_outside(box)
 
@@ -462,7 +461,7 @@ def _zstd_bytes(data: bytes) -> bytes:
 def test_tar_zst_each_decoder(box: Path, monkeypatch: pytest.MonkeyPatch, decoder: str) -> None:
     if decoder != "command":
         pytest.importorskip(decoder)
-    monkeypatch.setattr(archive, "ZSTD_DECODERS", (decoder,))
+    monkeypatch.setattr(decompress, "ZSTD_DECODERS", (decoder,))
     blob = os.urandom(2 * (1 << 20))
     data = _zstd_bytes(make_tar([*_pbs_members("python"), f("python/blob", blob)], mode="w"))
     extract(data, box / "dest", fmt="tar.zst")
@@ -474,7 +473,7 @@ def test_tar_zst_each_decoder(box: Path, monkeypatch: pytest.MonkeyPatch, decode
 def test_tar_zst_truncated(box: Path, monkeypatch: pytest.MonkeyPatch, decoder: str) -> None:
     if decoder != "command":
         pytest.importorskip(decoder)
-    monkeypatch.setattr(archive, "ZSTD_DECODERS", (decoder,))
+    monkeypatch.setattr(decompress, "ZSTD_DECODERS", (decoder,))
     data = _zstd_bytes(
         make_tar([*_pbs_members("python"), f("python/blob", os.urandom(300_000))], mode="w")
     )
@@ -483,8 +482,8 @@ def test_tar_zst_truncated(box: Path, monkeypatch: pytest.MonkeyPatch, decoder: 
 
 
 def test_zstd_no_decoder_available(box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archive, "ZSTD_DECODERS", ("command",))
-    monkeypatch.setattr(archive, "ZSTD_COMMAND", "pyv-no-such-zstd")
+    monkeypatch.setattr(decompress, "ZSTD_DECODERS", ("command",))
+    monkeypatch.setattr(decompress, "ZSTD_COMMAND", "pyv-no-such-zstd")
     with pytest.raises(ArchiveError) as exc_info:
         extract(b"\x28\xb5\x2f\xfd" + b"\0" * 64, box / "dest", fmt="tar.zst")
     assert exc_info.value.render() == (
@@ -662,10 +661,10 @@ def test_gnu_sparse_member(box: Path, tmp_path: Path) -> None:
 
 
 def _ours(raw: bytes) -> list[tuple[object, ...]]:
-    """The members as ``archive._TarHeaders`` decodes them, in the fields pyv uses."""
+    """The members as ``tar_headers.TarHeaders`` decodes them, in the fields pyv uses."""
     # Odd-sized chunks, so headers and data straddle chunk boundaries.
     chunks = iter([raw[i : i + 700] for i in range(0, len(raw), 700)])
-    headers = archive._TarHeaders(archive._SequentialReader(chunks))
+    headers = tar_headers.TarHeaders(stream.SequentialReader(chunks))
     out: list[tuple[object, ...]] = []
     while (m := headers.next()) is not None:
         out.append((m.name, m.linkname, m.type, m.mode, float(m.mtime), m.size, m.offset_data))
@@ -898,8 +897,8 @@ def test_writer_batches_and_memory_bound(
     box: Path, monkeypatch: pytest.MonkeyPatch, batch_files: int, max_pending: int
 ) -> None:
     """Links and duplicates wait for files still in a batch; the pending-bytes bound holds."""
-    monkeypatch.setattr(archive, "_BATCH_FILES", batch_files)
-    monkeypatch.setattr(archive, "_PARALLEL_MAX_PENDING", max_pending)
+    monkeypatch.setattr(writers, "_BATCH_FILES", batch_files)
+    monkeypatch.setattr(writers, "_PARALLEL_MAX_PENDING", max_pending)
     members = [d("python")]
     for i in range(40):
         members.append(f(f"python/f{i}", b"%d" % i * 10))
@@ -924,17 +923,17 @@ def test_header_checksum_sums_like_tarfile() -> None:
     blocks = [bytes(512), b"\xff" * 512, bytes(range(256)) * 2]
     blocks += [rng.randbytes(512) for _ in range(200)]
     for block in blocks:
-        assert archive._byte_sum(block[:256]) == sum(block[:256])
+        assert tar_headers._byte_sum(block[:256]) == sum(block[:256])
         unsigned, signed = tarfile.calc_chksums(block)  # type: ignore[attr-defined]
         for stored in (unsigned, signed):
             fixed = block[:148] + b"%06o\0 " % stored + block[156:]
-            assert archive._checksum_ok(fixed)
+            assert tar_headers._checksum_ok(fixed)
         wrong = block[:148] + b"%06o\0 " % ((unsigned + 1) % 8**6) + block[156:]
-        assert archive._checksum_ok(wrong) == ((unsigned + 1) % 8**6 == signed)
+        assert tar_headers._checksum_ok(wrong) == ((unsigned + 1) % 8**6 == signed)
 
 
 def test_reader_views_skips_and_unreads_across_chunks() -> None:
-    reader = archive._SequentialReader(iter([b"abc", b"", b"defgh", b"ij"]))
+    reader = stream.SequentialReader(iter([b"abc", b"", b"defgh", b"ij"]))
     assert bytes(reader.read_view(2)) == b"ab"
     assert bytes(reader.read_view(5)) == b"c"  # never more than the current chunk
     assert bytes(reader.read_view(2)) == b"de" and reader.tell() == 5

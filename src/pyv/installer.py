@@ -225,7 +225,7 @@ def _install_one(
         try:
             final_path = store.root / download.key
             tree = staging / "tree"
-            downloaded = _fetch_and_extract(settings, download, local, tree, err)
+            downloaded = _fetch_and_extract(settings, download, local, tree, err, group_store)
             inst_exe = _fix_up(settings, download, tree, final_path)
             (tree / RECORD).write_text(
                 json.dumps(record_for(download, inst_exe), indent=1), encoding="utf-8"
@@ -316,7 +316,8 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
 
 
 def _fetch_and_extract(
-    settings: Settings, download: Download, local: Path | None, tree: Path, err: TextIO
+    settings: Settings, download: Download, local: Path | None, tree: Path, err: TextIO,
+    group: bool = False,
 ) -> bool:
     """Stream the archive into ``tree`` while hashing it; verify; keep it in the cache.
 
@@ -330,20 +331,22 @@ def _fetch_and_extract(
     source_path = local if local is not None else _local_path(url)
     if source_path is None and cached.is_file():
         try:
-            return _extract_verified(settings, url, cached, cached, download, tree, err)
+            return _extract_verified(settings, url, cached, cached, download, tree, err, group)
         except (ArchiveError, IntegrityError):
             err.write(f"The cached {download.filename} is damaged; downloading it again\n")
             with contextlib.suppress(OSError):
                 cached.unlink()
             remove_tree(tree)
-    return _extract_verified(settings, url, source_path, cached, download, tree, err)
+    return _extract_verified(settings, url, source_path, cached, download, tree, err, group)
 
 
 def _extract_verified(
     settings: Settings, url: str, source_path: Path | None, cached: Path, download: Download,
-    tree: Path, err: TextIO,
+    tree: Path, err: TextIO, group: bool = False,
 ) -> bool:
-    """Extract from one source while hashing it; a bad download is not kept for resuming."""
+    """Extract from one source while hashing it; a bad download is not kept for resuming.
+
+    ``group``: a group store's modes (see :func:`pyv.archive.extract_archive`)."""
     from pyv.archive import extract_archive
     from pyv.hashing import verify
 
@@ -360,6 +363,7 @@ def _extract_verified(
                 tree,
                 root=download.archive_root,
                 name=download.filename,
+                group=group,
             )
             _drain(stream)
             actual = stream.sha256

@@ -28,6 +28,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote
 
+from pyv.archive.safety import (
+    DEFAULT_MAX_BYTES,
+    DIR,
+    FILE,
+    OTHER,
+    TAR_KINDS,
+    UnsafeMember,
+    WriteBudget,
+    check_member,
+    dir_mode,
+    file_mode,
+)
 from pyv.errors import (
     ArchiveError,
     ConfigError,
@@ -254,42 +266,72 @@ def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 
 def unpack_bundle(bundle: Path, dest: Path) -> None:
-    """Extract a bundle into ``dest``: regular files only, no path may leave ``dest``."""
+    """Extract a bundle into ``dest``: only files and directories the archive safety rule
+    accepts, never more bytes than the bundle holds plus the archive write bound."""
     try:
         tar = tarfile.open(bundle, "r:*")  # noqa: SIM115 - closed by the `with` below
+        size = bundle.stat().st_size
     except FileNotFoundError:
         raise NotFound(f"bundle {bundle} does not exist", "check the path") from None
     except (tarfile.TarError, OSError) as exc:
         raise ArchiveError(f"{bundle} is not a readable tar bundle ({exc})",
                            "write it again with `pyv mirror --pack`") from None
+    # An uncompressed bundle writes at most its own size; the bound leaves room for a
+    # compressed one, not for a sparse or compressed bomb.
+    budget = WriteBudget(size + DEFAULT_MAX_BYTES)
     with tar:
-        for member in tar:
-            name = posixpath.normpath(member.name)
-            if name.startswith(("/", "..")) or "/../" in f"/{name}/" or name == ".":
-                raise ArchiveError(f"bundle {bundle} holds an unsafe path {member.name!r}")
-            target = dest / name
-            if member.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            if not member.isfile():
-                raise ArchiveError(
-                    f"bundle {bundle} holds {member.name!r}, which is not a regular file",
-                    "bundles from `pyv mirror --pack` hold only files",
-                )
-            source = tar.extractfile(member)
-            if source is None:
-                raise ArchiveError(f"bundle {bundle}: cannot read {member.name!r}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with source, open(target, "xb") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
-            except FileExistsError:
-                raise ArchiveError(f"bundle {bundle} holds {member.name!r} twice") from None
-            except OSError as exc:
-                raise from_os_error(exc, f"unpacking {bundle}") from None
+        try:
+            dest.mkdir(parents=True, exist_ok=True)
+            for member in tar:
+                _unpack_member(tar, member, dest, TAR_KINDS.get(member.type, OTHER), budget)
+        except tarfile.TarError as exc:
+            raise ArchiveError(f"{bundle} is not a readable tar bundle ({exc})",
+                               "write it again with `pyv mirror --pack`") from None
+        except ArchiveError as exc:
+            raise ArchiveError(f"refusing to unpack the bundle {bundle}: {exc.message}",
+                               exc.hint) from None
+        except OSError as exc:
+            raise from_os_error(exc, f"unpacking {bundle}") from None
     if not (dest / METADATA).is_file():
         raise ArchiveError(f"{bundle} is not a pyv bundle (no {METADATA})",
                            "write one with `pyv mirror --pack FILE.tar REQ…`")
+
+
+def _unpack_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, kind: str,
+                   budget: WriteBudget) -> None:
+    """One bundle member, judged by the archive safety rule; bundles hold only files."""
+    hint = "it was not used; write it again with `pyv mirror --pack`"
+    try:
+        parts = check_member(member.name, kind, member.linkname)
+        if kind not in (FILE, DIR):
+            raise UnsafeMember(member.name, "is a link (a bundle holds only files)")
+        if not parts:
+            if kind == FILE:
+                raise UnsafeMember(member.name, "is a file where the bundle's root should be")
+            return
+        if kind == FILE:
+            budget.spend(member.name, member.size)
+    except UnsafeMember as exc:
+        raise ArchiveError(str(exc), hint) from None
+    # pyv's modes (a umask may narrow them); parents are real directories, since a
+    # bundle holds no links, and a file must be new.
+    directory = dest
+    for part in parts if kind == DIR else parts[:-1]:
+        directory = directory / part
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, dir_mode())
+    if kind == DIR:
+        return
+    source = tar.extractfile(member)
+    if source is None:
+        raise ArchiveError(f"cannot read {member.name!r}", hint)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(directory / parts[-1], flags, file_mode(member.mode))
+    except FileExistsError:
+        raise ArchiveError(f"member {member.name!r} is there twice", hint) from None
+    with source, open(fd, "wb") as out:
+        shutil.copyfileobj(source, out, 1 << 20)
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyv.archive.safety import DIR, FILE, SYMLINK, UnsafeMember, check_member, zip_kind
 from pyv.errors import ArchiveError
 
 #: Linux refuses shebang lines longer than this (BINPRM_BUF_SIZE before 5.1).
@@ -100,12 +101,13 @@ def launcher(python: str, entry: str) -> bytes:
     ).encode()
 
 
-def _safe_member(name: str) -> str:
-    norm = posixpath.normpath(name)
-    escapes = norm == ".." or norm.startswith("../")
-    if name.startswith("/") or escapes or re.search(r"[\\\x00]", name):
-        raise ArchiveError(f"wheel member {name!r} escapes the install directory")
-    return norm
+def _safe_member(name: str, kind: str = FILE, target: str = "") -> str:
+    """The member's normalised name, if the archive safety rule accepts it."""
+    try:
+        return "/".join(check_member(name, kind, target))
+    except UnsafeMember as exc:
+        raise ArchiveError(f"refusing to install a wheel: {exc}",
+                           "the wheel is unsafe; delete it and try again") from None
 
 
 def _find_dist_info(names: list[str], wheel: Path) -> str:
@@ -182,9 +184,11 @@ def _verified(
 ) -> Iterator[tuple[zipfile.ZipInfo, str, bytes, str]]:
     """(info, safe name, data, RECORD hash) of every file to install, each checked."""
     for info in zf.infolist():
-        if info.is_dir():
+        kind, _ = zip_kind(info.external_attr, info.create_system, info.is_dir())
+        target = zf.read(info).decode("utf-8", "surrogateescape") if kind == SYMLINK else ""
+        name = _safe_member(info.filename, kind, target)  # directories too: one rule for all
+        if kind == DIR:
             continue
-        name = _safe_member(info.filename)
         signature = name.startswith(layout.dist_info) and name.endswith((".jws", ".p7s"))
         if name == layout.record_name or signature:
             continue
