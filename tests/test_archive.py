@@ -352,7 +352,7 @@ def _check_pbs_tree(dest: Path) -> None:
     assert (dest / "lib").stat().st_mtime == MTIME
 
 
-def test_install_only_layout(box: Path) -> None:
+def test_install_only_layout(box: Path, gzip_decoder: str) -> None:
     stats = extract(make_tar(_pbs_members("python")), box / "dest")
     _check_pbs_tree(box / "dest")
     assert stats == ExtractStats(files=2, dirs=3, symlinks=1, hardlinks=0, bytes=23)
@@ -515,35 +515,58 @@ def test_unknown_format_refused(box: Path) -> None:
 # ---------------------------------------------------------------- corrupt data
 
 
-def test_truncated_gzip(box: Path) -> None:
+@pytest.fixture(params=["isal", "zlib"])
+def gzip_decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """gzip tests run with python-isal's inflate (where installed) and with zlib alone."""
+    if request.param == "isal":
+        pytest.importorskip("isal.igzip_lib")
+    monkeypatch.setattr(decompress, "GZIP_DECODERS", (request.param,))
+    return str(request.param)
+
+
+def test_gzip_falls_back_to_zlib_without_isal(box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = decompress._try_import
+    tried: list[str] = []
+
+    def no_isal(module: str) -> object | None:
+        tried.append(module)
+        return None if module.startswith("isal") else real(module)
+
+    monkeypatch.setattr(decompress, "_try_import", no_isal)
+    extract(make_tar(_pbs_members("python")), box / "dest")
+    _check_pbs_tree(box / "dest")
+    assert tried == ["isal.igzip_lib"]
+
+
+def test_truncated_gzip(box: Path, gzip_decoder: str) -> None:
     data = make_tar([*_pbs_members("python"), f("python/blob", os.urandom(200_000))])
     with pytest.raises(ArchiveError, match="corrupt or truncated") as exc_info:
         extract(data[: len(data) // 2], box / "dest")
     assert "delete it from the download cache" in exc_info.value.render()
 
 
-def test_gzip_bad_crc(box: Path) -> None:
+def test_gzip_bad_crc(box: Path, gzip_decoder: str) -> None:
     data = bytearray(make_tar(_pbs_members("python")))
     data[-8] ^= 0xFF  # CRC32 in the gzip trailer
     with pytest.raises(ArchiveError, match="corrupt or truncated"):
         extract(bytes(data), box / "dest")
 
 
-def test_gzip_flipped_byte_in_body(box: Path) -> None:
+def test_gzip_flipped_byte_in_body(box: Path, gzip_decoder: str) -> None:
     data = bytearray(make_tar([*_pbs_members("python"), f("python/blob", os.urandom(50_000))]))
     data[len(data) // 2] ^= 0xFF
     with pytest.raises(ArchiveError, match="corrupt or truncated"):
         extract(bytes(data), box / "dest")
 
 
-def test_not_an_archive(box: Path) -> None:
+def test_not_an_archive(box: Path, gzip_decoder: str) -> None:
     with pytest.raises(ArchiveError, match="corrupt or truncated"):
         extract(b"<html>rate limited</html>", box / "dest")
     with pytest.raises(ArchiveError, match="corrupt or truncated"):
         extract(gzip.compress(b"plain text, not a tar " * 40), box / "dest")
 
 
-def test_empty_stream(box: Path) -> None:
+def test_empty_stream(box: Path, gzip_decoder: str) -> None:
     with pytest.raises(ArchiveError, match="corrupt or truncated"):
         extract(b"", box / "dest")
 
@@ -569,7 +592,7 @@ def test_corrupt_zip(box: Path) -> None:
         extract(b"PK\x03\x04 this is not really a zip", box / "dest", fmt="zip")
 
 
-def test_concatenated_gzip_members(box: Path) -> None:
+def test_concatenated_gzip_members(box: Path, gzip_decoder: str) -> None:
     raw = make_tar(_pbs_members("python"), mode="w")
     data = gzip.compress(raw[:1024]) + gzip.compress(raw[1024:]) + b"\0" * 100
     extract(data, box / "dest")
@@ -602,7 +625,9 @@ def test_synthetic_pbs_archive(box: Path, tmp_path: Path) -> None:
     assert (box / "dest/bin/python3.12").stat().st_mode & 0o100
 
 
-def test_real_archive_matches_tar(real_archive: BuiltArchive, tmp_path: Path) -> None:
+def test_real_archive_matches_tar(
+    real_archive: BuiltArchive, tmp_path: Path, gzip_decoder: str
+) -> None:
     ours = tmp_path / "ours"
     with open(real_archive.path, "rb") as fh:
         stats = extract_archive(

@@ -310,15 +310,32 @@ def test_sparse_member_counts_its_apparent_size(tmp_path: Path) -> None:
 
 
 def test_bundle_write_bound_is_its_size_plus_the_archive_bound(tmp_path: Path) -> None:
+    """A header may claim any size; the member is refused before its data is read."""
     bundle = tmp_path / "b.tar"
-    data = sparse_tar("x/big", 5 << 30)
-    bundle.write_bytes(gzip.decompress(data))
+    with tarfile.open(bundle, "w") as tar:
+        meta = tarfile.TarInfo(METADATA)
+        meta.size = 2
+        tar.addfile(meta, io.BytesIO(b"{}"))
+    claim = tarfile.TarInfo("x/big")
+    claim.size = 5 << 30
+    with open(bundle, "r+b") as fh:  # replace the end-of-archive blocks by a bare header
+        fh.seek(1024)
+        fh.write(claim.tobuf(tarfile.GNU_FORMAT) + bytes(1024))
+        fh.truncate()
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ArchiveError, match=r"refusing to unpack the bundle .*'x/big' would take"):
+        unpack_bundle(bundle, tmp_path / "out")
+    assert not (tmp_path / "out/x/big").exists()
+
+
+def test_bundle_refuses_sparse_members(tmp_path: Path) -> None:
+    bundle = tmp_path / "b.tar"
+    bundle.write_bytes(gzip.decompress(sparse_tar("x/big", 5 << 30)))
     with tarfile.open(bundle, "a") as tar:
         meta = tarfile.TarInfo(METADATA)
         meta.size = 2
         tar.addfile(meta, io.BytesIO(b"{}"))
-    (tmp_path / "out").mkdir()
-    with pytest.raises(ArchiveError, match=r"refusing to unpack the bundle .*'x/big' would take"):
+    with pytest.raises(ArchiveError, match="'x/big' is a sparse file"):
         unpack_bundle(bundle, tmp_path / "out")
 
 

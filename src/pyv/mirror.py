@@ -276,8 +276,8 @@ def unpack_bundle(bundle: Path, dest: Path) -> None:
     except (tarfile.TarError, OSError) as exc:
         raise ArchiveError(f"{bundle} is not a readable tar bundle ({exc})",
                            "write it again with `pyv mirror --pack`") from None
-    # An uncompressed bundle writes at most its own size; the bound leaves room for a
-    # compressed one, not for a sparse or compressed bomb.
+    # An uncompressed bundle writes at most its own size (sparse members are refused);
+    # the bound leaves room for a compressed one, not for a compression bomb.
     budget = WriteBudget(size + DEFAULT_MAX_BYTES)
     with tar:
         try:
@@ -305,6 +305,8 @@ def _unpack_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, ki
         parts = check_member(member.name, kind, member.linkname)
         if kind not in (FILE, DIR):
             raise UnsafeMember(member.name, "is a link (a bundle holds only files)")
+        if member.issparse():
+            raise UnsafeMember(member.name, "is a sparse file (a bundle holds only plain files)")
         if not parts:
             if kind == FILE:
                 raise UnsafeMember(member.name, "is a file where the bundle's root should be")

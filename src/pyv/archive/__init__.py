@@ -51,8 +51,9 @@ def extract_archive(
     name. On any error the caller is expected to discard ``dest``.
 
     At most ``max_bytes`` are written (apparent sizes; None: no bound). Files get
-    0644 or 0755 and directories 0755 whatever the umask; ``group`` (a group store)
-    makes them 0664/0775 and 2775.
+    0644 or 0755 and directories 0755 whatever the archive says (a umask may narrow
+    these, never widen them); ``group`` (a group store) makes them 0664/0775 and 2775
+    whatever the umask.
     """
     # The readers are imported here: pyv.archive.safety, which the wheel installer
     # uses, must not cost it the decompressors' and tarfile's imports.
