@@ -558,3 +558,61 @@ def test_netrc_entry_for_one_host_is_not_used_for_another(
     assert get(f"http://localhost:{server.port}/{REL}", with_netrc).content == DATA
     assert server.requests_for(PATH)[1].header("authorization") == (
         "Basic " + base64.b64encode(b"bob:hunter2").decode())
+
+
+# ----- the stall rule -----------------------------------------------------------------
+def test_trickling_server_fails_with_one_line_and_a_resumable_part(
+    server: LoopbackServer, settings: Settings, tmp_path: Path, sleeps: list[float]
+) -> None:
+    server.add_fault(PATH, "slow", chunk=16, delay=0.05)  # ~320 bytes/s
+    part = tmp_path / "p.part"
+    with open_download(url_of(server), part, settings.replace(stall_timeout=0.3)) as stream:
+        with pytest.raises(NetworkError) as info:
+            drain(stream)
+    line = info.value.render()
+    assert "stalled" in line and "PYV_STALL_TIMEOUT" in line and "\n" not in line
+    assert "run the command again to resume" in line
+    assert server.count(PATH) == 1 and sleeps == []  # not retried
+    held = part.stat().st_size
+    assert 0 < held < 1024 and part.read_bytes() == DATA[:held]
+    assert download_all(url_of(server), part, settings) == DATA
+    assert ranges(server)[-1] == f"bytes={held}-"
+
+
+def test_stall_rule_can_be_turned_off(server: LoopbackServer, settings: Settings) -> None:
+    server.add_fault(PATH, "slow", chunk=150_000, delay=0.15)
+    with open_download(url_of(server), None, settings.replace(stall_timeout=0)) as stream:
+        assert drain(stream) == DATA
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "soon"])
+def test_stall_timeout_is_validated(value: str, tmp_path: Path) -> None:
+    from pyv.errors import ConfigError
+    from pyv.settings import load_settings
+
+    with pytest.raises(ConfigError) as info:
+        load_settings({"PYV_HOME": str(tmp_path), "PYV_STALL_TIMEOUT": value})
+    assert "PYV_STALL_TIMEOUT" in info.value.render()
+    assert load_settings({"PYV_HOME": str(tmp_path)}).stall_timeout == 30.0
+
+
+# ----- a .part that does not verify -----------------------------------------------------
+def test_resumed_part_that_fails_verification_restarts_once(
+    server: LoopbackServer, settings: Settings, tmp_path: Path
+) -> None:
+    dest = tmp_path / "a.tar.gz"
+    part = dest.with_name("a.tar.gz.part")
+    part.write_bytes(b"bytes of some other file" * 100)
+    err = io.StringIO()
+    result = fetch(url_of(server), dest, settings, expected_sha256=SHA, stderr=err)
+    assert result.sha256 == SHA and dest.read_bytes() == DATA and not part.exists()
+    assert ranges(server) == ["bytes=2400-", None]
+    assert "did not verify" in err.getvalue()
+
+
+def test_fresh_download_that_fails_verification_is_not_repeated(
+    server: LoopbackServer, settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(IntegrityError):
+        fetch(url_of(server), tmp_path / "a.tar.gz", settings, expected_sha256="0" * 64)
+    assert server.count(PATH) == 1
