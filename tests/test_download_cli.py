@@ -32,12 +32,13 @@ def test_resumed_part_that_does_not_verify_is_fetched_again_from_zero(
     cache = pyv_home / "cache" / "downloads"
     cache.mkdir(parents=True)
     # A .part left by an earlier run, whose bytes belong to another file.
-    (cache / (archive.path.name + ".part")).write_bytes(os.urandom(archive.path.stat().st_size // 2))
+    held = archive.path.stat().st_size // 2
+    (cache / (archive.path.name + ".part")).write_bytes(os.urandom(held))
     result = run_pyv("install", "3.12", env=env)
     assert result.returncode == 0, result.stderr
     assert "did not verify" in result.stderr
     assert [r.header("range") for r in http_server.requests_for(served(archive))] == [
-        f"bytes={archive.path.stat().st_size // 2}-", None]
+        f"bytes={held}-", None]
     assert (cache / archive.path.name).read_bytes() == archive.path.read_bytes()
     assert (pyv_home / "pythons" / archive.key / ".pyv-install.json").is_file()
 
