@@ -616,3 +616,42 @@ def test_fresh_download_that_fails_verification_is_not_repeated(
     with pytest.raises(IntegrityError):
         fetch(url_of(server), tmp_path / "a.tar.gz", settings, expected_sha256="0" * 64)
     assert server.count(PATH) == 1
+
+
+def _screen(written: str) -> list[str]:
+    """The lines a terminal shows after ``written`` (text, \\r, \\n and cursor-up only)."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for token in re.findall(r"\x1b\[A|\r|\n|[^\r\n\x1b]+", written):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        elif token == "\x1b[A":
+            row = max(0, row - 1)
+        else:
+            line = lines[row]
+            lines[row] = line[:col] + token + line[col + len(token):]
+            col += len(token)
+    return [line.rstrip() for line in lines]
+
+
+def test_parallel_downloads_each_keep_their_own_line(server: LoopbackServer,
+                                                     settings: Settings) -> None:
+    server.add_file("other.tar.gz", DATA[:300_000])
+    err = _Tty()
+    shown = settings.replace(progress=True)
+    with open_download(url_of(server), None, shown, stderr=err, status="Downloading A") as a, \
+            open_download(server.url_for("other.tar.gz"), None, shown, stderr=err,
+                          status="Downloading B") as b:
+        while a.read(50_000) + b.read(50_000):
+            pass
+    screen = _screen(err.getvalue())
+    assert err.getvalue().endswith("\n") and screen[-1] == ""
+    # Each on its own line, whichever finished first.
+    assert sorted(line.partition(":")[0] for line in screen[:-1]) == [
+        "Downloading A", "Downloading B"]
+    assert all("100%" in line for line in screen[:-1]), screen
