@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from fixtures_http import LoopbackServer, closed_port
-from pyv import download
 from pyv.download import (
     DownloadStream,
     HttpStatusError,
@@ -19,7 +18,7 @@ from pyv.download import (
     get,
     make_client,
     open_download,
-    proxy_mounts,
+    retry,
 )
 from pyv.errors import ExitCode, FilesystemError, IntegrityError, NetworkError
 from pyv.settings import Settings
@@ -35,7 +34,7 @@ PATH = "/" + REL
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record backoff waits instead of sleeping."""
     waits: list[float] = []
-    monkeypatch.setattr(download, "_sleep", waits.append)
+    monkeypatch.setattr(retry, "_sleep", waits.append)
     return waits
 
 
@@ -124,13 +123,13 @@ def test_retryable_status_then_success(status: int, server: LoopbackServer,
     server.add_fault(PATH, "status", status=status)
     assert download_all(url_of(server), tmp_path / "p.part", settings) == DATA
     assert server.count(PATH) == 2
-    assert len(sleeps) == 1 and 0 < sleeps[0] <= download.BACKOFF_BASE
+    assert len(sleeps) == 1 and 0 < sleeps[0] <= retry.BACKOFF_BASE
 
 
 def test_retry_after_is_honoured_but_capped(server: LoopbackServer, settings: Settings,
                                             tmp_path: Path, sleeps: list[float],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(download, "RETRY_AFTER_CAP", 7.0)
+    monkeypatch.setattr(retry, "RETRY_AFTER_CAP", 7.0)
     server.add_fault(PATH, "status", status=429, retry_after=3)
     server.add_fault(PATH, "status", status=503, retry_after=3600)
     assert download_all(url_of(server), tmp_path / "p.part", settings) == DATA
@@ -320,21 +319,45 @@ def test_missing_local_file(settings: Settings, tmp_path: Path) -> None:
 
 
 # ----- connection failures -----------------------------------------------------------
-def test_connection_refused(settings: Settings, tmp_path: Path, sleeps: list[float]) -> None:
+def test_connection_refused_fails_at_once(settings: Settings, tmp_path: Path,
+                                          sleeps: list[float]) -> None:
     url = f"http://127.0.0.1:{closed_port()}/x.tar.gz"
     with pytest.raises(NetworkError) as info:
         open_download(url, tmp_path / "p.part", settings.replace(retries=2))
     line = info.value.render()
     assert line.startswith("error: cannot reach 127.0.0.1")
     assert "HTTPS_PROXY" in line and "PYV_PYTHON_INSTALL_MIRROR" in line
-    assert "gave up after 3 attempts" in line
-    assert len(sleeps) == 2 and sleeps[0] < sleeps[1] * 2  # exponential, with jitter
+    assert "PYV_DOWNLOADS_JSON" in line and "\n" not in line
+    assert sleeps == []
+
+
+def test_unresolvable_name_fails_at_once(settings: Settings, tmp_path: Path,
+                                         sleeps: list[float],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    looked_up: list[object] = []
+
+    def no_such_host(host: object, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    for call in (lambda: open_download("https://mirror.invalid/x.tar.gz", tmp_path / "p.part",
+                                       settings),
+                 lambda: get("https://mirror.invalid/c.json", settings)):
+        with pytest.raises(NetworkError) as info:
+            call()
+        line = info.value.render()
+        assert "mirror.invalid" in line and "resolve" in line and "\n" not in line
+        assert "PYV_PYTHON_INSTALL_MIRROR" in line and "PYV_DOWNLOADS_JSON" in line
+    assert looked_up == ["mirror.invalid", "mirror.invalid"] and sleeps == []
 
 
 def test_tls_verification_failure_is_not_retried() -> None:
     exc = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
-    error, retry = download._classify(exc, "https://mirror.example/x")
-    assert not retry
+    error, again = retry.classify(exc, "https://mirror.example/x")
+    assert not again
     assert "SSL_CERT_FILE" in error.render() and "mirror.example" in error.render()
 
 
@@ -423,31 +446,27 @@ def test_get_retries_then_raises_on_4xx(server: LoopbackServer, settings: Settin
 
 
 # ----- client construction from settings.environ ---------------------------------------
-def test_proxy_from_settings_environ_not_os_environ(
-    server: LoopbackServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
-    assert get(url_of(server), settings).content == DATA  # os.environ's proxy is ignored
-
+def test_proxy_from_the_environment(server: LoopbackServer, settings: Settings,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     server.add_file("via-proxy.json", b"proxied")
-    proxied = settings.replace(environ={"HTTP_PROXY": server.url})
+    monkeypatch.setenv("HTTP_PROXY", server.url)
     # The host does not exist; only a proxy can answer for it.
-    response = get("http://pyv-test.invalid/via-proxy.json", proxied)
+    response = get("http://pyv-test.invalid/via-proxy.json", settings)
     assert response.content == b"proxied"
     assert server.requests_for("/via-proxy.json")[0].header("host") == "pyv-test.invalid"
+    # Loopback never goes through a proxy: the proxy below would refuse.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    assert get(url_of(server), settings).content == DATA
+    import socket
 
+    def no_such_host(host: object, *args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, f"{host}: no such host")
 
-def test_proxy_mounts_honour_no_proxy() -> None:
-    env = {"https_proxy": "proxy.corp:3128", "HTTP_PROXY": "http://p:8080",
-           "NO_PROXY": "internal.example, .corp.example,10.1.2.3,::1,10.0.0.0/8"}
-    mounts = proxy_mounts(env)
-    assert mounts["https://"] == "http://proxy.corp:3128"
-    assert mounts["http://"] == "http://p:8080"
-    for pattern in ("all://*internal.example", "all://*corp.example", "all://10.1.2.3",
-                    "all://[::1]", "all://127.0.0.1", "all://localhost"):
-        assert mounts[pattern] is None
-    assert proxy_mounts({"HTTPS_PROXY": "http://p:1", "no_proxy": "*"}) == {}
-    assert proxy_mounts({}) == {}
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    monkeypatch.setenv("NO_PROXY", "pyv-test.invalid")
+    with pytest.raises(NetworkError) as info:  # asked directly now, not through the proxy
+        get("http://pyv-test.invalid/via-proxy.json", settings)
+    assert "cannot resolve the host name pyv-test.invalid" in info.value.render()
 
 
 def test_bogus_ssl_cert_file_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
@@ -467,7 +486,7 @@ def test_client_uses_settings_timeouts_and_ca(settings: Settings) -> None:
                                    environ={"SSL_CERT_FILE": certifi.where()})
     with make_client(ca_settings) as client:
         assert client.timeout.connect == 3.0 and client.timeout.read == 9.0
-        assert not client.follow_redirects
+        assert client.follow_redirects and client.max_redirects == 10
 
 
 # ----- progress ---------------------------------------------------------------------
@@ -488,3 +507,151 @@ def test_progress_bar_only_on_a_tty(progress: bool, stream_cls: type[io.StringIO
     assert bool(err.getvalue()) is shown
     if shown:
         assert "cpython-3.12.4" in err.getvalue()
+
+
+def _netrc_for(tmp_path: Path, host: str) -> Path:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {host} login bob password hunter2\n")
+    netrc.chmod(0o600)
+    return netrc
+
+
+def test_netrc_is_not_sent_to_another_port_of_the_same_host(
+    http_server_factory: Callable[[], LoopbackServer], settings: Settings, tmp_path: Path
+) -> None:
+    origin, other = http_server_factory(), http_server_factory()
+    other.add_file(REL, DATA)
+    origin.add_fault(PATH, "redirect", to=other.url)  # 127.0.0.1, another port
+    netrc = _netrc_for(tmp_path, "127.0.0.1")
+    with_netrc = settings.replace(environ={"NETRC": str(netrc)})
+    assert fetch(origin.url_for(REL), tmp_path / "a.tar.gz", with_netrc,
+                 expected_sha256=SHA).sha256 == SHA
+    assert origin.requests_for(PATH)[0].header("authorization") == (
+        "Basic " + base64.b64encode(b"bob:hunter2").decode())
+    assert other.requests_for(PATH)[0].header("authorization") is None
+
+
+def test_userinfo_and_header_stay_on_their_port(
+    http_server_factory: Callable[[], LoopbackServer], settings: Settings, tmp_path: Path
+) -> None:
+    origin, other = http_server_factory(), http_server_factory()
+    other.add_file("c.json", b"{}")
+    origin.add_fault("/c.json", "redirect", to=other.url)
+    origin.add_fault("/c.json", "redirect", to=other.url)
+    url = f"http://user:pw@127.0.0.1:{origin.port}/c.json"
+    assert get(url, settings).content == b"{}"
+    assert get(origin.url + "/c.json", settings,
+               headers={"Authorization": "Bearer t"}).content == b"{}"
+    assert [r.header("authorization") for r in origin.requests_for("/c.json")] == [
+        "Basic " + base64.b64encode(b"user:pw").decode(), "Bearer t"]
+    assert [r.header("authorization") for r in other.requests_for("/c.json")] == [None, None]
+
+
+def test_netrc_entry_for_one_host_is_not_used_for_another(
+    server: LoopbackServer, settings: Settings, tmp_path: Path
+) -> None:
+    netrc = _netrc_for(tmp_path, "localhost")
+    netrc.write_text(netrc.read_text() + "default login anon password guest\n")
+    with_netrc = settings.replace(environ={"NETRC": str(netrc)})
+    assert get(url_of(server), with_netrc).content == DATA  # asked 127.0.0.1
+    assert server.requests_for(PATH)[0].header("authorization") is None
+    assert get(f"http://localhost:{server.port}/{REL}", with_netrc).content == DATA
+    assert server.requests_for(PATH)[1].header("authorization") == (
+        "Basic " + base64.b64encode(b"bob:hunter2").decode())
+
+
+# ----- the stall rule -----------------------------------------------------------------
+def test_trickling_server_fails_with_one_line_and_a_resumable_part(
+    server: LoopbackServer, settings: Settings, tmp_path: Path, sleeps: list[float]
+) -> None:
+    server.add_fault(PATH, "slow", chunk=16, delay=0.05)  # ~320 bytes/s
+    part = tmp_path / "p.part"
+    with open_download(url_of(server), part, settings.replace(stall_timeout=0.3)) as stream:
+        with pytest.raises(NetworkError) as info:
+            drain(stream)
+    line = info.value.render()
+    assert "stalled" in line and "PYV_STALL_TIMEOUT" in line and "\n" not in line
+    assert "run the command again to resume" in line
+    assert server.count(PATH) == 1 and sleeps == []  # not retried
+    held = part.stat().st_size
+    assert 0 < held < 1024 and part.read_bytes() == DATA[:held]
+    assert download_all(url_of(server), part, settings) == DATA
+    assert ranges(server)[-1] == f"bytes={held}-"
+
+
+def test_stall_rule_can_be_turned_off(server: LoopbackServer, settings: Settings) -> None:
+    server.add_fault(PATH, "slow", chunk=150_000, delay=0.15)
+    with open_download(url_of(server), None, settings.replace(stall_timeout=0)) as stream:
+        assert drain(stream) == DATA
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "soon"])
+def test_stall_timeout_is_validated(value: str, tmp_path: Path) -> None:
+    from pyv.errors import ConfigError
+    from pyv.settings import load_settings
+
+    with pytest.raises(ConfigError) as info:
+        load_settings({"PYV_HOME": str(tmp_path), "PYV_STALL_TIMEOUT": value})
+    assert "PYV_STALL_TIMEOUT" in info.value.render()
+    assert load_settings({"PYV_HOME": str(tmp_path)}).stall_timeout == 30.0
+
+
+# ----- a .part that does not verify -----------------------------------------------------
+def test_resumed_part_that_fails_verification_restarts_once(
+    server: LoopbackServer, settings: Settings, tmp_path: Path
+) -> None:
+    dest = tmp_path / "a.tar.gz"
+    part = dest.with_name("a.tar.gz.part")
+    part.write_bytes(b"bytes of some other file" * 100)
+    err = io.StringIO()
+    result = fetch(url_of(server), dest, settings, expected_sha256=SHA, stderr=err)
+    assert result.sha256 == SHA and dest.read_bytes() == DATA and not part.exists()
+    assert ranges(server) == ["bytes=2400-", None]
+    assert "did not verify" in err.getvalue()
+
+
+def test_fresh_download_that_fails_verification_is_not_repeated(
+    server: LoopbackServer, settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(IntegrityError):
+        fetch(url_of(server), tmp_path / "a.tar.gz", settings, expected_sha256="0" * 64)
+    assert server.count(PATH) == 1
+
+
+def _screen(written: str) -> list[str]:
+    """The lines a terminal shows after ``written`` (text, \\r, \\n and cursor-up only)."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for token in re.findall(r"\x1b\[A|\r|\n|[^\r\n\x1b]+", written):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        elif token == "\x1b[A":
+            row = max(0, row - 1)
+        else:
+            line = lines[row]
+            lines[row] = line[:col] + token + line[col + len(token):]
+            col += len(token)
+    return [line.rstrip() for line in lines]
+
+
+def test_parallel_downloads_each_keep_their_own_line(server: LoopbackServer,
+                                                     settings: Settings) -> None:
+    server.add_file("other.tar.gz", DATA[:300_000])
+    err = _Tty()
+    shown = settings.replace(progress=True)
+    with open_download(url_of(server), None, shown, stderr=err, status="Downloading A") as a, \
+            open_download(server.url_for("other.tar.gz"), None, shown, stderr=err,
+                          status="Downloading B") as b:
+        while a.read(50_000) + b.read(50_000):
+            pass
+    screen = _screen(err.getvalue())
+    assert err.getvalue().endswith("\n") and screen[-1] == ""
+    # Each on its own line, whichever finished first.
+    assert sorted(line.partition(":")[0] for line in screen[:-1]) == [
+        "Downloading A", "Downloading B"]
+    assert all("100%" in line for line in screen[:-1]), screen

@@ -40,3 +40,28 @@ def test_ssl_cert_dir_is_honoured(run_pyv, https_server, test_ca: Path, tmp_path
            "SSL_CERT_DIR": str(certs)}
     result = run_pyv("install", "3.11", env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_credentials_never_follow_a_downgrade_to_http(https_server, http_server, test_ca: Path,
+                                                      tmp_path: Path) -> None:
+    """An https mirror answering 302 to http:// on the same host: no password in clear."""
+    import base64
+
+    from pyv.download import get
+    from pyv.settings import Settings
+
+    http_server.add_file("catalog.json", b"{}")
+    https_server.add_fault("/catalog.json", "redirect", to=http_server.url)
+    https_server.add_fault("/catalog.json", "redirect", to=http_server.url)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login bob password hunter2\n")
+    settings = Settings(home=tmp_path / "h", retries=0, progress=False,
+                        environ={"NETRC": str(netrc), "SSL_CERT_FILE": str(test_ca / "cert.pem")})
+    assert get(f"{https_server.url}/catalog.json", settings).content == b"{}"
+    url = f"https://u:secret@127.0.0.1:{https_server.port}/catalog.json"
+    assert get(url, settings).content == b"{}"
+    sent = [r.header("authorization") for r in https_server.requests_for("/catalog.json")]
+    assert sent == ["Basic " + base64.b64encode(b"bob:hunter2").decode(),
+                    "Basic " + base64.b64encode(b"u:secret").decode()]
+    assert [r.header("authorization") for r in http_server.requests_for("/catalog.json")] == [
+        None, None]

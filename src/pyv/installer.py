@@ -337,7 +337,15 @@ def _fetch_and_extract(
             with contextlib.suppress(OSError):
                 cached.unlink()
             remove_tree(tree)
-    return _extract_verified(settings, url, source_path, cached, download, tree, err, group)
+    if source_path is not None:
+        return _extract_verified(settings, url, source_path, cached, download, tree, err, group)
+    from pyv.download import restart_if_resumed
+
+    return restart_if_resumed(
+        _part_path(cached),
+        lambda: _extract_verified(settings, url, None, cached, download, tree, err, group),
+        stderr=err, cleanup=lambda: remove_tree(tree),
+    )
 
 
 def _extract_verified(
@@ -432,10 +440,11 @@ def _open_source(
         cached.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise from_os_error(exc, "creating the download cache") from None
-    with open_download(url, _part_path(cached), settings, label=download.key, stderr=err) as stream:
-        # Only once the server answered: an offline refusal must be the only line.
-        err.write(f"Downloading {download.key} from {urlsplit(url).netloc or url}\n")
-        err.flush()
+    # Shown by the download once the server answered (an offline refusal must be the only
+    # line), as its progress bar on a terminal.
+    status = f"Downloading {download.key} from {urlsplit(url).netloc or url}"
+    with open_download(url, _part_path(cached), settings, label=download.key, stderr=err,
+                       status=status) as stream:
         yield stream, True
 
 

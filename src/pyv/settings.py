@@ -57,6 +57,15 @@ def _parse_float(value: object, name: str) -> float:
     return result
 
 
+def _parse_window(value: object, name: str) -> float:
+    """Seconds for the stall rule: finite (``nan`` would never fire), 0 turns it off."""
+    result = _parse_float(value, name)
+    if result != result or result == float("inf"):
+        raise ConfigError(f"{name} must be a finite number of seconds, got {value!r}",
+                          "use 0 to turn the check off")
+    return result
+
+
 def _parse_int(value: object, name: str) -> int:
     try:
         result: int = int(value)  # type: ignore[call-overload]
@@ -133,6 +142,8 @@ class Settings:
     stores: tuple[Path, ...] = ()
     connect_timeout: float = 15.0
     read_timeout: float = 60.0
+    #: A download slower than 1 KiB/s over this many seconds fails (0: never).
+    stall_timeout: float = 30.0
     retries: int = 4
     progress: bool = True
     #: Upstream endpoints for ``pyv update``; settings so tests can point them at loopback.
@@ -197,6 +208,7 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("stores", "PYV_STORES", _parse_paths),
     _Spec("connect_timeout", "PYV_CONNECT_TIMEOUT", _parse_float),
     _Spec("read_timeout", "PYV_READ_TIMEOUT", _parse_float),
+    _Spec("stall_timeout", "PYV_STALL_TIMEOUT", _parse_window),
     _Spec("retries", "PYV_RETRIES", _parse_int),
     _Spec("progress", "PYV_PROGRESS", parse_bool),
     _Spec("latest_release_url", "PYV_LATEST_RELEASE_URL", _parse_str),
