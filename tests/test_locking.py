@@ -387,3 +387,49 @@ def test_a_held_lock_never_makes_a_waiter_wait_forever(
     assert waiter.stdout.startswith(expected), waiter.stdout + waiter.stderr
     if expected == "ConfigError":
         assert "lock_timeout" in waiter.stdout
+
+
+# ----- fcntl mode details -------------------------------------------------------------------
+def test_a_filesystem_refusing_flock_says_to_use_lock_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def refuse(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    start = time.monotonic()
+    with pytest.raises(LockTimeout) as info:
+        with acquire(tmp_path / ".lock", timeout=30, mode="fcntl", what="the test lock"):
+            pass
+    assert "refuses file locks" in info.value.render()
+    assert "PYV_LOCK_MODE=lockfile" in info.value.render()
+    assert time.monotonic() - start < 10  # not after the whole timeout
+
+
+def test_the_fcntl_holder_record_is_group_writable_and_gone_after_release(tmp_path: Path) -> None:
+    shared = tmp_path / "group-store"
+    shared.mkdir()
+    os.chmod(shared, 0o2775)
+    old_umask = os.umask(0o077)
+    try:
+        with acquire(shared / ".lock", timeout=1, mode="fcntl", what="x"):
+            record = locking.holder_file(shared / ".lock")
+            assert stat.S_IMODE(record.stat().st_mode) == 0o664
+            owner = locking.read_owner(shared / ".lock")
+            assert owner is not None and owner.pid == os.getpid() and owner.cmd
+    finally:
+        os.umask(old_umask)
+    assert not record.exists()
+
+
+def test_a_timeout_names_the_holders_command(tmp_path: Path, pyv_holder: object) -> None:
+    lock = tmp_path / ".lock"
+    proc = pyv_holder(lock, "fcntl")  # type: ignore[operator]
+    with pytest.raises(LockTimeout) as info:
+        with acquire(lock, timeout=0.2, mode="fcntl", what="x"):
+            pass
+    assert f"pid {proc.pid} on " in info.value.render()
+    assert ", running pyv install 3.13)" in info.value.render()

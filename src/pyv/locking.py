@@ -391,6 +391,9 @@ def _flock(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
                              preserve_lock_file=True)
     try:
         if not _take(lock, min(wait.timeout, NOTICE_AFTER)):
+            # filelock 3.19 retries an ENOLCK as if the lock were held: ask the filesystem.
+            if not probe_flock(path.parent):
+                raise _refused(wait.what, "flock() fails or does not exclude there")
             if wait.left() > 0:
                 wait.notice(_read_lockfile(holder_file(path)))
             if not _take(lock, wait.left()):
