@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from archives import build_synthetic_archive
 from pyv import locking
 from pyv.errors import LockTimeout
 from pyv.locking import LockOwner, acquire, owner_file
@@ -258,3 +262,174 @@ def test_read_owner_reports_the_fcntl_holder(tmp_path: Path) -> None:
         owner = locking.read_owner(lock)
         assert owner is not None and owner.pid == os.getpid()
     assert locking.read_owner(lock) is None
+
+
+# ----- waiting: say who holds the lock, once, then proceed ----------------------------------
+AS_PYV = """
+import sys
+from pathlib import Path
+from pyv.locking import acquire
+path, mode = Path(sys.argv[1]), sys.argv[2]
+sys.argv = ["/usr/local/bin/pyv", "install", "3.13"]  # what the holder is doing
+with acquire(path, timeout=10, mode=mode, what="the test lock"):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@pytest.fixture
+def pyv_holder() -> Iterator[object]:
+    """Start a process that holds a lock while looking like `pyv install 3.13`."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(path: Path, mode: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen([sys.executable, "-c", AS_PYV, str(path), mode],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        return proc
+
+    yield start
+    for proc in procs:
+        assert proc.stdin is not None
+        if proc.stdin.closed:  # released: it may still be exiting
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize("mode", ["fcntl", "lockfile"])
+def test_a_waiter_says_once_who_holds_the_lock_then_gets_it(
+    tmp_path: Path, pyv_holder: object, capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
+    lock = tmp_path / ".lock"
+    proc = pyv_holder(lock, mode)  # type: ignore[operator]
+    threading.Timer(locking.NOTICE_AFTER + 0.8, _release, args=(proc,)).start()
+    with acquire(lock, timeout=10, mode=mode, what="cpython-3.13.0 in the store"):
+        pass
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"waiting for pid {proc.pid} (pyv install 3.13), ")
+    assert "cpython-3.13.0 in the store" in lines[0]
+    assert re.search(r"since \d\d:\d\d$", lines[0]), lines[0]
+
+
+def test_a_short_wait_says_nothing(
+    tmp_path: Path, pyv_holder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = tmp_path / ".lock"
+    proc = pyv_holder(lock, "fcntl")  # type: ignore[operator]
+    threading.Timer(0.2, _release, args=(proc,)).start()
+    with acquire(lock, timeout=10, mode="fcntl", what="x"):
+        pass
+    assert capsys.readouterr().err == ""
+
+
+def test_install_waiting_on_a_lock_says_so_unless_quiet(
+    pbs_mirror: object, pyv_home: Path, tmp_path: Path, pyv_holder: object
+) -> None:
+    archives = [build_synthetic_archive(tmp_path / "a", (3, minor, 4), build="20240713")
+                for minor in (11, 12)]
+    # A short timeout: a pyv that never says it waits fails the readline below soon.
+    env = {**os.environ, **pbs_mirror(archives), "PYV_LOCK_TIMEOUT": "30"}  # type: ignore[operator]
+    exe = str(Path(sys.executable).parent / "pyv")
+    for archive, quiet in zip(archives, (False, True)):
+        lock = pyv_home / "pythons" / ".locks" / f"{archive.key}.lock"
+        holder = pyv_holder(lock, "fcntl")  # type: ignore[operator]
+        minor = ".".join(map(str, archive.version[:2]))
+        proc = subprocess.Popen([exe, *(["-q"] if quiet else []), "install", minor], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        if quiet:
+            time.sleep(locking.NOTICE_AFTER + 3)  # well past the notice: it must stay silent
+            assert proc.poll() is None  # still waiting for the lock
+        else:
+            first = proc.stderr.readline()  # the notice comes while the holder still holds
+            assert first.startswith(f"waiting for pid {holder.pid} (pyv install 3.13), ")
+            assert archive.key in first and first.count("\n") == 1
+        _release(holder)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert "waiting" not in err  # said once, or (quiet) never
+        if quiet:
+            assert err == ""
+
+
+# ----- timeouts a caller might still pass -------------------------------------------------
+WAITER = """
+import sys
+from pathlib import Path
+from pyv.errors import PyvError
+from pyv.locking import acquire
+try:
+    with acquire(Path(sys.argv[1]), timeout=float(sys.argv[2]), mode=sys.argv[3], what="x"):
+        print("acquired")
+except PyvError as exc:
+    print(type(exc).__name__, exc.render())
+"""
+
+
+@pytest.mark.parametrize(("mode", "value", "expected"), [
+    ("fcntl", "inf", "ConfigError"), ("fcntl", "nan", "ConfigError"),
+    ("lockfile", "inf", "ConfigError"), ("lockfile", "nan", "ConfigError"),
+    # Negative means "try once": filelock would read it as "wait forever".
+    ("fcntl", "-1", "LockTimeout"), ("lockfile", "-1", "LockTimeout"),
+])
+def test_a_held_lock_never_makes_a_waiter_wait_forever(
+    tmp_path: Path, holder: object, mode: str, value: str, expected: str
+) -> None:
+    lock = tmp_path / ".lock"
+    holder(lock, mode)  # type: ignore[operator]
+    waiter = subprocess.run([sys.executable, "-c", WAITER, str(lock), value, mode],
+                            capture_output=True, text=True, timeout=15)
+    assert waiter.stdout.startswith(expected), waiter.stdout + waiter.stderr
+    if expected == "ConfigError":
+        assert "lock_timeout" in waiter.stdout
+
+
+# ----- fcntl mode details -------------------------------------------------------------------
+def test_a_filesystem_refusing_flock_says_to_use_lock_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import fcntl
+
+    def refuse(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    start = time.monotonic()
+    with pytest.raises(LockTimeout) as info:
+        with acquire(tmp_path / ".lock", timeout=30, mode="fcntl", what="the test lock"):
+            pass
+    assert "refuses file locks" in info.value.render()
+    assert "PYV_LOCK_MODE=lockfile" in info.value.render()
+    assert time.monotonic() - start < 10  # not after the whole timeout
+
+
+def test_the_fcntl_holder_record_is_group_writable_and_gone_after_release(tmp_path: Path) -> None:
+    shared = tmp_path / "group-store"
+    shared.mkdir()
+    os.chmod(shared, 0o2775)
+    old_umask = os.umask(0o077)
+    try:
+        with acquire(shared / ".lock", timeout=1, mode="fcntl", what="x"):
+            record = locking.holder_file(shared / ".lock")
+            assert stat.S_IMODE(record.stat().st_mode) == 0o664
+            owner = locking.read_owner(shared / ".lock")
+            assert owner is not None and owner.pid == os.getpid() and owner.cmd
+    finally:
+        os.umask(old_umask)
+    assert not record.exists()
+
+
+def test_a_timeout_names_the_holders_command(tmp_path: Path, pyv_holder: object) -> None:
+    lock = tmp_path / ".lock"
+    proc = pyv_holder(lock, "fcntl")  # type: ignore[operator]
+    with pytest.raises(LockTimeout) as info:
+        with acquire(lock, timeout=0.2, mode="fcntl", what="x"):
+            pass
+    assert f"pid {proc.pid} on " in info.value.render()
+    assert ", running pyv install 3.13)" in info.value.render()

@@ -232,6 +232,10 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         quiet=bool(getattr(args, "quiet", False)),
         verbose=bool(getattr(args, "verbose", False)),
     )
+    if ctx.quiet:
+        from pyv.locking import silence_wait_notices
+
+        silence_wait_notices()
     return int(command.run(args, ctx))
 
 
