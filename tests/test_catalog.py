@@ -578,3 +578,31 @@ def test_download_url_mirrors(tmp_path: Path) -> None:
     # A mirror for one implementation never rewrites another's URL.
     only_pbs = Settings(home=tmp_path, python_install_mirror="https://pbs.example")
     assert download_url(pypy, only_pbs) == pypy.url
+
+
+def test_plain_directory_mirror_names_files_as_on_disk(tmp_path: Path) -> None:
+    cpython = pbs("3.12.4", "20240713")
+    local = Settings(home=tmp_path, python_install_mirror="/srv/pbs/")
+    assert download_url(cpython, local) == (
+        "/srv/pbs/20240713/cpython-3.12.4+20240713-"
+        "x86_64-unknown-linux-gnu-install_only_stripped.tar.gz"
+    )
+
+
+def test_install_from_plain_directory_mirror(run_pyv: Any, tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from archives import build_synthetic_archive, mirror_layout, write_catalog
+
+    archive = build_synthetic_archive(tmp_path / "archives", (3, 12, 4), build="20240713")
+    assert "+" in archive.path.name
+    mirror = tmp_path / "mirror"
+    mirror_layout(mirror, archive)
+    env = {
+        "PYV_DOWNLOADS_JSON": str(write_catalog(tmp_path / "catalog.json", [archive])),
+        "PYV_PYTHON_INSTALL_MIRROR": str(mirror),
+        "PYV_OFFLINE": "1",
+    }
+    result = run_pyv("install", "3.12", env=env)
+    assert result.returncode == 0, result.stderr

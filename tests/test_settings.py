@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,3 +92,81 @@ def test_pyv_home_that_is_a_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({"PYV_HOME": str(home)})
     assert "PYV_HOME" in info.value.render()
+
+
+def _config_error(run_pyv: Any, env: dict[str, str] | None = None) -> str:
+    result = run_pyv("list", "--installed", env=env)
+    assert result.returncode == 10, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        ("stores = ['" + "x" * 5000 + "']", ("stores", "path too long")),
+        ("stores = ['/srv/" + "x" * 300 + "']", ("stores", "longer than 255")),
+        ("stores = ['/" + "/".join(["y" * 200] * 30) + "']", ("stores", "path too long")),
+        ("lock_timeout = nan", ("lock_timeout", "finite")),
+        ("lock-timeout = inf", ("lock-timeout", "finite")),
+        ("lock_timeout = 1e309", ("lock_timeout", "finite")),
+        ("connect_timeout = -inf", ("connect_timeout", "finite")),
+        ("retries = 2.5", ("retries", "whole number", "2.5")),
+        ("retries = true", ("retries", "whole number")),
+        ("python-install-mirror = 5", ("python-install-mirror", "must be a string")),
+        ("offline = 1", ("offline", "boolean")),
+        ('lock_timeout = "300"', ("lock_timeout", "number")),
+        ("fallback = 3", ("fallback", "string")),
+        ("[pyv]\noffline = true\n[tool]\nx = 1", ("unknown table 'tool'", "[pyv]")),
+        ("retries = 1\n[pyv]\noffline = true", ("unknown key 'retries'", "[pyv]")),
+        ("[colours]\nx = 1", ("unknown table 'colours'",)),
+        ("auto_install = true\nauto-install = false", ("'auto_install' and 'auto-install'",)),
+        ("x = " + "[" * 5000 + "]" * 5000, ("config.toml",)),
+    ],
+)
+def test_config_file_is_checked_strictly(
+    run_pyv: Any, pyv_home: Path, content: str, needles: tuple[str, ...]
+) -> None:
+    pyv_home.mkdir(parents=True, exist_ok=True)
+    (pyv_home / "config.toml").write_text(content + "\n")
+    line = _config_error(run_pyv)
+    assert str(pyv_home / "config.toml") in line, line
+    for needle in needles:
+        assert needle in line, line
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("PYV_LOCK_TIMEOUT", "nan", "finite"),
+        ("PYV_READ_TIMEOUT", "1e309", "finite"),
+        ("PYV_RETRIES", "2.5", "whole number"),
+        ("PYV_STORES", "x" * 5000, "path too long"),
+        ("PYV_HOME", "/" + "z" * 300, "longer than 255"),
+    ],
+)
+def test_bad_environment_values_are_one_line(
+    run_pyv: Any, name: str, value: str, needle: str
+) -> None:
+    line = _config_error(run_pyv, {name: value})
+    assert name in line and needle in line, line
+
+
+def test_missing_explicit_config_file_is_an_error(run_pyv: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent.toml"
+    line = _config_error(run_pyv, {"PYV_CONFIG_FILE": str(missing)})
+    assert str(missing) in line and "PYV_CONFIG_FILE" in line, line
+
+
+def test_missing_default_config_file_is_fine(tmp_path: Path) -> None:
+    assert load_settings({"PYV_HOME": str(tmp_path)}).config_file == tmp_path / "config.toml"
+
+
+def test_valid_numbers_are_accepted(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("lock_timeout = 2.5\nretries = 0\nread-timeout = 10\n")
+    s = load_settings({"PYV_HOME": str(tmp_path)})
+    assert (s.lock_timeout, s.retries, s.read_timeout) == (2.5, 0, 10.0)
+    s = load_settings({"PYV_HOME": str(tmp_path), "PYV_LOCK_TIMEOUT": "0.5", "PYV_RETRIES": "3"})
+    assert (s.lock_timeout, s.retries) == (0.5, 3)

@@ -12,11 +12,12 @@ else ``config.toml`` in platformdirs' user config dir for ``pyv``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from pyv import locations
 from pyv.errors import ConfigError
@@ -33,53 +34,81 @@ PBS_LATEST_RELEASE_URL = (
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+#: Longest path and path component pyv accepts (Linux's PATH_MAX and NAME_MAX).
+_PATH_MAX = 4095
+_NAME_MAX = 255
+
+T = TypeVar("T")
 
 
 def parse_bool(value: object, name: str) -> bool:
     """Parse a boolean setting from TOML (bool) or the environment (string)."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a boolean, got {_shown(value)}", "use true or false")
+    text = value.strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(f"{name} must be a boolean, got {value!r}", "use 1/0, true/false or yes/no")
+    raise ConfigError(f"{name} must be a boolean, got {_shown(value)}",
+                      "use 1/0, true/false or yes/no")
+
+
+def _shown(value: object) -> str:
+    """``repr`` of a bad value, cut short: the error stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _parse_float(value: object, name: str) -> float:
+    # TOML gives numbers, the environment strings; a TOML string or bool is a mistake.
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{name} must be a number, got {_shown(value)}")
     try:
-        result = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        result = float(value)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"{name} must be a number, got {_shown(value)}") from None
+    if not math.isfinite(result):
+        # nan compares false with everything: a nan lock timeout would wait forever.
+        raise ConfigError(f"{name} must be a finite number of seconds, got {_shown(value)}")
     if result < 0:
-        raise ConfigError(f"{name} must not be negative, got {value!r}")
-    return result
-
-
-def _parse_window(value: object, name: str) -> float:
-    """Seconds for the stall rule: finite (``nan`` would never fire), 0 turns it off."""
-    result = _parse_float(value, name)
-    if result != result or result == float("inf"):
-        raise ConfigError(f"{name} must be a finite number of seconds, got {value!r}",
-                          "use 0 to turn the check off")
+        raise ConfigError(f"{name} must not be negative, got {_shown(value)}")
     return result
 
 
 def _parse_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(f"{name} must be a whole number, got {_shown(value)}")
     try:
-        result: int = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+        result = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {_shown(value)}") from None
     if result < 0:
-        raise ConfigError(f"{name} must not be negative, got {value!r}")
+        raise ConfigError(f"{name} must not be negative, got {_shown(value)}")
     return result
 
 
 def _parse_str(value: object, name: str) -> str:
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise ConfigError(f"{name} must be a string, got {value!r}")
-    return str(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, got {_shown(value)}")
+    if "\0" in value:
+        raise ConfigError(f"{name} must not contain a NUL character")
+    return value
+
+
+def check_path(text: str, name: str) -> Path:
+    """``text`` as a path, refused with one line if no system could open it."""
+    if "\0" in text:
+        raise ConfigError(f"{name} must not contain a NUL character")
+    encoded = os.fsencode(text)
+    if len(encoded) > _PATH_MAX:
+        raise ConfigError(f"{name}: path too long ({len(encoded)} bytes, at most {_PATH_MAX})")
+    if any(len(part) > _NAME_MAX for part in encoded.split(b"/")):
+        raise ConfigError(f"{name}: a path component is longer than {_NAME_MAX} bytes",
+                          f"check the path {_shown(text)}")
+    return Path(os.path.expanduser(text))
 
 
 def _parse_paths(value: object, name: str) -> tuple[Path, ...]:
@@ -88,18 +117,16 @@ def _parse_paths(value: object, name: str) -> tuple[Path, ...]:
     elif isinstance(value, list) and all(isinstance(p, str) for p in value):
         parts = list(value)
     else:
-        raise ConfigError(f"{name} must be a list of paths, got {value!r}")
-    return tuple(Path(os.path.expanduser(p)) for p in parts)
+        raise ConfigError(f"{name} must be a list of paths, got {_shown(value)}")
+    return tuple(check_path(p, name) for p in parts)
 
 
 def _choice(*choices: str) -> Callable[[object, str], str]:
     def parse(value: object, name: str) -> str:
-        text = str(value).strip().lower()
+        text = _parse_str(value, name).strip().lower()
         if text not in choices:
-            raise ConfigError(
-                f"{name} must be one of {', '.join(choices)}, got {value!r}",
-            )
-        return text
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {_shown(value)}")
+        return "" if text == "v1" else text  # v1 is the baseline build
 
     return parse
 
@@ -109,14 +136,58 @@ def _optional_str(value: object, name: str) -> str | None:
     return text or None
 
 
+_BOOL = (bool,)
+_NUMBER = (float, int)
+_EXPECTS = {bool: "a boolean", float: "a number", int: "a whole number", str: "a string",
+            list: "a list of paths"}
+
+
 @dataclass(frozen=True)
-class _Spec:
-    """How one setting is read: its config-file key, env var and parser."""
+class _Spec(Generic[T]):
+    """One setting: its attribute (also the config key), env var, parser and default."""
 
     attr: str
-    env: str | None
-    parse: Callable[[object, str], Any]
+    env: str
+    parse: Callable[[object, str], T]
+    default: T
+    #: The TOML types the config file may give (the environment gives strings).
+    toml: tuple[type, ...] = (str,)
 
+    @property
+    def expects(self) -> str:
+        """What a value must be, for the error when the config file gives another type."""
+        return _EXPECTS[self.toml[0]]
+
+
+PYTHON_INSTALL_MIRROR = _Spec(
+    "python_install_mirror", "PYV_PYTHON_INSTALL_MIRROR", _optional_str, None)
+PYPY_INSTALL_MIRROR = _Spec("pypy_install_mirror", "PYV_PYPY_INSTALL_MIRROR", _optional_str, None)
+GRAALPY_INSTALL_MIRROR = _Spec(
+    "graalpy_install_mirror", "PYV_GRAALPY_INSTALL_MIRROR", _optional_str, None)
+DOWNLOADS_JSON = _Spec("downloads_json", "PYV_DOWNLOADS_JSON", _optional_str, None)
+OFFLINE = _Spec("offline", "PYV_OFFLINE", parse_bool, False, toml=_BOOL)
+ARCH_VARIANT = _Spec("arch_variant", "PYV_ARCH", _choice("", "v1", "v2", "v3", "v4", "auto"), "")
+EXTERNALLY_MANAGED = _Spec("externally_managed", "PYV_EXTERNALLY_MANAGED", parse_bool, True,
+                           toml=_BOOL)
+#: None = the default: compile for shared stores (``--store``), not for your own.
+COMPILE_BYTECODE: _Spec[bool | None] = _Spec(
+    "compile_bytecode", "PYV_COMPILE_BYTECODE", parse_bool, None, toml=_BOOL)
+LOCK_TIMEOUT = _Spec("lock_timeout", "PYV_LOCK_TIMEOUT", _parse_float, 300.0, toml=_NUMBER)
+LOCK_MODE = _Spec("lock_mode", "PYV_LOCK_MODE", _choice("auto", "fcntl", "lockfile"), "auto")
+AUTO_INSTALL = _Spec("auto_install", "PYV_AUTO_INSTALL", parse_bool, False, toml=_BOOL)
+FALLBACK = _Spec("fallback", "PYV_FALLBACK", _choice("system", "error"), "system")
+STORES: _Spec[tuple[Path, ...]] = _Spec(
+    "stores", "PYV_STORES", _parse_paths, (), toml=(list, str))
+CONNECT_TIMEOUT = _Spec("connect_timeout", "PYV_CONNECT_TIMEOUT", _parse_float, 15.0, toml=_NUMBER)
+READ_TIMEOUT = _Spec("read_timeout", "PYV_READ_TIMEOUT", _parse_float, 60.0, toml=_NUMBER)
+#: A download slower than 1 KiB/s over this many seconds fails (0: never).
+STALL_TIMEOUT = _Spec("stall_timeout", "PYV_STALL_TIMEOUT", _parse_float, 30.0, toml=_NUMBER)
+RETRIES = _Spec("retries", "PYV_RETRIES", _parse_int, 4, toml=(int,))
+PROGRESS = _Spec("progress", "PYV_PROGRESS", parse_bool, True, toml=_BOOL)
+LATEST_RELEASE_URL = _Spec(
+    "latest_release_url", "PYV_LATEST_RELEASE_URL", _parse_str, PBS_LATEST_RELEASE_URL)
+RELEASE_DOWNLOAD_URL = _Spec(
+    "release_download_url", "PYV_RELEASE_DOWNLOAD_URL", _parse_str, PBS_DOWNLOAD_PREFIX)
 
 @dataclass(frozen=True)
 class Settings:
@@ -124,31 +195,30 @@ class Settings:
 
     home: Path
     config_file: Path | None = None
-    python_install_mirror: str | None = None
-    pypy_install_mirror: str | None = None
-    graalpy_install_mirror: str | None = None
-    downloads_json: str | None = None
-    offline: bool = False
+    python_install_mirror: str | None = PYTHON_INSTALL_MIRROR.default
+    pypy_install_mirror: str | None = PYPY_INSTALL_MIRROR.default
+    graalpy_install_mirror: str | None = GRAALPY_INSTALL_MIRROR.default
+    downloads_json: str | None = DOWNLOADS_JSON.default
+    offline: bool = OFFLINE.default
     #: Preferred x86-64 microarchitecture build: "" (baseline), "v2", "v3", "v4", or "auto"
     #: (the best the CPU supports).
-    arch_variant: str = ""
-    externally_managed: bool = True
+    arch_variant: str = ARCH_VARIANT.default
+    externally_managed: bool = EXTERNALLY_MANAGED.default
     #: None = the default: compile for shared stores (``--store``), not for your own.
-    compile_bytecode: bool | None = None
-    lock_timeout: float = 300.0
-    lock_mode: str = "auto"  # auto | fcntl | lockfile
-    auto_install: bool = False
-    fallback: str = "system"  # system | error
-    stores: tuple[Path, ...] = ()
-    connect_timeout: float = 15.0
-    read_timeout: float = 60.0
-    #: A download slower than 1 KiB/s over this many seconds fails (0: never).
-    stall_timeout: float = 30.0
-    retries: int = 4
-    progress: bool = True
+    compile_bytecode: bool | None = COMPILE_BYTECODE.default
+    lock_timeout: float = LOCK_TIMEOUT.default
+    lock_mode: str = LOCK_MODE.default  # auto | fcntl | lockfile
+    auto_install: bool = AUTO_INSTALL.default
+    fallback: str = FALLBACK.default  # system | error
+    stores: tuple[Path, ...] = STORES.default
+    connect_timeout: float = CONNECT_TIMEOUT.default
+    read_timeout: float = READ_TIMEOUT.default
+    stall_timeout: float = STALL_TIMEOUT.default
+    retries: int = RETRIES.default
+    progress: bool = PROGRESS.default
     #: Upstream endpoints for ``pyv update``; settings so tests can point them at loopback.
-    latest_release_url: str = PBS_LATEST_RELEASE_URL
-    release_download_url: str = PBS_DOWNLOAD_PREFIX
+    latest_release_url: str = LATEST_RELEASE_URL.default
+    release_download_url: str = RELEASE_DOWNLOAD_URL.default
     #: The environment this process was started with (for proxies, CA, shells).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -192,27 +262,11 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-_SPECS: tuple[_Spec, ...] = (
-    _Spec("python_install_mirror", "PYV_PYTHON_INSTALL_MIRROR", _optional_str),
-    _Spec("pypy_install_mirror", "PYV_PYPY_INSTALL_MIRROR", _optional_str),
-    _Spec("graalpy_install_mirror", "PYV_GRAALPY_INSTALL_MIRROR", _optional_str),
-    _Spec("downloads_json", "PYV_DOWNLOADS_JSON", _optional_str),
-    _Spec("offline", "PYV_OFFLINE", parse_bool),
-    _Spec("arch_variant", "PYV_ARCH", _choice("", "v1", "v2", "v3", "v4", "auto")),
-    _Spec("externally_managed", "PYV_EXTERNALLY_MANAGED", parse_bool),
-    _Spec("compile_bytecode", "PYV_COMPILE_BYTECODE", parse_bool),
-    _Spec("lock_timeout", "PYV_LOCK_TIMEOUT", _parse_float),
-    _Spec("lock_mode", "PYV_LOCK_MODE", _choice("auto", "fcntl", "lockfile")),
-    _Spec("auto_install", "PYV_AUTO_INSTALL", parse_bool),
-    _Spec("fallback", "PYV_FALLBACK", _choice("system", "error")),
-    _Spec("stores", "PYV_STORES", _parse_paths),
-    _Spec("connect_timeout", "PYV_CONNECT_TIMEOUT", _parse_float),
-    _Spec("read_timeout", "PYV_READ_TIMEOUT", _parse_float),
-    _Spec("stall_timeout", "PYV_STALL_TIMEOUT", _parse_window),
-    _Spec("retries", "PYV_RETRIES", _parse_int),
-    _Spec("progress", "PYV_PROGRESS", parse_bool),
-    _Spec("latest_release_url", "PYV_LATEST_RELEASE_URL", _parse_str),
-    _Spec("release_download_url", "PYV_RELEASE_DOWNLOAD_URL", _parse_str),
+_SPECS: tuple[_Spec[Any], ...] = (
+    PYTHON_INSTALL_MIRROR, PYPY_INSTALL_MIRROR, GRAALPY_INSTALL_MIRROR, DOWNLOADS_JSON, OFFLINE,
+    ARCH_VARIANT, EXTERNALLY_MANAGED, COMPILE_BYTECODE, LOCK_TIMEOUT, LOCK_MODE, AUTO_INSTALL,
+    FALLBACK, STORES, CONNECT_TIMEOUT, READ_TIMEOUT, STALL_TIMEOUT, RETRIES, PROGRESS, LATEST_RELEASE_URL,
+    RELEASE_DOWNLOAD_URL,
 )
 
 #: Config-file keys are the attribute names, with ``-`` accepted for ``_``.
@@ -228,14 +282,23 @@ def config_file_path(environ: Mapping[str, str]) -> Path:
     return Path(locations.config_file(environ))
 
 
-def read_config_file(path: Path) -> dict[str, object]:
-    """Read the TOML config; a missing file is an empty config."""
+def read_config_file(path: Path, *, required: bool = False) -> dict[str, tuple[str, object]]:
+    """The config file's settings as ``{attr: (key as written, value)}``.
+
+    A missing file is an empty config unless ``required`` (``PYV_CONFIG_FILE``
+    names it). Everything docs/settings.md does not allow is an error naming the
+    file and the key: unknown keys and tables, a key given twice (``auto_install``
+    and ``auto-install``).
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if required:
+            raise ConfigError(f"PYV_CONFIG_FILE names {path}, which does not exist",
+                              "create it, or unset PYV_CONFIG_FILE") from None
         return {}
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     import sys
 
     if sys.version_info >= (3, 11):
@@ -244,22 +307,80 @@ def read_config_file(path: Path) -> dict[str, object]:
         import tomli as tomllib
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise ConfigError(
-            f"config file {path} is not valid TOML: {exc}", "fix or remove the file"
+            f"config file {path} is not valid TOML: {reason}", "fix or remove the file"
         ) from None
-    # Accept both a flat file and a [pyv] table (the form uv users know from pyproject).
-    table = parsed.get("pyv", parsed)
-    if not isinstance(table, dict):
-        raise ConfigError(f"config file {path}: [pyv] must be a table")
-    result: dict[str, object] = {}
+    # A flat file, or one [pyv] table (the form uv users know from pyproject); not both.
+    table = parsed
+    if "pyv" in parsed:
+        table = parsed["pyv"]
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: pyv must be a table ([pyv]), "
+                              f"got {_shown(table)}")
+        others = [k for k in parsed if k != "pyv"]
+        if others:
+            what = "table" if isinstance(parsed[others[0]], dict) else "key"
+            raise ConfigError(
+                f"config file {path}: unknown {what} {_shown(others[0])} beside [pyv]",
+                "put every setting inside [pyv]",
+            )
+    result: dict[str, tuple[str, object]] = {}
     for key, value in table.items():
         attr = key.replace("-", "_")
         if attr not in CONFIG_KEYS:
             known = ", ".join(sorted(CONFIG_KEYS))
-            raise ConfigError(f"config file {path}: unknown setting {key!r}", f"known: {known}")
-        result[attr] = value
+            what = "table" if isinstance(value, dict) else "setting"
+            raise ConfigError(f"config file {path}: unknown {what} {_shown(key)}",
+                              f"known: {known}")
+        if attr in result:
+            raise ConfigError(
+                f"config file {path}: {result[attr][0]!r} and {key!r} are the same setting",
+                "keep one of them",
+            )
+        result[attr] = (key, value)
     return result
+
+
+class _Sources:
+    """Where settings come from, highest first: flags, the environment, the config file."""
+
+    def __init__(
+        self,
+        overrides: Mapping[str, object],
+        environ: Mapping[str, str],
+        config: Mapping[str, tuple[str, object]],
+        config_path: Path,
+    ) -> None:
+        unknown = set(overrides) - CONFIG_KEYS - {"home"}
+        if unknown:
+            raise TypeError(f"not a setting: {sorted(unknown)}")
+        self.overrides = overrides
+        self.environ = environ
+        self.config = config
+        self.config_path = config_path
+
+    def given(self, spec: _Spec[Any]) -> bool:
+        return (
+            self.overrides.get(spec.attr) is not None
+            or spec.env in self.environ
+            or spec.attr in self.config
+        )
+
+    def get(self, spec: _Spec[T]) -> T:
+        raw = self.overrides.get(spec.attr)
+        if raw is not None:
+            return spec.parse(raw, f"--{spec.attr.replace('_', '-')}")
+        if spec.env in self.environ:
+            return spec.parse(self.environ[spec.env], spec.env)
+        if spec.attr in self.config:
+            key, value = self.config[spec.attr]
+            name = f"{key} (in {self.config_path})"
+            if type(value) not in spec.toml:
+                raise ConfigError(f"{name} must be {spec.expects}, got {_shown(value)}")
+            return spec.parse(value, name)
+        return spec.default
 
 
 def load_settings(
@@ -269,27 +390,40 @@ def load_settings(
     """Resolve settings from (highest first) ``overrides`` (CLI flags), ``environ``,
     the config file, and defaults."""
     env: Mapping[str, str] = dict(os.environ if environ is None else environ)
-    home = default_home(env)
-    if overrides and overrides.get("home") is not None:
-        home = Path(str(overrides["home"])).absolute()
+    overrides = overrides or {}
+    if overrides.get("home") is not None:
+        home = check_path(str(overrides["home"]), "--home").absolute()
+    else:
+        home = check_path(str(default_home(env)), "PYV_HOME")
     if home.exists() and not home.is_dir():
         raise ConfigError(f"PYV_HOME {home} is not a directory", "point PYV_HOME at a directory")
-    config_path = config_file_path(env)
-    values: dict[str, object] = {}
-    for attr, raw in read_config_file(config_path).items():
-        spec = next(s for s in _SPECS if s.attr == attr)
-        values[attr] = spec.parse(raw, f"{attr} (in {config_path})")
-    for spec in _SPECS:
-        if spec.env and spec.env in env:
-            values[spec.attr] = spec.parse(env[spec.env], spec.env)
-    for attr, raw in (overrides or {}).items():
-        if raw is None or attr == "home":
-            continue
-        flag_spec = next((s for s in _SPECS if s.attr == attr), None)
-        values[attr] = flag_spec.parse(raw, f"--{attr.replace('_', '-')}") if flag_spec else raw
+    config_path = check_path(str(config_file_path(env)), "PYV_CONFIG_FILE")
+    explicit = bool(env.get("PYV_CONFIG_FILE", "").strip())
+    src = _Sources(overrides, env, read_config_file(config_path, required=explicit), config_path)
     # NO_COLOR-style conventions for progress: honour CI=true as "no bars" too.
-    if "progress" not in values and env.get("CI", "").lower() in _TRUE:
-        values["progress"] = False
-    if values.get("arch_variant") == "v1":
-        values["arch_variant"] = ""
-    return Settings(home=home, config_file=config_path, environ=env, **values)  # type: ignore[arg-type]
+    ci = env.get("CI", "").lower() in _TRUE
+    return Settings(
+        home=home,
+        config_file=config_path,
+        python_install_mirror=src.get(PYTHON_INSTALL_MIRROR),
+        pypy_install_mirror=src.get(PYPY_INSTALL_MIRROR),
+        graalpy_install_mirror=src.get(GRAALPY_INSTALL_MIRROR),
+        downloads_json=src.get(DOWNLOADS_JSON),
+        offline=src.get(OFFLINE),
+        arch_variant=src.get(ARCH_VARIANT),
+        externally_managed=src.get(EXTERNALLY_MANAGED),
+        compile_bytecode=src.get(COMPILE_BYTECODE),
+        lock_timeout=src.get(LOCK_TIMEOUT),
+        lock_mode=src.get(LOCK_MODE),
+        auto_install=src.get(AUTO_INSTALL),
+        fallback=src.get(FALLBACK),
+        stores=src.get(STORES),
+        connect_timeout=src.get(CONNECT_TIMEOUT),
+        read_timeout=src.get(READ_TIMEOUT),
+        stall_timeout=src.get(STALL_TIMEOUT),
+        retries=src.get(RETRIES),
+        progress=src.get(PROGRESS) if src.given(PROGRESS) or not ci else False,
+        latest_release_url=src.get(LATEST_RELEASE_URL),
+        release_download_url=src.get(RELEASE_DOWNLOAD_URL),
+        environ=env,
+    )
