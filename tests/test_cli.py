@@ -141,3 +141,18 @@ def test_oserrors_a_user_causes_are_one_line_others_are_bugs(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "/some/path" in err
     assert ("internal error" in err) == (code == ExitCode.INTERNAL)
+
+
+def test_the_registry_is_the_one_place_naming_commands() -> None:
+    import importlib
+
+    from pyv.cli.base import Command
+    from pyv.cli.main import COMMANDS, HIDDEN
+
+    for name, (module, cls_name, help_text) in {**COMMANDS, **HIDDEN}.items():
+        cls = getattr(importlib.import_module(f"pyv.cli.commands.{module}"), cls_name)
+        assert issubclass(cls, Command), name
+        assert help_text and "\n" not in help_text
+        # The class says what it does (its docstring is the --help description); its
+        # name and one-line help live only in the registry.
+        assert not hasattr(cls, "name") and not hasattr(cls, "help"), name
