@@ -1,4 +1,9 @@
-"""Commands that do not download must never import httpx or tqdm (start-up cost)."""
+"""Start-up budgets, as modules loaded (not milliseconds): each command imports what it uses.
+
+Commands that do not download never import httpx or tqdm; ``pyv --version`` imports
+nothing beyond the entry point; the hot commands load one command module, no catalog,
+no specifier machinery and no download stack.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,32 @@ import sys
 
 import pytest
 
+#: Runs the console script's entry point and prints the modules it loaded (the probe
+#: itself imports nothing before, so nothing is hidden).
 PROBE = """
-import io, json, sys, contextlib
-from pyv.cli.main import main
-out, err = io.StringIO(), io.StringIO()
-with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-    try:
-        code = main(sys.argv[1:])
-    except SystemExit as exc:  # argparse's --version and --help
-        code = exc.code
-heavy = sorted(m for m in ("httpx", "tqdm", "httpcore", "anyio", "h11", "certifi", "ssl",
-                           "packaging.specifiers", "packaging.tags")
-               if m in sys.modules)
-print(json.dumps({"code": code, "heavy": heavy, "err": err.getvalue()}))
+import sys
+before = set(sys.modules)
+from pyv.cli.entry import main
+import io
+out, err = sys.stdout, sys.stderr
+sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted(set(sys.modules) - before)
+text = sys.stderr.getvalue()
+sys.stdout, sys.stderr = out, err
+import json
+print(json.dumps({"code": code, "loaded": loaded, "err": text}))
 """
+
+DOWNLOAD_STACK = ("httpx", "tqdm", "httpcore", "anyio", "h11", "certifi", "ssl")
+#: Never on a command that only reads the store, the version files or PATH.
+NOT_ON_HOT_PATHS = (
+    *DOWNLOAD_STACK, "packaging.specifiers", "packaging.tags", "pyv.catalog", "pyv.installer",
+    "pyv.download", "pyv.archive", "pyv.update", "pyv.mirror", "platform", "tomllib",
+)
 
 
 def run_probe(*args: str) -> dict[str, object]:
@@ -30,6 +47,12 @@ def run_probe(*args: str) -> dict[str, object]:
     )
     data: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return data
+
+
+def _loaded(data: dict[str, object], names: tuple[str, ...]) -> list[str]:
+    loaded = data["loaded"]
+    assert isinstance(loaded, list)
+    return sorted(n for n in names if n in loaded or any(m.startswith(n + ".") for m in loaded))
 
 
 @pytest.mark.parametrize(
@@ -41,17 +64,55 @@ def run_probe(*args: str) -> dict[str, object]:
         ("dir",),
         ("version",),
         ("which", "python"),
-        ("--version",),
         ("envs",),
         ("pin",),
     ],
 )
-def test_no_download_stack_imported(args: tuple[str, ...]) -> None:
+def test_hot_commands_stay_light(args: tuple[str, ...]) -> None:
     data = run_probe(*args)
-    assert data["heavy"] == [], data
+    assert _loaded(data, NOT_ON_HOT_PATHS) == [], data
+    loaded = data["loaded"]
+    assert isinstance(loaded, list)
+    commands = [m for m in loaded if m.startswith("pyv.cli.commands.")]
+    assert len(commands) == 1, commands  # only the invoked command's module
+
+
+def test_version_loads_only_the_entry_point() -> None:
+    data = run_probe("--version")
+    assert data["code"] == 0
+    assert [m for m in data["loaded"] if m.startswith("pyv")] == [  # type: ignore[union-attr]
+        "pyv", "pyv.cli", "pyv.cli.entry"
+    ]
+    heavy = ("argparse", "re", "typing", "dataclasses", "pathlib", "enum", "packaging")
+    assert _loaded(data, heavy) == [], data
 
 
 def test_listing_the_catalog_does_not_import_the_download_stack() -> None:
     data = run_probe("list", "--available")
     assert data["code"] == 0, data
-    assert data["heavy"] == [], data
+    assert _loaded(data, DOWNLOAD_STACK) == [], data
+
+
+#: Modules on every command's path that must not compile regular expressions at import.
+ENTRY_MODULES = ("pyv.errors", "pyv.cli.entry", "pyv.cli.main", "pyv.cli.base", "pyv.requests",
+                 "pyv.platform")
+
+
+def test_entry_modules_compile_no_regular_expression_at_import() -> None:
+    probe = f"""
+import re, sys, importlib
+compiled = []
+real = re._compile
+def spy(pattern, flags):
+    caller = sys._getframe(2).f_globals.get("__name__", "")
+    compiled.append(caller)
+    return real(pattern, flags)
+re._compile = spy
+for name in {ENTRY_MODULES!r}:
+    importlib.import_module(name)
+print(sorted(set(c for c in compiled if c.startswith("pyv"))))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

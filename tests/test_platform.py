@@ -166,3 +166,27 @@ def test_check_runs_on_refuses(
     with pytest.raises(PlatformError) as info:
         check_runs_on(host, os=os_name, arch=arch, libc=libc, arch_variant=variant, what="build")
     assert needle in info.value.render()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("glibc 2.35", (2, 35)), ("glibc 2.28.9000", (2, 28)), ("glibc 2.17-stable", (2, 17)),
+     ("musl 1.2", None), ("glibc x.y", None), ("glibc 2.", None), ("", None)],
+)
+def test_glibc_version_from_confstr(
+    monkeypatch: pytest.MonkeyPatch, text: str, expected: tuple[int, int] | None
+) -> None:
+    import os
+
+    from pyv import platform as pyv_platform
+
+    monkeypatch.setattr(os, "confstr", lambda name: text, raising=False)
+    assert pyv_platform._confstr_glibc() == expected
+
+
+def test_machine_is_what_platform_reports() -> None:
+    import platform
+
+    from pyv import platform as pyv_platform
+
+    assert pyv_platform._machine() == platform.machine()

@@ -10,47 +10,47 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pyv.errors import ExitCode, InvalidRequest
-from pyv.requests import PythonRequest, parse_request
+from pyv.requests import MAX_NUMBER_DIGITS, PythonRequest, parse_request
 
-# text -> (kind, implementation, specifier, variant, normalized)
-VALID: list[tuple[str, str, str | None, str | None, str | None, str]] = [
-    ("3", "version", None, "==3.*", None, "3"),
-    ("3.12", "version", None, "==3.12.*", None, "3.12"),
-    ("3.12.4", "version", None, "==3.12.4", None, "3.12.4"),
-    ("3.13.0rc1", "version", None, "==3.13.0rc1", None, "3.13.0rc1"),
-    ("312", "version", None, "==3.12.*", None, "3.12"),
-    ("cpython@3.12", "version", "cpython", "==3.12.*", None, "3.12"),
-    ("cpython3.12", "version", "cpython", "==3.12.*", None, "3.12"),
-    ("cp312", "version", "cpython", "==3.12.*", None, "3.12"),
-    ("python3.12", "version", None, "==3.12.*", None, "3.12"),
-    ("3.13t", "version", None, "==3.13.*", "freethreaded", "3.13t"),
-    ("3.13+freethreaded", "version", None, "==3.13.*", "freethreaded", "3.13t"),
-    ("3.12d", "version", None, "==3.12.*", "debug", "3.12d"),
-    ("3.12+debug", "version", None, "==3.12.*", "debug", "3.12d"),
-    ("3.13td", "version", None, "==3.13.*", "freethreaded+debug", "3.13td"),
-    ("3.13+freethreaded+debug", "version", None, "==3.13.*", "freethreaded+debug", "3.13td"),
-    ("313t", "version", None, "==3.13.*", "freethreaded", "3.13t"),
-    ("pypy@3.10", "version", "pypy", "==3.10.*", None, "pypy3.10"),
-    ("pypy3.10", "version", "pypy", "==3.10.*", None, "pypy3.10"),
-    ("PyPy3.10", "version", "pypy", "==3.10.*", None, "pypy3.10"),
-    ("pp310", "version", "pypy", "==3.10.*", None, "pypy3.10"),
-    ("graalpy@3.11", "version", "graalpy", "==3.11.*", None, "graalpy3.11"),
-    ("CPython@3.12", "version", "cpython", "==3.12.*", None, "3.12"),
-    ("pypy", "version", "pypy", None, None, "pypy"),
-    (">=3.11,<3.13", "version", None, ">=3.11,<3.13", None, "<3.13,>=3.11"),
-    ("==3.12.*", "version", None, "==3.12.*", None, "==3.12.*"),
-    ("~=3.11", "version", None, "~=3.11", None, "~=3.11"),
-    ("cpython@>=3.12", "version", "cpython", ">=3.12", None, ">=3.12"),
-    (">=3.13+freethreaded", "version", None, ">=3.13", "freethreaded", ">=3.13+freethreaded"),
-    ("any", "any", None, None, None, "any"),
-    ("latest", "any", None, None, None, "any"),
-    ("  3.12  ", "version", None, "==3.12.*", None, "3.12"),
+# text -> (kind, implementation, specifier, variant)
+VALID: list[tuple[str, str, str | None, str | None, str | None]] = [
+    ("3", "version", None, "==3.*", None),
+    ("3.12", "version", None, "==3.12.*", None),
+    ("3.12.4", "version", None, "==3.12.4", None),
+    ("3.13.0rc1", "version", None, "==3.13.0rc1", None),
+    ("312", "version", None, "==3.12.*", None),
+    ("cpython@3.12", "version", "cpython", "==3.12.*", None),
+    ("cpython3.12", "version", "cpython", "==3.12.*", None),
+    ("cp312", "version", "cpython", "==3.12.*", None),
+    ("python3.12", "version", None, "==3.12.*", None),
+    ("3.13t", "version", None, "==3.13.*", "freethreaded"),
+    ("3.13+freethreaded", "version", None, "==3.13.*", "freethreaded"),
+    ("3.12d", "version", None, "==3.12.*", "debug"),
+    ("3.12+debug", "version", None, "==3.12.*", "debug"),
+    ("3.13td", "version", None, "==3.13.*", "freethreaded+debug"),
+    ("3.13+freethreaded+debug", "version", None, "==3.13.*", "freethreaded+debug"),
+    ("313t", "version", None, "==3.13.*", "freethreaded"),
+    ("pypy@3.10", "version", "pypy", "==3.10.*", None),
+    ("pypy3.10", "version", "pypy", "==3.10.*", None),
+    ("PyPy3.10", "version", "pypy", "==3.10.*", None),
+    ("pp310", "version", "pypy", "==3.10.*", None),
+    ("graalpy@3.11", "version", "graalpy", "==3.11.*", None),
+    ("CPython@3.12", "version", "cpython", "==3.12.*", None),
+    ("pypy", "version", "pypy", None, None),
+    (">=3.11,<3.13", "version", None, ">=3.11,<3.13", None),
+    ("==3.12.*", "version", None, "==3.12.*", None),
+    ("~=3.11", "version", None, "~=3.11", None),
+    ("cpython@>=3.12", "version", "cpython", ">=3.12", None),
+    (">=3.13+freethreaded", "version", None, ">=3.13", "freethreaded"),
+    ("any", "any", None, None, None),
+    ("latest", "any", None, None, None),
+    ("  3.12  ", "version", None, "==3.12.*", None),
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "impl", "spec", "variant", "normalized"), VALID)
+@pytest.mark.parametrize(("text", "kind", "impl", "spec", "variant"), VALID)
 def test_valid_forms(
-    text: str, kind: str, impl: str | None, spec: str | None, variant: str | None, normalized: str
+    text: str, kind: str, impl: str | None, spec: str | None, variant: str | None
 ) -> None:
     request = parse_request(text)
     assert request.kind == kind
@@ -59,7 +59,6 @@ def test_valid_forms(
     assert request.variant == variant
     assert request.freethreaded == (variant is not None and "freethreaded" in variant)
     assert request.debug == (variant is not None and "debug" in variant)
-    assert request.normalized == normalized
     assert request.raw == text.strip()
 
 
@@ -89,29 +88,27 @@ def test_keys(
     assert request.version_text == version
 
 
-def test_full_key_normalises_to_itself() -> None:
+def test_keys_are_case_insensitive() -> None:
     key = "cpython-3.13.1+freethreaded-linux-x86_64_v3-gnu"
-    assert parse_request(key).normalized == key
-    assert parse_request(key.upper()).normalized == key
+    assert parse_request(key.upper()) == replace(parse_request(key), raw=key.upper())
 
 
 @pytest.mark.parametrize(
-    ("text", "exact", "minor", "prefix"),
+    ("text", "exact", "prefix"),
     [
-        ("3", False, False, (3,)),
-        ("3.12", False, True, (3, 12)),
-        ("cpython@3.12", False, True, (3, 12)),
-        ("3.12.4", True, False, (3, 12, 4)),
-        ("3.13.0rc1", True, False, (3, 13, 0)),
-        ("3.13t", False, True, (3, 13)),
-        (">=3.11", False, False, ()),
-        ("any", False, False, ()),
+        ("3", False, (3,)),
+        ("3.12", False, (3, 12)),
+        ("cpython@3.12", False, (3, 12)),
+        ("3.12.4", True, (3, 12, 4)),
+        ("3.13.0rc1", True, (3, 13, 0)),
+        ("3.13t", False, (3, 13)),
+        (">=3.11", False, ()),
+        ("any", False, ()),
     ],
 )
-def test_exact_and_minor(text: str, exact: bool, minor: bool, prefix: tuple[int, ...]) -> None:
+def test_exact_and_prefix(text: str, exact: bool, prefix: tuple[int, ...]) -> None:
     request = parse_request(text)
     assert request.is_exact is exact
-    assert request.is_minor is minor
     assert request.version_prefix == prefix
 
 
@@ -196,17 +193,52 @@ def test_allows_prereleases(text: str, expected: bool) -> None:
     assert parse_request(text).allows_prereleases is expected
 
 
-@pytest.mark.parametrize("text", [t[0] for t in VALID])
-def test_normalized_parses_back_to_the_same_request(text: str) -> None:
-    request = parse_request(text)
-    again = parse_request(request.normalized)
-    cpython_or_any = (None, "cpython")
-    assert (again.implementation in cpython_or_any) == (request.implementation in cpython_or_any)
-    assert (again.specifier, again.variant, again.kind) == (
-        request.specifier, request.variant, request.kind
-    )
-
-
 def test_equivalent_spellings_are_equal() -> None:
     assert parse_request("cp312") == replace(parse_request("cpython@3.12"), raw="cp312")
-    assert len({parse_request(t).normalized for t in ("3.13t", "313t", "3.13+freethreaded")}) == 1
+    variants = {replace(parse_request(t), raw="") for t in ("3.13t", "313t", "3.13+freethreaded")}
+    assert len(variants) == 1
+
+
+LONG = "1" * 5000  # past int()'s 4,300-digit limit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"3.{LONG}", f"{LONG}", f"3.12.{LONG}", f"3.13.0rc{LONG}", f">=3.{LONG}", f"cpython@3.{LONG}",
+     f"pypy3.{LONG}", f"cpython-3.{LONG}-linux", "3.1234567", f"3.{LONG}t"],
+)
+def test_a_number_longer_than_the_bound_is_an_invalid_request(text: str) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(text, allow_names=True)
+    line = info.value.render()
+    assert "\n" not in line and len(line) < 600, line
+    assert f"longer than {MAX_NUMBER_DIGITS} digits" in line
+
+
+def test_the_digit_bound_itself_is_accepted() -> None:
+    digits = "1" * MAX_NUMBER_DIGITS
+    assert parse_request(f"3.12.{digits}").version_text == f"3.12.{digits}"
+
+
+@pytest.mark.parametrize("text", ["3.\u0661\u0662", "\uff13.12", "3.12\u00b2", "\u00b2"])
+def test_only_ascii_digits_make_a_version(text: str) -> None:
+    # The shims compare bytes: a version written in other scripts' digits is no version.
+    with pytest.raises(InvalidRequest):
+        parse_request(text)
+
+
+def test_a_word_longer_than_an_environment_name_is_no_name() -> None:
+    from pyv.venv.names import MAX_NAME_LENGTH
+
+    longest = "e" * MAX_NAME_LENGTH
+    assert parse_request(longest, allow_names=True).kind == "name"
+    with pytest.raises(InvalidRequest) as info:
+        parse_request(longest + "e", allow_names=True)
+    assert len(info.value.render()) < 600
+
+
+def test_an_invalid_request_line_shows_a_bounded_excerpt() -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_request("x" * 100_000)
+    assert "(100000 characters)" in info.value.render()
+    assert len(info.value.render()) < 600

@@ -95,29 +95,66 @@ class InUse(PyvError):
     exit_code = ExitCode.IN_USE
 
 
-def from_os_error(exc: OSError, action: str) -> PyvError:
-    """Translate an OSError met while doing ``action`` into a user-facing error."""
+#: Characters of a path that an error line shows (a path may be thousands long).
+_SHOWN_PATH = 120
+
+
+def _shown(filename: object) -> str:
+    text = str(filename)
+    if len(text) <= _SHOWN_PATH:
+        return text
+    return f"{text[:_SHOWN_PATH]}... ({len(text)} characters)"
+
+
+def from_os_error(exc: OSError, action: str | None = None) -> PyvError:
+    """Translate an OSError met while doing ``action`` into a user-facing error.
+
+    Without ``action`` (the CLI's last resort, which does not know what was being
+    done) the line names the path the system refused.
+    """
     import errno
 
-    target = f" ({exc.filename})" if exc.filename else ""
+    target = f" ({_shown(exc.filename)})" if exc.filename else ""
+    where = f" while {action}{target}" if action else target
     if exc.errno == errno.ENOSPC:
         return FilesystemError(
-            f"no space left on device while {action}{target}",
+            f"no space left on device{where}",
             "free some space (or set PYV_HOME to a larger disk) and run the command again",
         )
     if exc.errno == errno.EDQUOT:
         return FilesystemError(
-            f"disk quota exceeded while {action}{target}",
+            f"disk quota exceeded{where}",
             "free some space (or set PYV_HOME to a disk with more quota) and run the command again",
         )
     if exc.errno in (errno.EACCES, errno.EPERM):
         return FilesystemError(
-            f"permission denied while {action}{target}",
+            f"permission denied{where}",
             "check the permissions of that path, or set PYV_HOME to a directory you own",
         )
     if exc.errno == errno.EROFS:
         return FilesystemError(
-            f"read-only file system while {action}{target}",
+            f"read-only file system{where}",
             "set PYV_HOME (or --store) to a writable directory",
         )
-    return FilesystemError(f"{exc.strerror or exc} while {action}{target}")
+    if exc.errno == errno.ENAMETOOLONG:
+        return FilesystemError(
+            f"file name too long{where}", "use a shorter name or path"
+        )
+    if exc.errno == errno.ELOOP:
+        return FilesystemError(
+            f"too many levels of symbolic links{where}", "fix or remove the symbolic link loop"
+        )
+    return FilesystemError(f"{exc.strerror or exc}{where}")
+
+
+def user_os_error(exc: OSError) -> PyvError | None:
+    """The one-line error for an OSError that the user's input or system caused, if it is one.
+
+    A name too long, a permission, a full or read-only disk: the user can act on these
+    whichever code met them. Any other OSError escaping a command is a bug (``None``).
+    """
+    import errno
+
+    user_caused = (errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT,
+                   errno.EROFS, errno.ELOOP)
+    return from_os_error(exc) if exc.errno in user_caused else None

@@ -12,8 +12,6 @@ subprocess is needed on Linux.
 from __future__ import annotations
 
 import os
-import re
-import struct
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +51,11 @@ X86_64_LEVEL_FLAGS: dict[int, frozenset[str]] = {
 GLIBC_FLOORS: dict[str, tuple[int, int]] = {"riscv64": (2, 28)}
 DEFAULT_GLIBC_FLOOR = (2, 17)
 
-_GLIBC_RE = re.compile(
+# Patterns, not compiled expressions: only host detection needs them, once per process.
+_GLIBC_PATTERN = (
     rb"(?:GNU C Library|GNU libc)[^\n\x00]*?(?:version|release version) (\d+)\.(\d+)"
 )
-_GLIBC_SONAME_RE = re.compile(rb"GLIBC_(\d+)\.(\d+)")
+_GLIBC_SONAME_PATTERN = rb"GLIBC_(\d+)\.(\d+)"
 
 
 @dataclass(frozen=True)
@@ -90,6 +89,8 @@ def normalize_arch(machine: str) -> str:
 
 def elf_interpreter(path: Path) -> str | None:
     """Return the PT_INTERP (dynamic loader path) of an ELF file, or None."""
+    import struct
+
     try:
         with open(path, "rb") as fh:
             ident = fh.read(64)
@@ -129,6 +130,8 @@ def elf_interpreter(path: Path) -> str | None:
 
 def glibc_version_of_loader(loader: Path) -> tuple[int, int] | None:
     """Read the glibc version from the loader (or the libc.so.6 next to it)."""
+    import re
+
     candidates = [loader]
     for libdir in (
         loader.parent,
@@ -142,10 +145,10 @@ def glibc_version_of_loader(loader: Path) -> tuple[int, int] | None:
             data = candidate.read_bytes()
         except OSError:
             continue
-        match = _GLIBC_RE.search(data)
+        match = re.search(_GLIBC_PATTERN, data)
         if match:
             return int(match.group(1)), int(match.group(2))
-        versions = [(int(a), int(b)) for a, b in _GLIBC_SONAME_RE.findall(data)]
+        versions = [(int(a), int(b)) for a, b in re.findall(_GLIBC_SONAME_PATTERN, data)]
         if versions:
             return max(versions)
     return None
@@ -187,8 +190,12 @@ def _confstr_glibc() -> tuple[int, int] | None:
         text = os.confstr("CS_GNU_LIBC_VERSION") or ""
     except (AttributeError, ValueError, OSError):
         return None
-    match = re.match(r"glibc (\d+)\.(\d+)", text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    name, _, version = text.partition(" ")  # "glibc 2.35"
+    major, _, minor = version.partition(".")
+    minor = minor[: len(minor) - len(minor.lstrip("0123456789"))]
+    if name != "glibc" or not major.isdigit() or not minor:
+        return None
+    return int(major), int(minor)
 
 
 def x86_64_level_from_flags(flags: set[str] | frozenset[str]) -> int:
@@ -244,8 +251,6 @@ def detect_host(
     cpuinfo: Path = Path("/proc/cpuinfo"),
 ) -> Host:
     """Detect the running host. Arguments exist so tests can fake every input."""
-    import platform as _platform
-
     sysname = (system or sys.platform).lower()
     if sysname.startswith("linux"):
         os_name = "linux"
@@ -255,7 +260,7 @@ def detect_host(
         os_name = "windows"
     else:
         os_name = sysname
-    arch = normalize_arch(machine or _platform.machine())
+    arch = normalize_arch(machine or _machine())
     glibc: tuple[int, int] | None = None
     if os_name == "linux":
         libc, glibc = detect_libc(arch, probe_binaries) if probe_binaries else detect_libc(arch)
@@ -266,6 +271,15 @@ def detect_host(
         flags = read_cpu_flags(cpuinfo) if os_name == "linux" else _darwin_cpu_flags()
         level = x86_64_level_from_flags(flags) if flags else 1
     return Host(os=os_name, arch=arch, libc=libc, glibc=glibc, x86_64_level=level)
+
+
+def _machine() -> str:
+    """``platform.machine()`` without importing platform (and re) where ``uname`` answers."""
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
 
 
 _HOST_CACHE: list[Host] = []

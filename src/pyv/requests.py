@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
 from pyv.errors import InvalidRequest
 from pyv.platform import normalize_arch
 
+TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
     # packaging.specifiers pulls in packaging.tags (subprocess, logging): ~12 ms that
     # plain version requests, the common case, never need. It is imported on demand.
@@ -51,20 +50,20 @@ ACCEPTED_FORMS = (
     "a key (cpython-3.12.4-linux-x86_64-gnu), any, latest, system, or a path to an interpreter"
 )
 
-# A version as users type it: 1-3 release numbers, an optional pre-release, then a
-# variant written as a suffix (t, d, td) and/or as +freethreaded / +debug.
-_VERSION_RE = re.compile(
-    r"""
-    (?P<release>\d+(?:\.\d+){0,2})
-    (?P<pre>(?:a|b|rc)\d+)?
-    (?P<short>td|t|d)?
-    (?P<long>(?:\+(?:freethreaded|debug))*)
-    """,
-    re.VERBOSE,
-)
-# Implementation glued to a version: ``cpython3.12``, ``pypy3.10``, ``cp312``, ``python3``.
-_GLUED_RE = re.compile(r"(?P<impl>cpython|pypy|graalpy|python|cp|pp|gp|py)(?P<version>\d.*)")
-_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+#: The most digits one number of a request may have (``3.123456`` at most): more than
+#: any Python version needs, and far below what ``int()`` refuses (4,300 digits).
+MAX_NUMBER_DIGITS = 6
+
+# The parsers below are written out rather than as regular expressions: compiling
+# those cost more than parsing, on the path of every command that reads a request.
+_DIGITS = frozenset("0123456789")
+_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_NAME_CHARS = _NAME_START | _DIGITS | frozenset(".-")
+_ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+#: Implementation spellings a version may be glued to (``cpython3.12``, ``pp310``), tried
+#: in this order.
+_GLUED_PREFIXES = ("cpython", "pypy", "graalpy", "python", "cp", "pp", "gp", "py")
+_PRE_TAGS = ("rc", "a", "b")
 _SPECIFIER_START = ("<", ">", "=", "!", "~")
 
 
@@ -128,11 +127,6 @@ class PythonRequest:
         return len(self.version_prefix) >= 3 or Version(self.version_text).is_prerelease
 
     @property
-    def is_minor(self) -> bool:
-        """True when the request names a minor series (``3.12``), not an exact patch."""
-        return len(self.version_prefix) == 2 and not self.is_exact
-
-    @property
     def is_download_request(self) -> bool:
         """True when downloads can satisfy the request (not a path, system or name)."""
         return self.kind in ("any", "version", "key")
@@ -145,35 +139,6 @@ class PythonRequest:
         if self.explicit_specifier is not None:
             return bool(self.explicit_specifier.prereleases)
         return False
-
-    @property
-    def normalized(self) -> str:
-        """Canonical text: ``3.12``, ``3.13t``, ``pypy3.10``, ``>=3.11,<3.13``, ``any``, a key…
-
-        Two spellings of the same request (``cpython@3.12``, ``cp312``) normalise alike,
-        so it serves as a lookup key (e.g. for minor links and shim indexes).
-        """
-        if self.kind in ("system", "name", "path"):
-            return self.raw
-        if self.kind == "any":
-            return "any"
-        suffix = ("t" if self.freethreaded else "") + ("d" if self.debug else "")
-        impl = "" if self.implementation in (None, "cpython") else self.implementation
-        if self.kind == "key":
-            version = self.version_text or "any"
-            variant = f"+{self.variant}" if self.variant else ""
-            arch = (self.arch or "any") + (f"_{self.arch_variant}" if self.arch_variant else "")
-            return (
-                f"{self.implementation or 'cpython'}-{version}{variant}-{self.os or 'any'}-"
-                f"{arch}-{self.libc or 'any'}"
-            )
-        if self.version_text is not None:
-            return f"{impl}{self.version_text}{suffix}"
-        if self.explicit_specifier is not None:
-            # Specifiers take the long variant spelling: ``>=3.13t`` would not parse.
-            text = str(self.explicit_specifier) + (f"+{self.variant}" if self.variant else "")
-            return f"{impl}@{text}" if impl else text
-        return f"{self.implementation or 'any'}{suffix}"
 
     def matches(self, implementation: str, version: Version, variant: str | None) -> bool:
         """Whether an interpreter of this implementation, version and variant satisfies it.
@@ -209,17 +174,71 @@ def _wanted(version_text: str) -> tuple[tuple[int, ...], tuple[str, int] | None]
     return parsed.release[: version_text.count(".") + 1], parsed.pre
 
 
+#: Characters of a refused request that its error line shows (it may be a megabyte).
+_SHOWN = 80
+
+
 def _invalid(text: str, why: str = "") -> InvalidRequest:
     detail = f" ({why})" if why else ""
-    return InvalidRequest(f"invalid Python request {text!r}{detail}", ACCEPTED_FORMS)
+    shown = repr(text) if len(text) <= _SHOWN else f"{text[:_SHOWN]!r}... ({len(text)} characters)"
+    return InvalidRequest(f"invalid Python request {shown}{detail}", ACCEPTED_FORMS)
+
+
+def _check_numbers(text: str, raw: str) -> None:
+    """Refuse a number longer than :data:`MAX_NUMBER_DIGITS` anywhere in ``text``."""
+    run = 0
+    for char in text:
+        if char in _DIGITS:
+            run += 1
+            if run > MAX_NUMBER_DIGITS:
+                raise _invalid(raw, f"a number longer than {MAX_NUMBER_DIGITS} digits")
+        else:
+            run = 0
+
+
+def _digits_end(text: str, start: int) -> int:
+    """The index after the ASCII digits starting at ``start``."""
+    end = start
+    while end < len(text) and text[end] in _DIGITS:
+        end += 1
+    return end
+
+
+def _split_version(text: str) -> tuple[str, str, str, str] | None:
+    """(release, pre-release, short variant, long variants) of ``3.13.0rc1t+debug``.
+
+    A version as users type it: 1-3 release numbers, an optional pre-release, then a
+    variant written as a suffix (t, d, td) and/or as +freethreaded / +debug.
+    """
+    end = _digits_end(text, 0)
+    if end == 0:
+        return None
+    for _ in range(2):
+        if text.startswith(".", end) and _digits_end(text, end + 1) > end + 1:
+            end = _digits_end(text, end + 1)
+    release, pos = text[:end], end
+    pre = ""
+    for tag in _PRE_TAGS:
+        if text.startswith(tag, pos) and _digits_end(text, pos + len(tag)) > pos + len(tag):
+            end = _digits_end(text, pos + len(tag))
+            pre, pos = text[pos:end], end
+            break
+    short = next((s for s in ("td", "t", "d") if text.startswith(s, pos)), "")
+    pos += len(short)
+    long = text[pos:]
+    if long and any(v not in ("freethreaded", "debug") for v in long.split("+")[1:]):
+        return None
+    if long and not long.startswith("+"):
+        return None
+    return release, pre, short, long
 
 
 def _parse_version(text: str, raw: str) -> tuple[str, bool, bool]:
     """``3.13.0rc1t`` -> (version text, freethreaded, debug)."""
-    match = _VERSION_RE.fullmatch(text)
-    if match is None:
+    split = _split_version(text)
+    if split is None:
         raise _invalid(raw)
-    release, pre, short, long = (match.group(g) or "" for g in ("release", "pre", "short", "long"))
+    release, pre, short, long = split
     parts = release.split(".")
     if len(parts) == 1 and len(release) > 1:
         # ``312`` means 3.12 (the wheel-tag spelling); more than 3 digits is ambiguous.
@@ -283,12 +302,12 @@ def _parse_key(parts: list[str], raw: str) -> PythonRequest:
             raise _invalid(raw, f"unknown operating system {values[0]!r}")
     if values[1] != "any":
         arch_text = values[1]
-        level = re.fullmatch(r"(x86_64|amd64)_(v[1-4])", arch_text)
-        if level:
-            arch_text = level.group(1)
-            arch_variant = None if level.group(2) == "v1" else level.group(2)
+        base, _, level = arch_text.rpartition("_")
+        if base in ("x86_64", "amd64") and level in ("v1", "v2", "v3", "v4"):
+            arch_text = base
+            arch_variant = None if level == "v1" else level
         arch = normalize_arch(arch_text)
-        if not re.fullmatch(r"[a-z0-9_]+", arch):
+        if not arch or not _ARCH_CHARS.issuperset(arch):
             raise _invalid(raw, f"unknown architecture {values[1]!r}")
     if values[2] != "any":
         if values[2] not in _LIBCS:
@@ -327,18 +346,31 @@ def parse_request(text: str, *, allow_names: bool = False) -> PythonRequest:
     try:
         return _parse_interpreter_request(raw, lowered)
     except InvalidRequest:
-        if allow_names and _NAME_RE.fullmatch(raw) and not _is_reserved_word(lowered):
+        if allow_names and _could_be_name(raw, lowered):
             return PythonRequest(raw=raw, kind="name")
         raise
 
 
+def _could_be_name(raw: str, lowered: str) -> bool:
+    """Whether a word that is no request may name an environment (see pyv.venv.names)."""
+    from pyv.venv.names import MAX_NAME_LENGTH
+
+    return (
+        len(raw) <= MAX_NAME_LENGTH
+        and raw[0] in _NAME_START
+        and _NAME_CHARS.issuperset(raw)
+        and not _is_reserved_word(lowered)
+    )
+
+
 def _is_reserved_word(lowered: str) -> bool:
     """Words that start like a request are never environment names (``cpython-x`` is a typo)."""
-    head = re.split(r"[-@]", lowered, maxsplit=1)[0]
+    head = lowered.replace("@", "-").partition("-")[0]
     return head in IMPLEMENTATIONS and lowered != head
 
 
 def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
+    _check_numbers(lowered, raw)
     if lowered.startswith(_SPECIFIER_START):
         spec, ft, dbg = _parse_specifier(lowered, raw)
         return PythonRequest(raw=raw, kind="version", explicit_specifier=spec, freethreaded=ft,
@@ -367,15 +399,25 @@ def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
         return _parse_key(lowered.split("-"), raw)
     if lowered in _IMPL_NAMES and lowered in (*IMPLEMENTATIONS, "python"):
         return PythonRequest(raw=raw, kind="version", implementation=_IMPL_NAMES[lowered])
-    glued = _GLUED_RE.fullmatch(lowered)
-    if glued:
-        impl_text = glued.group("impl")
-        version = glued.group("version")
-        # ``cp312``/``pp310`` are wheel-tag spellings (no dots); ``cpython3.12`` has dots.
-        if impl_text in ("cp", "pp", "gp", "py") and not re.fullmatch(r"\d{2,3}[td]*", version):
-            raise _invalid(raw)
-        version_text, ft, dbg = _parse_version(version, raw)
-        return PythonRequest(raw=raw, kind="version", implementation=_IMPL_NAMES[impl_text],
-                             freethreaded=ft, debug=dbg, version_text=version_text)
-    raise _invalid(raw)
+    glued = _glued_implementation(lowered)
+    if glued is None:
+        raise _invalid(raw)
+    version = lowered[len(glued):]
+    # ``cp312``/``pp310`` are wheel-tag spellings (no dots); ``cpython3.12`` has dots.
+    digits = _digits_end(version, 0)
+    if glued in ("cp", "pp", "gp", "py") and not (
+        2 <= digits <= 3 and set(version[digits:]) <= {"t", "d"}
+    ):
+        raise _invalid(raw)
+    version_text, ft, dbg = _parse_version(version, raw)
+    return PythonRequest(raw=raw, kind="version", implementation=_IMPL_NAMES[glued],
+                         freethreaded=ft, debug=dbg, version_text=version_text)
+
+
+def _glued_implementation(lowered: str) -> str | None:
+    """The implementation spelling a version is glued to (``pypy`` of ``pypy3.10``), if any."""
+    for prefix in _GLUED_PREFIXES:
+        if lowered.startswith(prefix) and lowered[len(prefix):len(prefix) + 1] in _DIGITS:
+            return prefix
+    return None
 

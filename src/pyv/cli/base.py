@@ -3,28 +3,44 @@
 from __future__ import annotations
 
 import abc
-import argparse
-import json
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, TextIO
 
-from pyv.settings import Settings
+TYPE_CHECKING = False  # not typing's: see pyv.cli.main
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any, TextIO
+
+    from pyv.settings import Settings
 
 
-@dataclass
 class Context:
-    """What a command needs from the outside world, passed in rather than read."""
+    """What a command needs from the outside world, passed in rather than read.
 
-    settings: Settings
-    environ: Mapping[str, str]
-    cwd: Path
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    quiet: bool = False
-    verbose: bool = False
+    A plain class, not a dataclass: it is built once per run, on every command's path.
+    """
+
+    __slots__ = ("cwd", "environ", "quiet", "settings", "stderr", "stdout", "verbose")
+
+    def __init__(
+        self,
+        settings: Settings,
+        environ: Mapping[str, str],
+        cwd: Path,
+        *,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        quiet: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.environ = environ
+        self.cwd = cwd
+        self.stdout: TextIO = sys.stdout if stdout is None else stdout
+        self.stderr: TextIO = sys.stderr if stderr is None else stderr
+        self.quiet = quiet
+        self.verbose = verbose
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout)
@@ -38,6 +54,8 @@ class Context:
         print(f"warning: {text}", file=self.stderr)
 
     def emit_json(self, data: Any) -> None:
+        import json
+
         json.dump(data, self.stdout, indent=2, default=str)
         self.stdout.write("\n")
 
@@ -52,10 +70,8 @@ class Context:
 
 
 class Command(abc.ABC):
-    """One subcommand. Subclasses set ``name``/``help`` and implement ``run``."""
-
-    name: ClassVar[str]
-    help: ClassVar[str]
+    """One subcommand: its arguments and ``run``. Its name and help live in the registry
+    (:data:`pyv.cli.main.COMMANDS`), its description in the class docstring."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027 - optional hook
         """Declare the command's arguments (none by default)."""

@@ -16,8 +16,18 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+#: Global flags that may stand beside ``--version`` (see pyv.cli.main._global_parser).
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in args and all(a == "--version" or a in _GLOBAL_FLAGS for a in args):
+        # What argparse's version action prints, without importing argparse (or re).
+        from pyv import __version__
+
+        print(f"pyv {__version__}")
+        return 0
     if args[:1] == ["venv"]:
         code = _quick_venv(args[1:])
         if code is not None:

@@ -10,12 +10,15 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
 from pyv import __version__
-from pyv.errors import ExitCode, PyvError, UsageError
+from pyv.errors import ExitCode, PyvError, UsageError, user_os_error
+
+TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 #: name -> (module under pyv.cli.commands, class name, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -198,15 +201,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return ExitCode.OK
-    except Exception as exc:  # a bug: one line, and the traceback only on request
-        if environ.get("PYV_DEBUG"):
-            raise
-        print(
-            f"error: internal error ({type(exc).__name__}: {exc}); please report it, and "
-            "rerun with PYV_DEBUG=1 for details",
-            file=sys.stderr,
-        )
-        return ExitCode.INTERNAL
+    except OSError as exc:
+        error = user_os_error(exc)
+        if error is None:
+            return _internal_error(exc, environ)
+        print(error.render(), file=sys.stderr)
+        return int(error.exit_code)
+    except Exception as exc:
+        return _internal_error(exc, environ)
+
+
+def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
+    """A bug: one line, and the traceback only on request."""
+    if environ.get("PYV_DEBUG"):
+        raise exc
+    print(
+        f"error: internal error ({type(exc).__name__}: {exc}); please report it, and "
+        "rerun with PYV_DEBUG=1 for details",
+        file=sys.stderr,
+    )
+    return ExitCode.INTERNAL
 
 
 def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> int:

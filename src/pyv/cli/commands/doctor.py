@@ -19,9 +19,6 @@ class DoctorCommand(Command):
     check reports a warning or an error.
     """
 
-    name = "doctor"
-    help = "check the installation and explain what to fix"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--fix", action="store_true",
                             help="remove leftovers of interrupted operations "

@@ -47,9 +47,6 @@ class InstallCommand(Command):
     python-build-standalone archive on disk (verify it with --sha256).
     """
 
-    name = "install"
-    help = "download and install Python versions"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "requests",
@@ -171,9 +168,6 @@ def default_requests(ctx: Context) -> list[str]:
 class UninstallCommand(Command):
     """Remove installed Python versions (refused while environments use them)."""
 
-    name = "uninstall"
-    help = "remove installed Python versions"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("requests", nargs="+", metavar="REQUEST")
         parser.add_argument(
@@ -208,9 +202,6 @@ class UpgradeCommand(Command):
     Older patches stay until uninstalled; environments made from a minor
     request follow the minor link to the new patch.
     """
-
-    name = "upgrade"
-    help = "install the newest patch of installed minor versions"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(

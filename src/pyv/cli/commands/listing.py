@@ -117,9 +117,6 @@ class ListCommand(Command):
     shows every patch and --all-platforms every platform's builds.
     """
 
-    name = "list"
-    help = "list installed and available Python versions"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("request", nargs="?", metavar="REQUEST", help="only matching versions")
         only = parser.add_mutually_exclusive_group()
@@ -184,9 +181,6 @@ class FindCommand(Command):
     With no REQUEST, the one the current directory selects (.python-version …).
     """
 
-    name = "find"
-    help = "print the path of the best matching interpreter"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("request", nargs="?", metavar="REQUEST")
         parser.add_argument(
@@ -247,9 +241,6 @@ def _selected_requests(ctx: Context) -> list[str]:
 
 class DirCommand(Command):
     """Print the directory of the version store (or of shims, envs, cache)."""
-
-    name = "dir"
-    help = "print the directory of the version store"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         which = parser.add_mutually_exclusive_group()

@@ -23,9 +23,6 @@ class MirrorCommand(Command):
     with `pyv install --from-bundle FILE.tar REQ`. Re-running fetches only what is missing.
     """
 
-    name = "mirror"
-    help = "download archives into an offline mirror"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("args", nargs="*", metavar="DIR REQ",
                             help="the mirror directory, then the versions to mirror "

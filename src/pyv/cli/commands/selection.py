@@ -40,9 +40,6 @@ class PinCommand(Command):
     and 3.11 as `python3.11`. With no request, print the current pin.
     """
 
-    name = "pin"
-    help = "write the version for this directory (.python-version)"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("requests", nargs="*", metavar="REQUEST",
                             help="a version (3.12), variant (3.13t), implementation (pypy3.10), "
@@ -114,9 +111,6 @@ class PinCommand(Command):
 
 class VersionCommand(Command):
     """Show the selected interpreter(s), their versions, and where the selection comes from."""
-
-    name = "version"
-    help = "show the selected interpreter and why"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_json_flag(parser)
@@ -199,9 +193,6 @@ def _render_row(row: dict[str, Any]) -> str:
 class WhichCommand(Command):
     """Print the real path a shim would run for COMMAND in this directory."""
 
-    name = "which"
-    help = "print the real path a shim would run here"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("command", nargs="?", default="python", metavar="COMMAND")
 
@@ -224,9 +215,6 @@ def _tail(args: argparse.Namespace, argc: int | None = None) -> list[str]:
 
 class ExecCommand(Command):
     """Run COMMAND with the selected interpreter's bin/ first on PATH (exit code passed on)."""
-
-    name = "exec"
-    help = "run a command with the selected interpreter first on PATH"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("command", metavar="COMMAND")
@@ -262,9 +250,6 @@ class ShellCommand(Command):
     Needs the shell integration (`eval "$(pyv init bash)"`); `--unset` goes back to
     the per-directory selection.
     """
-
-    name = "shell"
-    help = "select a version for this shell session"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("requests", nargs="*", metavar="REQUEST")
@@ -345,9 +330,6 @@ def _quote_for(shell: str, text: str) -> str:
 class RehashCommand(Command):
     """Regenerate the shims and the lookup index (pyv does this after every change)."""
 
-    name = "rehash"
-    help = "regenerate the shims and their lookup index"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_json_flag(parser)
 
@@ -380,9 +362,6 @@ class InitCommand(Command):
       sh/dash:   eval "$(pyv init sh)"          in ~/.profile
     """
 
-    name = "init"
-    help = "print the shell integration to eval"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("shell", nargs="?", default=None,
                             help="bash, zsh, fish, tcsh, csh or sh (default: from $SHELL)")
@@ -411,9 +390,6 @@ def _tcsh_path_line(ctx: Context) -> str:
 
 class ShimResolveCommand(Command):
     """Resolve a shim's target with the full selection logic and exec it (used by shims)."""
-
-    name = "_shim"
-    help = "resolve a shim's target"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--home", default=None)

@@ -16,9 +16,6 @@ class UpdateCommand(Command):
     the tool that installed it (pipx, uv tool, pip).
     """
 
-    name = "update"
-    help = "refresh the catalog of available builds"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--status", action="store_true",
                             help="only show where the catalog comes from and how old it is")

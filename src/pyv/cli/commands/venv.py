@@ -26,9 +26,6 @@ class VenvCommand(Command):
     selection (.python-version …), else the newest installed.
     """
 
-    name = "venv"
-    help = "create a virtual environment"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("path", nargs="?", metavar="PATH",
                             help="where to create it (default: ./.venv)")
@@ -76,9 +73,6 @@ class EnvsCommand(Command):
       pyv envs remove NAME     delete one
       pyv envs path NAME       print its directory
     """
-
-    name = "envs"
-    help = "list and manage named environments"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_json_flag(parser)
@@ -132,9 +126,6 @@ class ActivateCommand(Command):
     With no argument, activates .venv in this directory or the nearest parent.
     """
 
-    name = "activate"
-    help = "activate a named or project environment"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("target", nargs="?", metavar="NAME|PATH",
                             help="a named environment or the path of one (default: .venv)")
@@ -155,9 +146,6 @@ class ActivateCommand(Command):
 
 class DeactivateCommand(Command):
     """Deactivate the active environment (through the shell integration)."""
-
-    name = "deactivate"
-    help = "deactivate the active environment"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         _add_eval(parser)
