@@ -35,6 +35,35 @@ def test_already_installed_repairs_minor_link_and_index(run_pyv, pbs_mirror, arc
     assert os.readlink(index / "3.12") == f"../pythons/{archive.key}"
 
 
+def test_rehash_repairs_minor_links(run_pyv, pbs_mirror, archive, pyv_home):
+    env = pbs_mirror([archive])
+    run_pyv("install", "3.12", env=env, check=True)
+    minor = pyv_home / "pythons" / MINOR
+    os.unlink(minor)
+    run_pyv("rehash", env=env, check=True)
+    assert os.readlink(minor) == archive.key
+
+
+def test_rehash_heals_stray_entries(run_pyv, pbs_mirror, archive, pyv_home):
+    """A directory where an index entry or a shim goes made every later rehash fail."""
+    env = pbs_mirror([archive])
+    run_pyv("install", "3.12", env=env, check=True)
+    index, shims = pyv_home / "index", pyv_home / "shims"
+    for stray in (index / "3.12", index / "no-such-spelling", shims / "python3.12"):
+        if stray.is_symlink() or stray.is_file():
+            stray.unlink()
+        (stray / "sub").mkdir(parents=True)
+        (stray / "sub" / "file").write_text("stray")
+    (index / "stray-file").write_text("stray")
+    result = run_pyv("rehash", env=env)
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(index / "3.12") == f"../pythons/{archive.key}"
+    assert not os.path.lexists(index / "no-such-spelling")
+    assert not os.path.lexists(index / "stray-file")
+    assert (shims / "python3.12").is_file() and os.access(shims / "python3.12", os.X_OK)
+    assert run_pyv("rehash", env=env).returncode == 0
+
+
 def test_modes_are_explicit_under_umask_000(run_pyv, pbs_mirror, archive, pyv_home):
     env = pbs_mirror([archive])
     old = os.umask(0)
