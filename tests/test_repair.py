@@ -113,3 +113,19 @@ def test_the_installer_imports_neither_shims_nor_environments():
     imported = _imported_modules(Path(pyv.installer.__file__))
     assert not [m for m in imported if m.startswith(("pyv.shims", "pyv.venv", "pyv.selection"))]
     assert "pyv.shims" not in json.dumps(sorted(imported))
+
+
+def test_a_damaged_record_is_reported_with_the_command_that_repairs_it(
+    run_pyv, pbs_mirror, archive, pyv_home
+):
+    env = pbs_mirror([archive])
+    run_pyv("install", "3.12", env=env, check=True)
+    record = pyv_home / "pythons" / archive.key / ".pyv-install.json"
+    record.write_text(record.read_text()[:50])
+    report = json.loads(run_pyv("doctor", "--fix", "--json", env=env).stdout)
+    store = [f for f in report["findings"] if f["check"] == "store"]
+    assert [f["fix"] for f in store] == [f"pyv install --reinstall {archive.key}"]
+    assert report["fixed"] == [] and (pyv_home / "pythons" / archive.key / "bin").is_dir()
+    run_pyv(*store[0]["fix"].split()[1:], env=env, check=True)
+    assert json.loads(record.read_text())["key"] == archive.key
+    assert os.readlink(pyv_home / "pythons" / MINOR) == archive.key

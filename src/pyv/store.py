@@ -489,7 +489,9 @@ def repair_minor_links(settings: Settings, store: Store | None = None) -> None:
     that does not exist yet has nothing to repair.
     """
     store = store or user_store(settings)
-    if not store.writable or not store.root.is_dir() or store.minor_links_current():
+    if not store.writable or not os.access(store.root, os.W_OK | os.X_OK):
+        return  # missing, or not ours to change: a rehash must still work
+    if store.minor_links_current():
         return
     with store.lock(settings):
         store.sync_minor_links()
