@@ -19,6 +19,7 @@ from pyv.doctor import (
     check_ca_bundle,
     check_catalog,
     check_disk,
+    check_leftovers,
     check_libc,
     check_path,
     check_permissions,
@@ -28,6 +29,7 @@ from pyv.doctor import (
     fix_leftovers,
     run_doctor,
 )
+from pyv.fsutil import host_tag
 from pyv.locking import LockOwner, owner_file
 from pyv.platform import Host
 from pyv.settings import Settings, load_settings
@@ -344,9 +346,65 @@ def test_doctor_command_exit_status_json_and_fix(
     assert not staged["staging"].exists()
 
 
-def test_damaged_installation_is_a_leftover(tmp_path: Path) -> None:
+def _record(key: str, version: str) -> str:
+    return json.dumps({"key": key, "implementation": "cpython", "version": version,
+                       "variant": None, "os": "linux", "arch": "x86_64", "arch_variant": None,
+                       "libc": "gnu", "build": "20240101", "executable": "bin/python3"})
+
+
+def test_damaged_and_foreign_entries_are_reported_never_removed(tmp_path: Path) -> None:
     settings = load_settings({"PYV_HOME": str(tmp_path / "home")})
     damaged = settings.pythons_dir / "cpython-3.12.4-linux-x86_64-gnu"
     (damaged / "bin").mkdir(parents=True)
-    (damaged / ".pyv-install.json").write_text("{broken")
-    assert damaged in find_leftovers(settings)
+    (damaged / "bin" / "python3").write_text("#!/bin/sh\n")
+    (damaged / ".pyv-install.json").write_text(_record(damaged.name, "3.12.4")[:40])
+    mine = settings.pythons_dir / "my-python"
+    (mine / "bin").mkdir(parents=True)
+    assert damaged not in find_leftovers(settings) and mine not in find_leftovers(settings)
+    report = run_doctor(settings, DoctorInputs(environ={}), fix=True)
+    store = [f for f in report.findings if f.check == "store"]
+    assert [f.level for f in store] == ["warning", "warning"]
+    assert store[0].fix == f"pyv install --reinstall {damaged.name}"
+    assert "my-python" in store[1].message and "never" in (store[1].fix or "")
+    assert (damaged / "bin" / "python3").exists() and (mine / "bin").is_dir()
+    assert report.fixed == ()
+
+
+def test_fix_relinks_and_puts_back_what_a_dead_reinstall_set_aside(tmp_path: Path) -> None:
+    settings = load_settings({"PYV_HOME": str(tmp_path / "home")})
+    key = "cpython-3.12.4-linux-x86_64-gnu"
+    staging = settings.pythons_dir / ".staging" / f"{key}.{host_tag()}.{_dead_pid()}.ab12"
+    (staging / "old" / "bin").mkdir(parents=True)
+    (staging / "old" / ".pyv-install.json").write_text(_record(key, "3.12.4"))
+    assert staging in find_leftovers(settings)
+    removed, problem = fix_leftovers(settings)
+    assert problem is None and removed == [staging] and not staging.exists()
+    assert (settings.pythons_dir / key / ".pyv-install.json").is_file()
+    minor = settings.pythons_dir / "cpython-3.12-linux-x86_64-gnu"
+    assert os.readlink(minor) == key
+    assert os.readlink(settings.index_dir / "3.12") == f"../pythons/{key}"
+
+
+def test_environment_leftovers_are_reported_and_cleaned(tmp_path: Path) -> None:
+    settings = load_settings({"PYV_HOME": str(tmp_path / "home")})
+    envs = settings.envs_dir
+    dead, owner = _dead_pid(), f"{host_tag()}.{os.getpid()}"
+    staged = envs / f".web.pyv-{host_tag()}.{dead}-0badcafe"
+    removing = envs / f".old-env.pyv-removing-{host_tag()}.{dead}-0badcafe"
+    aside = envs / f".api.pyv-{host_tag()}.{dead}-0badcafe-old"
+    live = envs / f".web.pyv-{owner}-12345678"
+    elsewhere = envs / f".web.pyv-otherhost.{dead}-12345678"
+    for path in (staged, removing, aside, live, elsewhere):
+        path.mkdir(parents=True)
+    (aside / "pyvenv.cfg").write_text("home = /x\n")
+    found = find_leftovers(settings)
+    assert {staged, removing, aside} <= set(found)
+    assert live not in found and elsewhere not in found
+    leftovers = check_leftovers(found)
+    assert leftovers.level == "warning"
+    removed, problem = fix_leftovers(settings)
+    assert problem is None
+    assert sorted(removed) == sorted([staged, removing])
+    assert (envs / "api" / "pyvenv.cfg").is_file()  # put back: its name was empty
+    assert not staged.exists() and not removing.exists() and not aside.exists()
+    assert live.exists() and elsewhere.exists()

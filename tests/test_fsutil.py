@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -9,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from pyv.errors import FilesystemError
-from pyv.fsutil import atomic_symlink, atomic_write, pid_alive, remove_tree, swap_in_tree
+from pyv.fsutil import (
+    atomic_symlink,
+    atomic_write,
+    capped_mode,
+    exchange,
+    pid_alive,
+    remove_tree,
+    restore_aside,
+    swap_in_tree,
+)
 
 
 def test_atomic_write_replaces_with_the_mode_asked(tmp_path: Path) -> None:
@@ -75,3 +85,87 @@ def test_pid_alive() -> None:
     assert pid_alive(os.getpid())
     assert not pid_alive(0)
     assert not pid_alive(999_999_999)
+
+
+class _Killed(BaseException):
+    """Stands for kill -9: nothing after it runs, no handler catches it."""
+
+
+def _kill_at_rename(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    real = os.rename
+    calls = []
+
+    def rename(src: object, dst: object) -> None:
+        calls.append(src)
+        if len(calls) == n:
+            raise _Killed
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rename", rename)
+
+
+def _trees(tmp_path: Path) -> tuple[Path, Path, Path]:
+    target, staged, trash = tmp_path / "target", tmp_path / "staged", tmp_path / "trash"
+    target.mkdir()
+    (target / "old").write_text("old")
+    staged.mkdir()
+    (staged / "new").write_text("new")
+    return target, staged, trash
+
+
+def test_exchange_swaps_two_trees(tmp_path: Path) -> None:
+    target, staged, _ = _trees(tmp_path)
+    if not exchange(staged, target):
+        pytest.skip("this kernel or filesystem cannot exchange atomically")
+    assert sorted(p.name for p in target.iterdir()) == ["new"]
+    assert sorted(p.name for p in staged.iterdir()) == ["old"]
+    with pytest.raises(OSError):
+        exchange(tmp_path / "missing", target)
+
+
+def test_swap_in_tree_never_leaves_the_target_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed at any rename of a replacing swap, the old or the new tree is at the target."""
+    if not exchange(tmp_path, tmp_path):
+        pytest.skip("this kernel or filesystem cannot exchange atomically")
+    for n in (1, 2):
+        area = tmp_path / str(n)
+        area.mkdir()
+        target, staged, trash = _trees(area)
+        _kill_at_rename(monkeypatch, n)
+        with contextlib.suppress(_Killed):
+            swap_in_tree(staged, target, trash=trash, what="swapping")
+        monkeypatch.undo()
+        assert [p.name for p in target.iterdir()] in (["old"], ["new"])
+
+
+def test_swap_in_tree_fallback_is_repaired_by_restore_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an atomic exchange the old tree is set aside; killed before the new one is in,
+    restore_aside puts it back (and does nothing once the target exists)."""
+    import pyv.fsutil
+
+    target, staged, trash = _trees(tmp_path)
+    monkeypatch.setattr(pyv.fsutil, "exchange", lambda a, b: False)
+    _kill_at_rename(monkeypatch, 2)
+    with contextlib.suppress(_Killed):
+        swap_in_tree(staged, target, trash=trash, what="swapping")
+    monkeypatch.undo()
+    assert not target.exists() and (trash / "old").exists()
+    assert restore_aside(trash, target)
+    assert (target / "old").read_text() == "old"
+    assert not restore_aside(staged, target)  # the target is there: nothing to put back
+    swap_in_tree(staged, target, trash=trash, what="swapping")  # and the retry succeeds
+    assert sorted(p.name for p in target.iterdir()) == ["new"]
+
+
+def test_capped_mode_never_opens_to_others(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        assert capped_mode(0o777) == 0o755 and capped_mode(0o666) == 0o644
+        os.umask(0o077)
+        assert capped_mode(0o755) == 0o700
+    finally:
+        os.umask(old)

@@ -239,10 +239,12 @@ def test_failed_smoke_test_rolls_back(run_pyv, pbs_mirror, tmp_path, pyv_home):
 
 
 def _install_in_process(env: dict[str, str], texts: list[str]) -> list[object]:
+    from pyv.install_hooks import ShimUpdates
     from pyv.installer import install
     from pyv.settings import load_settings
 
-    return list(install(load_settings({**os.environ, **env}), texts))
+    settings = load_settings({**os.environ, **env})
+    return list(install(settings, texts, shims=ShimUpdates(settings)))
 
 
 def test_shims_are_made_during_the_smoke_test_once(pbs_mirror, synthetic, pyv_home,

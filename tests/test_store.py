@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
 
 from pyv.errors import FilesystemError
+from pyv.fsutil import host_tag, remove_tree
 from pyv.requests import parse_request
-from pyv.settings import load_settings
+from pyv.settings import Settings, load_settings
 from pyv.store import (
     RECORD,
     Store,
     all_installations,
     find_installed,
     installed_for_key,
+    repair_minor_links,
     stores,
+    write_record,
 )
 
 
@@ -133,7 +137,8 @@ def test_clean_staging_removes_only_that_key(tmp_path: Path) -> None:
     store = Store(tmp_path)
     a = store.new_staging("cpython-3.12.4-linux-x86_64-gnu")
     b = store.new_staging("cpython-3.12.40-linux-x86_64-gnu")
-    store.clean_staging("cpython-3.12.4-linux-x86_64-gnu")
+    settings = load_settings({"PYV_HOME": str(tmp_path)})
+    store.clean_staging(settings, "cpython-3.12.4-linux-x86_64-gnu")
     assert not a.exists() and b.exists()
 
 
@@ -199,3 +204,138 @@ def test_publish_replaces_a_directory_without_a_record(tmp_path: Path) -> None:
     store.publish(tree, key, replace=False)
     assert [i.key for i in store.installations()] == [key]
     assert not (store.root / key / "stray").exists()
+
+
+# ----- crash safety and repair ------------------------------------------------------------
+KEY = "cpython-3.12.4-linux-x86_64-gnu"
+
+
+class _Killed(BaseException):
+    """Stands for kill -9 of the publishing process."""
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return load_settings({"PYV_HOME": str(tmp_path / "home")})
+
+
+def test_reinstall_never_leaves_the_key_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path)
+    store = Store(settings.pythons_dir)
+    fake_install(store.root, "3.12.4")
+    (store.root / KEY / "old").write_text("old")
+    tree = fake_install(store.new_staging(KEY), "3.12.4")
+    seen: list[bool] = []
+    real = os.rename
+
+    def rename(src: object, dst: object) -> None:
+        real(src, dst)  # type: ignore[arg-type]
+        seen.append(store.get(KEY) is not None)
+
+    monkeypatch.setattr(os, "rename", rename)
+    store.publish(tree, KEY, replace=True)
+    assert all(seen) and store.get(KEY) is not None
+    assert not (store.root / KEY / "old").exists()
+
+
+def test_a_reinstall_killed_between_renames_is_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where no atomic exchange exists the old tree is set aside in the staging directory;
+    the next operation on the key (or any install, once the owner is dead) puts it back."""
+    import pyv.fsutil
+
+    settings = _settings(tmp_path)
+    store = Store(settings.pythons_dir)
+    fake_install(store.root, "3.12.4")
+    (store.root / KEY / "old").write_text("old")
+    staging = store.new_staging(KEY)
+    tree = fake_install(staging, "3.12.4")
+    monkeypatch.setattr(pyv.fsutil, "exchange", lambda a, b: False)
+    real = os.rename
+    calls: list[object] = []
+
+    def rename(src: object, dst: object) -> None:
+        calls.append(src)
+        if len(calls) == 2:
+            raise _Killed
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(_Killed):
+        store.publish(tree, KEY, replace=True)
+    monkeypatch.undo()
+    assert store.get(KEY) is None  # the window the fallback has
+    dead = staging.with_name(f"{KEY}.{host_tag()}.999999999.dead")
+    os.rename(staging, dead)
+    store.clean_leftovers(settings)
+    assert store.get(KEY) is not None and (store.root / KEY / "old").read_text() == "old"
+    assert list((store.root / ".staging").iterdir()) == []
+
+
+def test_clean_staging_puts_back_before_removing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    store = Store(settings.pythons_dir)
+    staging = store.new_staging(KEY)
+    fake_install(staging, "3.12.4").rename(staging / "old")
+    store.clean_staging(settings, KEY)
+    assert store.get(KEY) is not None and not staging.exists()
+
+
+def test_a_record_naming_an_interpreter_outside_is_damaged(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "pythons"
+    store = Store(tmp_path)
+    for bad in ("/bin/sh", "../../../bin/sh", "bin/../../x", ".."):
+        path = fake_install(tmp_path, "3.12.4")
+        record = json.loads((path / RECORD).read_text())
+        (path / RECORD).write_text(json.dumps({**record, "executable": bad}))
+        assert store.get(KEY) is None and store.installations() == [], bad
+        assert store.damaged() == [path]
+        remove_tree(path)
+
+
+def test_damaged_and_foreign_entries_are_told_apart(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "pythons"
+    store = Store(tmp_path)
+    good = fake_install(tmp_path, "3.12.4")
+    truncated = fake_install(tmp_path, "3.11.9")
+    (truncated / RECORD).write_text('{"key": "cpython-3.11.9-li')
+    mine = tmp_path / "my-own-python"
+    mine.mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    os.symlink("/opt/python", tmp_path / "opt-python")
+    store.sync_minor_links()
+    assert store.damaged() == [truncated]
+    assert store.foreign() == [mine, tmp_path / "notes.txt", tmp_path / "opt-python"]
+    # Links pyv did not make stay; the minor link of the good one is made.
+    assert os.readlink(tmp_path / "opt-python") == "/opt/python"
+    assert os.readlink(tmp_path / "cpython-3.12-linux-x86_64-gnu") == good.name
+
+
+def test_minor_links_repaired_only_when_wrong(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    store = Store(settings.pythons_dir)
+    fake_install(store.root, "3.12.3")
+    fake_install(store.root, "3.12.4")
+    assert not store.minor_links_current()
+    repair_minor_links(settings)
+    assert store.minor_links_current()
+    link = store.root / "cpython-3.12-linux-x86_64-gnu"
+    assert os.readlink(link) == KEY
+    os.unlink(link)
+    os.symlink("cpython-3.12.3-linux-x86_64-gnu", link)
+    repair_minor_links(settings)
+    assert os.readlink(link) == KEY
+
+
+def test_store_and_record_modes_ignore_a_wide_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        store = Store(tmp_path / "pythons")
+        staging = store.new_staging(KEY)
+        write_record(staging, {"key": KEY}, group=False)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(store.root.stat().st_mode) == 0o755
+    assert stat.S_IMODE((staging / RECORD).stat().st_mode) == 0o644

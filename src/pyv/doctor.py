@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyv.errors import LockTimeout, PyvError
+from pyv.errors import PyvError
 
 if TYPE_CHECKING:
     from pyv.platform import Host
@@ -357,18 +356,47 @@ def _lock_findings(store: Path, lock: Path, locks_dir: Path) -> list[Finding]:
 
 # ----- leftovers -------------------------------------------------------------------
 def find_leftovers(settings: Settings, now: float | None = None) -> list[Path]:
-    """Remains of interrupted operations that no live pyv process owns."""
+    """Remains of interrupted operations that pyv made and no live pyv process owns.
+
+    Damaged installations and foreign entries of the store are not leftovers: they
+    are reported by :func:`check_store_entries` and never removed.
+    """
     from pyv.store import Store
+    from pyv.venv.create import leftovers as environment_leftovers
 
     clock = time.time() if now is None else now
-    store = Store(settings.pythons_dir)
-    found = [*store.leftovers(), *store.damaged()]
+    found = [*Store(settings.pythons_dir).leftovers(), *environment_leftovers(settings.envs_dir)]
     found.extend(_older(settings.downloads_cache_dir.rglob("*.part"), clock - PART_MAX_AGE))
     for directory in (settings.shims_dir, settings.index_dir, settings.catalog_dir,
                       settings.pythons_dir):
         found.extend(_older(directory.glob("*.tmp"), clock - TMP_MAX_AGE))
     found.extend(_stale_owner_files(settings, clock))
     return sorted(set(found))
+
+
+def check_store_entries(settings: Settings) -> list[Finding]:
+    """Installations whose record is damaged, and entries of the store pyv did not make."""
+    from pyv.store import Store
+
+    store = Store(settings.pythons_dir)
+    findings = []
+    damaged = store.damaged()
+    if damaged:
+        names = ", ".join(p.name for p in damaged)
+        findings.append(Finding(
+            "store", "warning",
+            f"{len(damaged)} installation(s) with a damaged record, invisible to pyv: {names}",
+            "; ".join(f"pyv install --reinstall {p.name}" for p in damaged),
+            paths=tuple(str(p) for p in damaged)))
+    foreign = store.foreign()
+    if foreign:
+        findings.append(Finding(
+            "store", "warning",
+            f"{len(foreign)} entr(y/ies) in {store.root} that pyv did not make: "
+            + ", ".join(p.name for p in foreign),
+            f"move them out of {store.root}; pyv never changes or removes them",
+            paths=tuple(str(p) for p in foreign)))
+    return findings
 
 
 def _older(paths: Iterable[Path], cutoff: float) -> list[Path]:
@@ -411,40 +439,69 @@ def check_leftovers(leftovers: Sequence[Path]) -> Finding:
 
 
 def fix_leftovers(settings: Settings, now: float | None = None) -> tuple[list[Path], str | None]:
-    """Remove leftovers while holding the store and shims locks (so no live pyv is mid-way).
+    """Remove leftovers while holding the store and shims locks (so no live pyv is mid-way),
+    then re-derive the minor links and the shim index from the install records.
 
     Returns what was removed and, if the locks could not be had, why not."""
     from pyv.locking import acquire
-    from pyv.store import STORE_LOCK
+    from pyv.store import STORE_LOCK, Store
 
-    if not find_leftovers(settings, now):
-        return [], None
     removed: list[Path] = []
+    store = Store(settings.pythons_dir)
+    staging = store.root / ".staging"
     # Short wait: doctor should not hang behind a long install; say so instead.
     timeout = min(settings.lock_timeout, 10.0)
     try:
-        with acquire(settings.pythons_dir / STORE_LOCK, timeout=timeout, mode=settings.lock_mode,
-                     what=f"the version store at {settings.pythons_dir}"):
-            with acquire(settings.shims_dir / ".lock", timeout=timeout, mode=settings.lock_mode,
-                         what=f"the shims in {settings.shims_dir}"):
+        removed.extend(_fix_environments(settings, timeout))
+        if find_leftovers(settings, now):
+            with acquire(settings.pythons_dir / STORE_LOCK, timeout=timeout,
+                         mode=settings.lock_mode,
+                         what=f"the version store at {settings.pythons_dir}"), \
+                    acquire(settings.shims_dir / ".lock", timeout=timeout,
+                            mode=settings.lock_mode, what=f"the shims in {settings.shims_dir}"):
                 for path in find_leftovers(settings, now):
-                    if _remove(path):
+                    if path.parent == staging:
+                        store.discard(path)  # puts back what a dead reinstall set aside
                         removed.append(path)
-    except LockTimeout as exc:
-        return removed, exc.message
+                    elif _remove(path):
+                        removed.append(path)
+        _relink(settings)
     except PyvError as exc:
         return removed, exc.message
     return removed, None
 
 
+def _fix_environments(settings: Settings, timeout: float) -> list[Path]:
+    """Clean what killed environment operations left, under the environments' lock."""
+    from dataclasses import replace
+
+    from pyv.venv.create import clean_leftovers, leftovers
+    from pyv.venv.registry import envs_lock
+
+    if not leftovers(settings.envs_dir):
+        return []
+    with envs_lock(replace(settings, lock_timeout=timeout)):
+        return clean_leftovers(settings.envs_dir)
+
+
+def _relink(settings: Settings) -> None:
+    """Minor links and shims from the records, as every install and rehash does."""
+    from pyv.shims import rehash
+    from pyv.store import repair_minor_links
+
+    repair_minor_links(settings)
+    if settings.pythons_dir.is_dir() or settings.envs_dir.is_dir():
+        rehash(settings)
+
+
 def _remove(path: Path) -> bool:
+    from pyv.fsutil import remove_tree
+
     try:
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            remove_tree(path)
         else:
             path.unlink()
-    except FileNotFoundError:
-        return False
     except OSError:
         return False
     return True
@@ -493,6 +550,7 @@ def run_doctor(settings: Settings, inputs: DoctorInputs, *, fix: bool = False) -
         check_terminfo(inputs.environ, inputs.root),
         check_disk(settings.home, inputs.statvfs),
         *check_permissions(settings),
+        *check_store_entries(settings),
     ]
     leftovers = check_leftovers(find_leftovers(settings, inputs.now))
     if fix_problem and leftovers.is_problem:

@@ -1,4 +1,4 @@
-"""Small filesystem primitives every writer shares: atomic writes and links, tree removal.
+"""Small filesystem primitives every writer shares: atomic writes, links and swaps, removal.
 
 Readers (shims, other pyv processes) must never see a half-written file, so
 every file pyv owns is written beside its target under a temporary name and
@@ -8,10 +8,13 @@ renamed into place.
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
 import shutil
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,22 +87,143 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def swap_in_tree(staged: Path, target: Path, *, trash: Path | None, what: str) -> None:
-    """Rename ``staged`` to ``target`` in one step, so readers see the old tree or the new.
+def current_umask() -> int:
+    """The process's umask, read without changing it where the kernel tells (Linux 4.7+)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-    With ``trash``, an existing ``target`` is first renamed there (and put back if the
-    swap fails), then deleted once the new tree is in place.
+
+def capped_mode(mode: int) -> int:
+    """``mode`` minus what the umask withholds, and never group- or world-writable.
+
+    For what pyv makes for its own user: a umask of 000 must not open it to everyone,
+    and a private umask (077) keeps it private. Group stores widen modes themselves.
     """
+    return mode & ~current_umask() & ~0o022
+
+
+def host_tag() -> str:
+    """This host's name without dots, as it appears in the names of work-in-progress trees.
+
+    A pid in such a name can only be checked on the host that wrote it (a store or
+    ``envs/`` may live on a filesystem several hosts share).
+    """
+    return os.uname().nodename.replace(".", "_") or "localhost"
+
+
+#: ``renameat2(2)`` flag: swap two existing paths in one step.
+_RENAME_EXCHANGE = 2
+#: ``renamex_np(2)`` flag on macOS, same meaning.
+_RENAME_SWAP = 2
+#: Errors that mean "this kernel or filesystem cannot exchange", not "this exchange failed".
+_NO_EXCHANGE = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+@functools.lru_cache(maxsize=1)
+def _exchange_call() -> Callable[[bytes, bytes], int] | None:
+    """The C function that swaps two paths atomically, or None where there is none."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - no C library to load
+        return None
+    system = sys.platform  # a plain string: mypy would drop the other system's branch
+    if system.startswith("linux"):
+        renameat2 = getattr(libc, "renameat2", None)  # glibc 2.28+, musl 1.2.4+
+        if renameat2 is None:
+            return None
+        at_fdcwd = -100
+
+        def linux(a: bytes, b: bytes) -> int:
+            return int(renameat2(at_fdcwd, a, at_fdcwd, b, _RENAME_EXCHANGE))
+
+        return linux
+    if system == "darwin":  # pragma: no cover - macOS only
+        renamex_np = getattr(libc, "renamex_np", None)  # macOS 10.12+
+        if renamex_np is None:
+            return None
+
+        def darwin(a: bytes, b: bytes) -> int:
+            return int(renamex_np(a, b, _RENAME_SWAP))
+
+        return darwin
+    return None
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step; False where the system cannot.
+
+    Linux ``renameat2(RENAME_EXCHANGE)`` (3.15+, on ext4, xfs, btrfs, tmpfs, f2fs and
+    more; not NFS) or macOS ``renamex_np(RENAME_SWAP)`` (APFS). Any other failure is
+    raised as :class:`OSError`.
+    """
+    import ctypes
+
+    call = _exchange_call()
+    if call is None:
+        return False
+    if call(os.fsencode(a), os.fsencode(b)) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _NO_EXCHANGE:
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def swap_in_tree(staged: Path, target: Path, *, trash: Path, what: str) -> None:
+    """Put the tree ``staged`` at ``target`` so that ``target`` is never missing.
+
+    Where the system can (see :func:`exchange`) an existing ``target`` is swapped
+    with ``staged`` in one step: at every instant ``target`` is the old tree or the
+    new one, and the old tree is then deleted from ``staged``. Elsewhere the old
+    tree is first renamed to ``trash`` and the new one renamed into place; a
+    process killed between the two renames leaves ``target`` missing and the old
+    tree in ``trash``, which :func:`restore_aside` puts back (every cleaner of
+    leftovers calls it before deleting anything).
+    """
+    if not os.path.lexists(target):
+        try:
+            os.rename(staged, target)
+        except OSError as exc:
+            raise from_os_error(exc, what) from None
+        return
+    try:
+        swapped = exchange(staged, target)
+    except OSError as exc:
+        raise from_os_error(exc, what) from None
+    if swapped:
+        remove_tree(staged)
+        return
     moved = False
     try:
-        if trash is not None:
-            os.rename(target, trash)
-            moved = True
+        os.rename(target, trash)
+        moved = True
         os.rename(staged, target)
     except OSError as exc:
-        if moved and trash is not None and not target.exists():
-            with contextlib.suppress(OSError):
-                os.rename(trash, target)
+        if moved:
+            restore_aside(trash, target)
         raise from_os_error(exc, what) from None
-    if moved and trash is not None:
-        remove_tree(trash)
+    remove_tree(trash)
+
+
+def restore_aside(trash: Path, target: Path) -> bool:
+    """Put a tree set aside by :func:`swap_in_tree` back if ``target`` is missing.
+
+    Call it only while no live process may be between the two renames (under the
+    lock that serialises them, or once their owner is dead). Returns whether it
+    did; never fails.
+    """
+    if os.path.lexists(target) or not trash.is_dir() or trash.is_symlink():
+        return False
+    try:
+        os.rename(trash, target)
+    except OSError:
+        return False
+    return True

@@ -5,16 +5,19 @@ One pass over the bytes: the archive is hashed and extracted while it is read
 staging tree; only a verified, fixed-up, smoke-tested tree is renamed into the
 store. A per-key lock makes concurrent installs of one version do the work
 once; the store lock is held only around publishing and re-linking.
+
+The installer knows neither the shims nor environments: callers hand it a
+:class:`ShimIndex` (the shim index is prepared while the smoke test runs, then
+committed or rolled back) and, for uninstall, the "environments use this" guard.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -29,23 +32,45 @@ from pyv.errors import (
     UsageError,
     from_os_error,
 )
-from pyv.fsutil import remove_tree
-from pyv.locations import RECORD
+from pyv.fsutil import capped_mode, remove_tree
 from pyv.store import (
     Installation,
     Store,
     find_installed,
     is_group_store,
     record_for,
+    repair_minor_links,
     share_tree,
     user_store,
+    write_record,
 )
 
 if TYPE_CHECKING:
     from pyv.catalog import Catalog, Download
     from pyv.platform import Host
     from pyv.settings import Settings
-    from pyv.shims import Pending
+
+
+class ShimIndex(Protocol):
+    """How the installer keeps the shims and their index in step with the store."""
+
+    def prepare(self, installation: Installation, staged_bin: Path) -> bool:
+        """Make shims and index as if ``installation`` were published (its commands are
+        read from ``staged_bin``); False when that could not be done (commit redoes it)."""
+
+    def rollback(self) -> None:
+        """Undo :meth:`prepare`: make them again from what is really published."""
+
+    def commit(self, installations: Sequence[Installation]) -> None:
+        """After a change: make sure they match the store and include ``installations``
+        (nothing to do when a prepare did it and no rehash has undone it since)."""
+
+    def refresh(self) -> None:
+        """Make them again from what is published (after a removal)."""
+
+
+#: ``in_use(installation)``: what uses it (environments), so uninstall refuses it.
+InUseGuard = Callable[[Installation], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -98,12 +123,17 @@ def install(
     settings: Settings,
     request_texts: Sequence[str],
     *,
+    shims: ShimIndex,
     options: InstallOptions | None = None,
     stderr: TextIO | None = None,
     host: Host | None = None,
     cwd: Path | None = None,
 ) -> list[InstallOutcome]:
-    """Install every request (a version request or a local archive path)."""
+    """Install every request (a version request or a local archive path).
+
+    Also when all are already installed, their minor links and shims are checked
+    and repaired (a process killed after publishing may have left them behind).
+    """
     from pyv.platform import current_host
 
     options = options or InstallOptions()
@@ -111,7 +141,7 @@ def install(
     store = _target_store(settings, options)
     store.check_writable()
     # What a killed pyv left behind goes now, whichever version it was installing.
-    store.clean_leftovers()
+    store.clean_leftovers(settings)
     plan: list[tuple[str, Download, Path | None]] = []
     catalog: Catalog | None = None
     for text in request_texts:
@@ -130,14 +160,13 @@ def install(
     try:
         for text, download, local in plan:
             outcomes.append(
-                _install_one(settings, store, text, download, local, options, host, stderr)
+                _install_one(settings, store, text, download, local, options, host, stderr, shims)
             )
     finally:
-        # Shims for what did get installed, even when a later request failed. Each install
-        # made them while its smoke test ran; redo them only if a rehash since undid that.
-        installed = [o.installation for o in outcomes if o.action != "already-installed"]
-        if installed and not _indexed(settings, installed):
-            _rehash(settings)
+        if outcomes:
+            # Links and shims for what is installed, even when a later request failed.
+            repair_minor_links(settings, store)
+            shims.commit([o.installation for o in outcomes])
     return outcomes
 
 
@@ -193,6 +222,7 @@ def _install_one(
     options: InstallOptions,
     host: Host,
     stderr: TextIO | None,
+    shims: ShimIndex,
 ) -> InstallOutcome:
     from pyv.platform import check_runs_on
 
@@ -219,7 +249,7 @@ def _install_one(
         existing = store.get(download.key)
         if existing is not None and not options.reinstall:
             return InstallOutcome(text, existing, "already-installed")
-        store.clean_staging(download.key)
+        store.clean_staging(settings, download.key)
         staging = store.new_staging(download.key)
         group_store = is_group_store(store.root)
         try:
@@ -227,12 +257,10 @@ def _install_one(
             tree = staging / "tree"
             downloaded = _fetch_and_extract(settings, download, local, tree, err, group_store)
             inst_exe = _fix_up(settings, download, tree, final_path)
-            (tree / RECORD).write_text(
-                json.dumps(record_for(download, inst_exe), indent=1), encoding="utf-8"
-            )
+            write_record(tree, record_for(download, inst_exe), group=group_store)
             if group_store:
                 share_tree(tree)
-            _smoke_test_and_prepare_shims(settings, store, download.key, tree, inst_exe)
+            _smoke_test_and_prepare_shims(settings, store, download.key, tree, inst_exe, shims)
             with store.lock(settings):
                 store.publish(tree, download.key, replace=options.reinstall)
                 store.sync_minor_links()
@@ -282,15 +310,14 @@ def _fix_up(settings: Settings, download: Download, tree: Path, final_path: Path
 
 
 def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tree: Path,
-                                  exe_rel: str) -> None:
+                                  exe_rel: str, shims: ShimIndex) -> None:
     """Smoke-test the staged interpreter; meanwhile, on the other core, make its shims.
 
-    The shims and index are made as if the tree were published (see
-    :func:`pyv.shims.rehash`); if the test fails they are made again without it,
-    so nothing points at an installation that never appeared.
+    The shims and index are prepared as if the tree were published; if the test
+    fails they are rolled back, so nothing points at an installation that never
+    appeared.
     """
     from pyv.fixups import SmokeTest
-    from pyv.shims import Pending
     from pyv.store import read_installation
 
     test = SmokeTest(tree / exe_rel)
@@ -302,16 +329,15 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
             else None
         if staged is not None:
             try:
-                _rehash(settings, Pending(replace(staged, path=store.root / key), tree / "bin"))
-                prepared = True
+                prepared = shims.prepare(replace(staged, path=store.root / key), tree / "bin")
             except PyvError:
-                pass  # the rehash after publishing reports it
+                pass  # the commit after publishing reports it
         test.result()
     except BaseException:
         test.cancel()
         if prepared:
             with contextlib.suppress(PyvError):
-                _rehash(settings)
+                shims.rollback()
         raise
 
 
@@ -359,6 +385,8 @@ def _extract_verified(
     from pyv.hashing import verify
 
     tree.mkdir(parents=True)
+    if not is_group_store(tree.parent):  # group stores keep their setgid 2775 (share_tree)
+        tree.chmod(capped_mode(0o755))  # a umask of 000 must not open it to everyone
     network = False
     part = _part_path(cached)
     try:
@@ -454,27 +482,20 @@ def _drain(stream: _HashedStream) -> None:
         pass
 
 
-def _rehash(settings: Settings, pending: Pending | None = None) -> None:
-    from pyv.shims import rehash
-
-    rehash(settings, pending)
-
-
-def _indexed(settings: Settings, installations: Sequence[Installation]) -> bool:
-    from pyv.shims import indexed
-
-    return indexed(settings, installations)
-
-
 # ----- uninstall ------------------------------------------------------------
 def uninstall(
     settings: Settings,
     request_texts: Sequence[str],
     *,
+    shims: ShimIndex,
+    in_use: InUseGuard,
     force: bool = False,
     store_dir: Path | None = None,
 ) -> list[Installation]:
-    """Remove the installations the requests name (all matches of each request)."""
+    """Remove the installations the requests name (all matches of each request).
+
+    Without ``force``, refused while ``in_use`` names something that uses one.
+    """
     from pyv.requests import parse_request
     from pyv.store import installation_matches
 
@@ -506,12 +527,12 @@ def uninstall(
             if inst not in targets:
                 targets.append(inst)
     if not force:
-        _refuse_if_used(settings, targets)
+        _refuse_if_used(targets, in_use)
     for inst in targets:
         with store.key_lock(settings, inst.key), store.lock(settings):
             store.unpublish(inst.key)
             store.sync_minor_links()
-    _rehash(settings)
+    shims.refresh()
     return targets
 
 
@@ -519,13 +540,11 @@ def _names_patch(text: str) -> bool:
     return text.count(".") >= 2
 
 
-def _refuse_if_used(settings: Settings, targets: Sequence[Installation]) -> None:
-    from pyv.venv.manage import environments_using
-
+def _refuse_if_used(targets: Sequence[Installation], in_use: InUseGuard) -> None:
     users: list[str] = []
     for inst in targets:
-        for env in environments_using(settings, inst.path):
-            users.append(f"{env} ({inst.key})")
+        for user in in_use(inst):
+            users.append(f"{user} ({inst.key})")
     if users:
         raise InUse(
             f"environments use this interpreter: {', '.join(users)}",
@@ -538,6 +557,7 @@ def upgrade(
     settings: Settings,
     request_texts: Sequence[str] = (),
     *,
+    shims: ShimIndex,
     stderr: TextIO | None = None,
     host: Host | None = None,
 ) -> list[InstallOutcome]:
@@ -573,12 +593,12 @@ def upgrade(
             outcomes.append(InstallOutcome(inst.minor_key, current, "already-installed"))
             continue
         outcomes.append(
-            _install_one(
-                settings, store, inst.minor_key, newest, None, InstallOptions(), host, stderr
-            )
+            _install_one(settings, store, inst.minor_key, newest, None, InstallOptions(), host,
+                         stderr, shims)
         )
-    if any(o.action != "already-installed" for o in outcomes):
-        _rehash(settings)
+    if outcomes:
+        repair_minor_links(settings, store)
+        shims.commit([o.installation for o in outcomes])
     return outcomes
 
 

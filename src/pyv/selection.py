@@ -440,11 +440,12 @@ def _resolve_entries(
                 if hint_only:
                     return None
                 raise
+            from pyv.install_hooks import ShimUpdates
             from pyv.installer import install as install_versions
 
             if stderr is not None:
                 print(f"pyv: installing Python {entry.text} (set by {entry.where})", file=stderr)
-            install_versions(settings, [entry.text], stderr=stderr)
+            install_versions(settings, [entry.text], shims=ShimUpdates(settings), stderr=stderr)
             hit = resolve_entry(settings, entry, name, environ)
         if hit is not None:
             return hit

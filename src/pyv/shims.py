@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
-from pyv.fsutil import atomic_symlink, atomic_write
+from pyv.fsutil import atomic_symlink, atomic_write, remove_tree
 
 if TYPE_CHECKING:
     from pyv.platform import Host
@@ -220,7 +220,15 @@ def index_entries(settings: Settings, installs: list[Installation], envs: list[P
 
 
 # ----- writing ---------------------------------------------------------------------------
+def _clear_stray_dir(path: Path) -> None:
+    """A directory where a shim or an index entry goes (no pyv makes one) would fail every
+    later rehash; these directories are pyv's own, so it goes."""
+    if path.is_dir() and not path.is_symlink():
+        remove_tree(path)
+
+
 def _write_if_changed(path: Path, content: str) -> bool:
+    _clear_stray_dir(path)
     data = content.encode("utf-8")
     try:
         if path.read_bytes() == data and os.access(path, os.X_OK):
@@ -232,6 +240,7 @@ def _write_if_changed(path: Path, content: str) -> bool:
 
 
 def _link_if_changed(link: Path, target: str) -> bool:
+    _clear_stray_dir(link)
     try:
         if os.readlink(link) == target:
             return False
@@ -279,8 +288,9 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
     """
     from pyv.locking import acquire
     from pyv.platform import current_host
-    from pyv.store import all_installations, sort_key
+    from pyv.store import all_installations, repair_minor_links, sort_key
 
+    repair_minor_links(settings)  # the index follows the records, and so do the minor links
     shims_dir, index_dir = settings.shims_dir, settings.index_dir
     with acquire(shims_dir / ".lock", timeout=settings.lock_timeout, mode=settings.lock_mode,
                  what=f"the shims in {shims_dir}"):
@@ -317,12 +327,14 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
                 continue
             if path.name not in entries:
                 changed += 1
+                _clear_stray_dir(path)
                 with contextlib.suppress(OSError):
                     path.unlink()
         for name in removed:
             with contextlib.suppress(OSError):
                 (shims_dir / name).unlink()
         stamp = index_dir / STAMP
+        _clear_stray_dir(stamp)
         try:
             stamp.touch()
             os.utime(stamp)

@@ -2,10 +2,13 @@
 
 An installation is visible if and only if a directory (no leading dot) of the
 store holds the record file ``.pyv-install.json``. The record is written into
-the staging tree *before* the single ``rename()`` that publishes it, so a crash
-at any moment leaves either nothing visible or a complete installation.
-Staging trees live in ``.staging/`` and are removed by the next operation that
-holds the same key's lock (or by ``pyv doctor --fix``).
+the staging tree *before* the single ``rename()`` (or atomic exchange, for a
+reinstall) that publishes it, so a crash at any moment leaves either nothing
+visible, the old installation or the new one. Staging trees live in
+``.staging/`` and are removed by the next operation once their owner is dead
+(or by ``pyv doctor --fix``); a tree set aside by a reinstall that died is put
+back first. Minor links are derived from the records in one place,
+:meth:`Store.sync_minor_links`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,16 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import InvalidVersion, Version
 
 from pyv.errors import FilesystemError, from_os_error
-from pyv.fsutil import atomic_symlink, pid_alive, remove_tree, swap_in_tree
+from pyv.fsutil import (
+    atomic_symlink,
+    atomic_write,
+    capped_mode,
+    host_tag,
+    pid_alive,
+    remove_tree,
+    restore_aside,
+    swap_in_tree,
+)
 from pyv.locations import RECORD, minor_key_for
 
 if TYPE_CHECKING:
@@ -35,6 +47,8 @@ if TYPE_CHECKING:
 STAGING = ".staging"
 LOCKS = ".locks"
 STORE_LOCK = ".lock"
+#: Where a reinstall sets the old tree aside, inside its staging directory.
+ASIDE = "old"
 _IMPL_ORDER = {"cpython": 0, "pypy": 1, "graalpy": 2}
 
 
@@ -130,10 +144,29 @@ def record_for(download: Download, executable_rel: str) -> dict[str, Any]:
     }
 
 
+def write_record(tree: Path, record: dict[str, Any], *, group: bool) -> None:
+    """Write the record into a staged tree with an explicit mode (not the umask's)."""
+    atomic_write(tree / RECORD, json.dumps(record, indent=1),
+                 mode=0o664 if group else capped_mode(0o644), what=f"the record of {tree.name}")
+
+
+def executable_inside(rel: str) -> bool:
+    """Whether a record's ``executable`` names a path inside its installation."""
+    norm = os.path.normpath(rel)
+    return bool(rel) and not os.path.isabs(rel) and norm != ".." and not norm.startswith("../")
+
+
 def read_installation(path: Path, store_root: Path) -> Installation | None:
-    """The installation whose record is in ``path`` (published or still staged), or None."""
+    """The installation whose record is in ``path`` (published or still staged), or None.
+
+    A record that cannot be read, lacks a field or names an interpreter outside
+    its tree is damaged: the directory is then no installation (never followed).
+    """
     try:
         data = json.loads((path / RECORD).read_text(encoding="utf-8"))
+        executable = str(data.get("executable") or "bin/python3")
+        if not executable_inside(executable):
+            return None
         return Installation(
             key=str(data["key"]),
             path=path,
@@ -149,9 +182,9 @@ def read_installation(path: Path, store_root: Path) -> Installation | None:
             url=str(data.get("url", "")),
             installed_at=str(data.get("installed_at", "")),
             store=store_root,
-            executable_rel=str(data.get("executable") or "bin/python3"),
+            executable_rel=executable,
         )
-    except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, InvalidVersion):
         return None
 
 
@@ -247,7 +280,11 @@ class Store:
 
     def _ensure_root(self) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.root.is_dir():
+                self.root.mkdir(parents=True, exist_ok=True)
+                if not is_group_store(self.root):
+                    # Explicit: a umask of 000 must not make the store world-writable.
+                    os.chmod(self.root, capped_mode(0o755))
             (self.root / STAGING).mkdir(exist_ok=True)
             (self.root / LOCKS).mkdir(exist_ok=True)
         except OSError as exc:
@@ -257,7 +294,7 @@ class Store:
     def new_staging(self, key: str) -> Path:
         """A fresh, empty, invisible directory for work on ``key``."""
         self._ensure_root()
-        name = f"{key}.{_host_tag()}.{os.getpid()}.{os.urandom(4).hex()}"
+        name = f"{key}.{host_tag()}.{os.getpid()}.{os.urandom(4).hex()}"
         path = self.root / STAGING / name
         try:
             path.mkdir()
@@ -265,24 +302,89 @@ class Store:
             raise from_os_error(exc, "creating a staging directory") from None
         return path
 
-    def clean_staging(self, key: str) -> None:
-        """Remove staging trees of ``key`` left by dead processes. Call under key_lock."""
-        staging = self.root / STAGING
-        try:
-            entries = list(os.scandir(staging))
-        except OSError:
-            return
+    def clean_staging(self, settings: Settings, key: str) -> None:
+        """Remove every staging tree of ``key`` (first putting back a tree set aside by a
+        reinstall that died). Call under key_lock: no live process works on ``key`` then."""
         prefix = f"{key}."
-        for entry in entries:
-            if entry.name.startswith(prefix) and entry.name[len(prefix) :].count(".") >= 2:
-                remove_tree(Path(entry.path))
+        mine = [p for p in self._staging_entries()
+                if p.name.startswith(prefix) and p.name[len(prefix):].count(".") == 2]
+        self._discard_all(settings, mine)
+
+    def clean_leftovers(self, settings: Settings) -> None:
+        """Remove staging trees of dead processes on this host (any key)."""
+        self._discard_all(settings, self.leftovers())
+
+    def _discard_all(self, settings: Settings, paths: list[Path]) -> None:
+        if not paths:
+            return
+        if any(self._set_aside(p) is not None for p in paths):
+            with self.lock(settings):  # publishing renames only under this lock
+                for path in paths:
+                    self.discard(path)
+        else:
+            for path in paths:
+                self.discard(path)
+
+    def _set_aside(self, staging: Path) -> Path | None:
+        """The installation a reinstall set aside in ``staging``, if its name is now empty."""
+        aside = staging / ASIDE
+        key = staging.name.rsplit(".", 3)[0]
+        target = self.root / key
+        if aside.is_dir() and not os.path.lexists(target):
+            return target
+        return None
+
+    def discard(self, staging: Path) -> None:
+        """Remove one dead staging tree, restoring what it set aside. Under the store lock."""
+        target = self._set_aside(staging)
+        if target is not None:
+            restore_aside(staging / ASIDE, target)
+        with contextlib.suppress(OSError):
+            remove_tree(staging)
+
+    def _staging_entries(self) -> list[Path]:
+        try:
+            return [Path(e.path) for e in os.scandir(self.root / STAGING)]
+        except OSError:
+            return []
+
+    def leftovers(self) -> list[Path]:
+        """Staging trees whose owner process is gone (for doctor and the next install)."""
+        result: list[Path] = []
+        host = host_tag()
+        for path in self._staging_entries():
+            parts = path.name.rsplit(".", 3)
+            if len(parts) != 4:
+                continue  # not a name pyv makes: not provably ours, so not touched
+            _, owner_host, pid, _ = parts
+            if owner_host == host and pid.isdigit() and not pid_alive(int(pid)):
+                result.append(path)
+        return sorted(result)
 
     def damaged(self) -> list[Path]:
-        """Directories where an installation would be, without a valid record (for doctor).
+        """Installations whose record was damaged after publishing (for doctor).
 
-        Publishing always brings a record along, so these are installations whose record
-        was lost or broken afterwards, or foreign files; ``pyv install`` replaces them.
+        The record file is there but unreadable, incomplete, or names an interpreter
+        outside the tree; ``pyv install --reinstall KEY`` repairs them.
         """
+        return [p for p in self._unrecorded() if os.path.lexists(p / RECORD)]
+
+    def foreign(self) -> list[Path]:
+        """Entries of the store pyv did not make (no record, not a minor link): never touched."""
+        result = [p for p in self._unrecorded() if not os.path.lexists(p / RECORD)]
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return result
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            link = entry.is_symlink()
+            if (link and not _is_minor_link(entry.path)) or (not link and not entry.is_dir()):
+                result.append(Path(entry.path))
+        return sorted(result)
+
+    def _unrecorded(self) -> list[Path]:
         try:
             entries = list(os.scandir(self.root))
         except OSError:
@@ -293,46 +395,20 @@ class Store:
             and read_installation(Path(e.path), self.root) is None
         )
 
-    def clean_leftovers(self) -> None:
-        """Remove staging trees of dead processes on this host (any key); never fails."""
-        for path in self.leftovers():
-            with contextlib.suppress(OSError):
-                remove_tree(path)
-
-    def leftovers(self) -> list[Path]:
-        """Staging trees whose owner process is gone (for doctor)."""
-        result: list[Path] = []
-        try:
-            entries = list(os.scandir(self.root / STAGING))
-        except OSError:
-            return result
-        host = _host_tag()
-        for entry in entries:
-            parts = entry.name.rsplit(".", 3)
-            if len(parts) != 4:
-                result.append(Path(entry.path))
-                continue
-            _, owner_host, pid, _ = parts
-            if owner_host == host and pid.isdigit() and not pid_alive(int(pid)):
-                result.append(Path(entry.path))
-        return result
-
     # ----- publishing --------------------------------------------------------
     def publish(self, tree: Path, key: str, *, replace: bool) -> Path:
-        """Rename a complete staged tree into place. Call under the store lock."""
+        """Put a complete staged tree in place. Call under the store lock.
+
+        An existing ``key`` is swapped out atomically where the system can, so it is
+        never missing (see :func:`pyv.fsutil.swap_in_tree`); elsewhere it is set aside
+        beside ``tree`` first, where :meth:`discard` finds it if this process dies.
+        """
         target = self.root / key
-        trash: Path | None = None
-        if target.exists() or target.is_symlink():
-            # A directory without a valid record is not an installation (a damaged
-            # one, or someone else's files): it is replaced, never merged into.
-            if not replace and self.get(key) is not None:
-                raise FilesystemError(f"{target} already exists", "use --reinstall")
-            trash = self.new_staging(key) / "old"
-        try:
-            swap_in_tree(tree, target, trash=trash, what=f"publishing {key}")
-        finally:
-            if trash is not None:
-                remove_tree(trash.parent)
+        # A directory without a valid record is not an installation (a damaged
+        # one, or someone else's files): it is replaced, never merged into.
+        if os.path.lexists(target) and not replace and self.get(key) is not None:
+            raise FilesystemError(f"{target} already exists", "use --reinstall")
+        swap_in_tree(tree, target, trash=tree.parent / ASIDE, what=f"publishing {key}")
         return target
 
     def unpublish(self, key: str) -> None:
@@ -345,42 +421,80 @@ class Store:
             raise from_os_error(exc, f"removing {key}") from None
         remove_tree(trash.parent)
 
-    def sync_minor_links(self) -> None:
-        """Point every minor link at the newest installed patch; drop dangling ones.
+    def wanted_minor_links(self) -> dict[str, str]:
+        """Minor link name -> installation key it must name: the newest patch per minor.
 
-        Idempotent; called under the store lock after every change so a process
-        killed between publishing and linking is repaired by the next one.
+        The one place minor links are derived from the records. A stable patch wins
+        over pre-releases of the same minor; then the newest.
         """
         newest: dict[str, Installation] = {}
         for inst in self.installations():
             current = newest.get(inst.minor_key)
-            # Stable patches win over pre-releases of the same minor; then the newest.
             if current is None or (
                 (not inst.version.is_prerelease, inst.version)
                 > (not current.version.is_prerelease, current.version)
             ):
                 newest[inst.minor_key] = inst
+        return {minor: inst.key for minor, inst in newest.items()}
+
+    def minor_links_current(self) -> bool:
+        """Whether every minor link is what :meth:`wanted_minor_links` says (read-only)."""
+        wanted = self.wanted_minor_links()
+        try:
+            entries = list(os.scandir(self.root))
+        except OSError:
+            return not wanted
+        present = {e.name: os.readlink(e.path) for e in entries
+                   if e.is_symlink() and _is_minor_link(e.path)}
+        return present == wanted
+
+    def sync_minor_links(self) -> None:
+        """Point every minor link at the newest installed patch; drop dangling ones.
+
+        Idempotent; called under the store lock by every install (also "already
+        installed"), uninstall, rehash and ``doctor --fix``, so a process killed between
+        publishing and linking is repaired by the next one. Symlinks pyv did not make
+        (anything but a bare name) are left alone.
+        """
+        wanted = self.wanted_minor_links()
         try:
             entries = list(os.scandir(self.root))
         except OSError:
             return
         for entry in entries:
-            if entry.is_symlink() and entry.name not in newest:
+            if entry.is_symlink() and entry.name not in wanted and _is_minor_link(entry.path):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
-        for minor_key, inst in newest.items():
+        for minor_key, key in wanted.items():
             link = self.root / minor_key
             with contextlib.suppress(OSError):
-                if link.is_symlink() and os.readlink(link) == inst.key:
+                if link.is_symlink() and os.readlink(link) == key:
                     continue
-            atomic_symlink(inst.key, link)
+            atomic_symlink(key, link, what=f"the minor link {link}")
 
 
-def _host_tag() -> str:
-    """The host name without dots, so staging names split unambiguously from the right."""
-    import socket
+def _is_minor_link(path: str) -> bool:
+    """Whether a symlink in a store is one pyv makes: a bare name, never a path."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return False
+    return bool(target) and "/" not in target and not target.startswith(".")
 
-    return socket.gethostname().replace(".", "_") or "localhost"
+
+def repair_minor_links(settings: Settings, store: Store | None = None) -> None:
+    """Re-derive the minor links of ``store`` (default: the user's) if any is wrong.
+
+    Read-only when they are right; otherwise fixed under the store lock. A store
+    that does not exist yet has nothing to repair.
+    """
+    store = store or user_store(settings)
+    if not store.writable or not os.access(store.root, os.W_OK | os.X_OK):
+        return  # missing, or not ours to change: a rehash must still work
+    if store.minor_links_current():
+        return
+    with store.lock(settings):
+        store.sync_minor_links()
 
 
 def is_group_store(root: Path) -> bool:

@@ -3,13 +3,18 @@
 The tree is built in a hidden directory beside the target and renamed into
 place at the end, so a failure (or Ctrl-C) part-way leaves nothing behind.
 Everything that embeds a path (activation scripts, launchers, ``pyvenv.cfg``)
-is written for the final location, which the rename makes true.
+is written for the final location, which the rename makes true. ``--clear``
+swaps the new tree with the old one (:func:`pyv.fsutil.swap_in_tree`), so the
+name never goes missing. What a killed process left beside an environment
+(``.NAME.pyv-HOST.PID-…``, ``…-old``, ``.NAME.pyv-removing-…``) is cleaned by
+:func:`clean_leftovers` once its owner is provably dead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +27,14 @@ if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.venv.interpreter import BaseInterpreter
     from pyv.venv.wheel import FilePlacer, InstalledWheel, Scheme
+
+#: Names of work in progress beside an environment: staging (see
+#: :func:`pyv.venv.layout.staging_dir`), the old tree set aside by ``--clear``, removal.
+_LEFTOVER = re.compile(
+    r"\.(?P<name>.+)\.pyv-(?P<removing>removing-)?(?:(?P<host>[^./]+)\.)?(?P<pid>\d+)"
+    r"-[0-9a-f]+(?P<old>-old)?"
+)
+
 
 @dataclass(frozen=True)
 class Environment:
@@ -99,6 +112,7 @@ def create_environment(
 ) -> Environment:
     """Create an environment at ``target`` (absolute) from ``base``."""
     target = Path(os.path.abspath(target))
+    clean_leftovers(target.parent, target.name)
     replace = _check_target(target, clear)
     shown_prompt = layout.shown_prompt(str(target), prompt)
     if command is None:
@@ -194,17 +208,62 @@ def _seed_one(settings: Settings, wheel: Path, scheme: Scheme, version: tuple[in
 def _publish(staging: Path, target: Path, replace: bool) -> None:
     from pyv.fsutil import swap_in_tree
 
-    trash = staging.with_name(staging.name + "-old") if replace else None
-    swap_in_tree(staging, target, trash=trash, what=f"moving the new environment to {target}")
+    what = f"moving the new environment to {target}"
+    if not replace:
+        try:
+            os.rename(staging, target)
+        except OSError as exc:
+            raise from_os_error(exc, what) from None
+        return
+    swap_in_tree(staging, target, trash=staging.with_name(staging.name + "-old"), what=what)
 
 
 def remove_environment(path: Path) -> None:
     """Delete an environment: one rename (it vanishes at once), then the tree."""
-    trash = path.with_name(f".{path.name}.pyv-removing-{os.getpid()}-{os.urandom(4).hex()}")
+    from pyv.fsutil import host_tag, remove_tree
+
+    owner = f"{host_tag()}.{os.getpid()}"
+    trash = path.with_name(f".{path.name}.pyv-removing-{owner}-{os.urandom(4).hex()}")
     try:
         os.rename(path, trash)
     except OSError as exc:
         raise from_os_error(exc, f"removing {path}") from None
-    import shutil
+    remove_tree(trash)
 
-    shutil.rmtree(trash, ignore_errors=True)
+
+def leftovers(parent: Path, name: str | None = None) -> list[Path]:
+    """What killed environment operations left in ``parent`` (of ``name``, or of any):
+    only names pyv makes, whose owner process is dead on this host."""
+    from pyv.fsutil import host_tag, pid_alive
+
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return []
+    host = host_tag()
+    found = []
+    for entry in entries:
+        match = _LEFTOVER.fullmatch(entry.name)
+        if match is None or (name is not None and match["name"] != name):
+            continue
+        # A name without a host (older pyv) or from another host cannot be proven dead.
+        if match["host"] == host and not pid_alive(int(match["pid"])):
+            found.append(Path(entry.path))
+    return sorted(found)
+
+
+def clean_leftovers(parent: Path, name: str | None = None) -> list[Path]:
+    """Remove :func:`leftovers`, first putting back an old tree that ``--clear`` had set
+    aside when its environment's name is now empty. Returns what was removed; never fails.
+    """
+    from pyv.fsutil import remove_tree, restore_aside
+
+    removed = []
+    for path in leftovers(parent, name):
+        match = _LEFTOVER.fullmatch(path.name)
+        if match is not None and match["old"] and restore_aside(path, parent / match["name"]):
+            continue
+        with contextlib.suppress(OSError):
+            remove_tree(path)
+            removed.append(path)
+    return removed

@@ -287,9 +287,10 @@ def _resolve_text(
                 f"Python {text} is not installed (from {origin})",
                 f"run `pyv install {text}` first, or set PYV_AUTO_INSTALL=1",
             )
+        from pyv.install_hooks import ShimUpdates
         from pyv.installer import install as install_pythons
 
-        install_pythons(settings, [text], stderr=stderr, cwd=cwd)
+        install_pythons(settings, [text], shims=ShimUpdates(settings), stderr=stderr, cwd=cwd)
         found = find_installed(settings, request, current_host())
         if not found:
             raise NotFound(f"Python {text} is still not installed after installing it")

@@ -77,7 +77,9 @@ def pyvenv_cfg(*, executable: str, implementation: str, version_info: str, versi
 def staging_dir(target: str) -> str:
     """A unique hidden directory beside ``target``: same filesystem, so one rename publishes."""
     parent, name = os.path.split(target)
-    return os.path.join(parent, f".{name}.pyv-{os.getpid()}-{os.urandom(4).hex()}")
+    # The host and pid let a later cleaner prove the owner dead (pyv.venv.create).
+    owner = f"{os.uname().nodename.replace('.', '_') or 'localhost'}.{os.getpid()}"
+    return os.path.join(parent, f".{name}.pyv-{owner}-{os.urandom(4).hex()}")
 
 
 def _write(path: str, text: str) -> None:

@@ -50,7 +50,7 @@ def make_environment(
     stderr: TextIO | None = None,
 ) -> Environment:
     """Create a project environment (``path``, default ``./.venv``) or a named one (``name``)."""
-    from pyv.venv.create import create_environment
+    from pyv.venv.create import clean_leftovers, create_environment
     from pyv.venv.interpreter import resolve_interpreter
 
     if path is not None and name is not None:
@@ -75,6 +75,8 @@ def make_environment(
     from pyv.venv.registry import envs_lock
 
     with envs_lock(settings):
+        # What killed operations on any named environment left goes first, as installs do.
+        clean_leftovers(settings.envs_dir)
         env = create_environment(settings, target, base, prompt=prompt or name, seed=seed,
                                  clear=clear, system_site_packages=system_site_packages,
                                  name=name, command=command, stderr=stderr)
@@ -96,10 +98,11 @@ def list_named(settings: Settings, *, with_size: bool = True) -> list[Environmen
 
 def remove_named(settings: Settings, name: str) -> Path:
     """Delete a named environment and refresh the shims; returns where it was."""
-    from pyv.venv.create import remove_environment
+    from pyv.venv.create import clean_leftovers, remove_environment
     from pyv.venv.registry import envs_lock
 
     with envs_lock(settings):
+        clean_leftovers(settings.envs_dir)
         path = named_path(settings, name)
         remove_environment(path)
     rehash(settings)

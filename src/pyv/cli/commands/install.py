@@ -101,6 +101,7 @@ class InstallCommand(Command):
         return {"arch_variant": args.arch, "compile_bytecode": args.compile_bytecode}
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.install_hooks import ShimUpdates
         from pyv.installer import InstallOptions, install, is_local_archive
 
         if args.sha256 is not None:
@@ -121,9 +122,8 @@ class InstallCommand(Command):
             store=args.store.absolute() if args.store else None,
         )
         with _bundle(ctx.settings, args.from_bundle) as settings:
-            outcomes = install(
-                settings, requests, options=options, stderr=ctx.status_stream, cwd=ctx.cwd
-            )
+            outcomes = install(settings, requests, shims=ShimUpdates(settings), options=options,
+                               stderr=ctx.status_stream, cwd=ctx.cwd)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0
@@ -179,11 +179,14 @@ class UninstallCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.install_hooks import ShimUpdates, environments_guard
         from pyv.installer import uninstall
 
         removed = uninstall(
             ctx.settings,
             args.requests,
+            shims=ShimUpdates(ctx.settings),
+            in_use=environments_guard(ctx.settings),
             force=args.force,
             store_dir=args.store.absolute() if args.store else None,
         )
@@ -213,9 +216,11 @@ class UpgradeCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.install_hooks import ShimUpdates
         from pyv.installer import upgrade
 
-        outcomes = upgrade(ctx.settings, args.requests, stderr=ctx.status_stream)
+        outcomes = upgrade(ctx.settings, args.requests, shims=ShimUpdates(ctx.settings),
+                           stderr=ctx.status_stream)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0

@@ -297,9 +297,10 @@ class ShellCommand(Command):
             if selection.best_installed(ctx.settings, request) is not None:
                 return
             if ctx.settings.auto_install:
+                from pyv.install_hooks import ShimUpdates
                 from pyv.installer import install
 
-                install(ctx.settings, [text], stderr=ctx.stderr)
+                install(ctx.settings, [text], shims=ShimUpdates(ctx.settings), stderr=ctx.stderr)
                 return
             raise NotFound(f"Python {text} is not installed", f"run `pyv install {text}` first")
         if request.kind == "name" and not (ctx.settings.envs_dir / text / "bin").is_dir():
