@@ -4,15 +4,16 @@ Against tar (best of N)::
 
     python bench/bench_extract.py ARCHIVE.tar.gz [--root python] [--runs 5]
 
-Interleaved A/B between revisions of ``src/pyv/archive.py`` and/or writer-thread
+Interleaved A/B between revisions of ``src/pyv/archive/`` and/or writer-thread
 settings (each round runs every variant once, starting with a different one)::
 
     python bench/bench_extract.py ARCHIVE.tar --rev HEAD~1 --rev WORKTREE \\
         [--threads 0 --threads 2] [--rounds 11] [--work /dev/shm]
 
-``--rev`` is a git revision, or ``WORKTREE`` for the file as it is now; each
-revision's ``archive.py`` is loaded as its own module (it imports nothing else
-from pyv that changes). Prints each variant's median and minimum.
+``--rev`` is a git revision, or ``WORKTREE`` for the files as they are now; each
+revision's ``pyv.archive`` package (or, before it was one, ``archive.py``) is
+loaded under a name of its own (it imports nothing else from pyv that changes).
+Prints each variant's median and minimum.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from typing import Callable
 from pyv.archive import extract_archive
 
 REPO = Path(__file__).resolve().parent.parent
-ARCHIVE_PY = "src/pyv/archive.py"
+ARCHIVE_PKG = "src/pyv/archive"
+ARCHIVE_PY = "src/pyv/archive.py"  # before pyv.archive became a package
 
 
 class _ReadOnly:
@@ -64,18 +66,40 @@ def _best(runs: int, fn: Callable[[Path], None], work: Path | None) -> float:
     return min(_timed(fn, work) for _ in range(runs))
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _sources(rev: str) -> dict[str, str]:
+    """File name -> text of ``pyv.archive`` as of ``rev`` (one ``archive.py`` before the split)."""
+    if rev == "WORKTREE":
+        package = REPO / ARCHIVE_PKG
+        if package.is_dir():
+            return {p.name: p.read_text() for p in package.glob("*.py")}
+        return {"archive.py": (REPO / ARCHIVE_PY).read_text()}
+    names = [n for n in _git("ls-tree", "--name-only", f"{rev}:{ARCHIVE_PKG}").split()
+             if n.endswith(".py")] if _git("ls-tree", rev, ARCHIVE_PKG).strip() else []
+    if names:
+        return {n: _git("show", f"{rev}:{ARCHIVE_PKG}/{n}") for n in names}
+    return {"archive.py": _git("show", f"{rev}:{ARCHIVE_PY}")}
+
+
 def _archive_module(rev: str, store: Path) -> ModuleType:
     """``pyv.archive`` as of ``rev``, loaded under a name of its own."""
-    if rev == "WORKTREE":
-        source = (REPO / ARCHIVE_PY).read_text()
-    else:
-        source = subprocess.run(
-            ["git", "-C", str(REPO), "show", f"{rev}:{ARCHIVE_PY}"],
-            capture_output=True, text=True, check=True,
-        ).stdout
+    sources = _sources(rev)
     name = f"pyv_archive_{len(list(store.iterdir()))}"
+    if list(sources) != ["archive.py"]:
+        # A package: its modules import each other as pyv.archive.*; give them its new name.
+        package = store / name
+        package.mkdir()
+        for file_name, text in sources.items():
+            (package / file_name).write_text(text.replace("pyv.archive", name))
+        if str(store) not in sys.path:
+            sys.path.insert(0, str(store))
+        return importlib.import_module(name)
     path = store / f"{name}.py"
-    path.write_text(source)
+    path.write_text(sources["archive.py"])
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -89,7 +113,8 @@ def _extractor(
 ) -> Callable[[Path], None]:
     def run(dest: Path) -> None:
         if threads is not None:
-            setattr(module, "WRITER_THREADS", threads)  # noqa: B010 - a loaded module
+            # The package keeps the setting in its writers module, archive.py in itself.
+            setattr(getattr(module, "writers", module), "WRITER_THREADS", threads)  # noqa: B010
         stream = _ReadOnly(archive)
         try:
             module.extract_archive(stream, fmt, dest, root=root, name=archive.name)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from archives import BuiltArchive, build_synthetic_archive, mirror_layout, write_catalog
 from pyv.archive import extract_archive
 from pyv.archive.safety import (
     DEVICE,
@@ -203,6 +204,8 @@ def test_hostile_member_refused_by_every_entry_point(
     with pytest.raises(ArchiveError) as info:
         ENTRY_POINTS[entry](box, name, kind, target, 0o644)
     assert reason in info.value.message, info.value.message
+    if kind == HARDLINK:  # the line names the link, and the target it refuses
+        assert f"is a hard link to {target!r}, which" in info.value.message
     assert info.value.exit_code == ExitCode.BAD_ARCHIVE
     assert "\n" not in info.value.render()
     dest = box / "dest"
@@ -396,3 +399,47 @@ def test_bundle_modes_do_not_depend_on_the_umask(tmp_path: Path, umask: int) -> 
     assert stat.S_IMODE((dest / "sub/deeper/file").stat().st_mode) == 0o644
     assert stat.S_IMODE((dest / "sub").stat().st_mode) == 0o755
     assert stat.S_IMODE((dest / "sub/deeper").stat().st_mode) == 0o755
+
+
+# ---------------------------------------------------------------- through `pyv install`
+
+
+def _pyv(*args: str, env: dict[str, str], umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+    """The real pyv, as a user runs it, under a chosen umask."""
+    exe = Path(sys.executable).parent / "pyv"
+    cmd = [str(exe), *args] if exe.exists() else [sys.executable, "-m", "pyv", *args]
+    return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=300, preexec_fn=lambda: os.umask(umask), check=False)
+
+
+def _mirror(tmp_path: Path, archive: BuiltArchive) -> dict[str, str]:
+    mirror_layout(tmp_path / "mirror", archive)
+    catalog = write_catalog(tmp_path / "catalog.json", [archive])
+    return {"PYV_PYTHON_INSTALL_MIRROR": (tmp_path / "mirror").as_uri(),
+            "PYV_DOWNLOADS_JSON": str(catalog)}
+
+
+def test_install_refuses_an_archive_that_brings_its_own_record(
+    tmp_path: Path, pyv_home: Path
+) -> None:
+    forged = json.dumps({"executable": "/bin/sh"}).encode()
+    archive = build_synthetic_archive(tmp_path / "a", (3, 12, 4),
+                                      extra_members=[("python/.pyv-install.json", forged)])
+    result = _pyv("install", "3.12", env=_mirror(tmp_path, archive))
+    assert result.returncode == ExitCode.BAD_ARCHIVE, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: refusing to extract ") and "Traceback" not in result.stderr
+    assert "member 'python/.pyv-install.json' is named '.pyv-install.json'" in lines[-1]
+    pythons = pyv_home / "pythons"
+    assert not pythons.exists() or [p.name for p in pythons.iterdir()
+                                     if not p.name.startswith(".")] == []
+
+
+def test_install_under_umask_000_is_not_world_writable(tmp_path: Path, pyv_home: Path) -> None:
+    archive = build_synthetic_archive(tmp_path / "a", (3, 12, 4))
+    result = _pyv("install", "3.12", env=_mirror(tmp_path, archive), umask=0o000)
+    assert result.returncode == 0, result.stderr
+    tree = pyv_home / "pythons" / archive.key
+    modes = _modes(tree)
+    assert modes["."] == 0o755 and modes["bin/python3.12"] == 0o755
+    assert modes["lib/python3.12/os.py"] == 0o644 and modes["lib/python3.12"] == 0o755

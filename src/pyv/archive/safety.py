@@ -122,6 +122,14 @@ def check_symlink(name: str, rel_parts: Sequence[str], target: str) -> None:
             depth += 1
 
 
+def check_hardlink(name: str, target: str) -> None:
+    """A hard link's target is another member's name: it obeys the name rule."""
+    try:
+        split_name(target)
+    except UnsafeMember as exc:
+        raise UnsafeMember(name, f"is a hard link to {target!r}, which {exc.reason}") from None
+
+
 def check_member(name: str, kind: str, target: str = "") -> list[str]:
     """The whole rule for a member named relative to the destination; returns its parts.
 
@@ -133,7 +141,7 @@ def check_member(name: str, kind: str, target: str = "") -> list[str]:
     if kind == SYMLINK:
         check_symlink(name, parts, target)
     elif kind == HARDLINK:
-        split_name(target)
+        check_hardlink(name, target)
     return parts
 
 

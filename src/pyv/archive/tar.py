@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from typing import IO, Callable, cast
 
 from pyv.archive.extractor import Extractor
-from pyv.archive.safety import DIR, FILE, OTHER, SYMLINK, TAR_KINDS, check_kind
+from pyv.archive.safety import (
+    DIR,
+    FILE,
+    OTHER,
+    SYMLINK,
+    TAR_KINDS,
+    check_hardlink,
+    check_kind,
+)
 from pyv.archive.stream import COPY_CHUNK, Corrupt, SequentialReader
 from pyv.archive.tar_headers import (
     ZERO_BLOCK,
@@ -83,6 +91,7 @@ def _tar_member(
     elif kind == SYMLINK:
         ex.add_symlink(name, rel, m.linkname, mtime)
     else:
+        check_hardlink(name, m.linkname)
         ex.add_hardlink(name, rel, m.linkname)
 
 
