@@ -170,3 +170,26 @@ def test_valid_numbers_are_accepted(tmp_path: Path) -> None:
     assert (s.lock_timeout, s.retries, s.read_timeout) == (2.5, 0, 10.0)
     s = load_settings({"PYV_HOME": str(tmp_path), "PYV_LOCK_TIMEOUT": "0.5", "PYV_RETRIES": "3"})
     assert (s.lock_timeout, s.retries) == (0.5, 3)
+
+
+def test_doctor_reports_stores_that_are_missing_or_not_pyv_stores(
+    run_pyv: Any, tmp_path: Path
+) -> None:
+    import json
+
+    missing = tmp_path / "gone"
+    foreign = tmp_path / "usr"
+    (foreign / "bin").mkdir(parents=True)
+    (foreign / "bin" / "tool").write_text("")
+    shared = tmp_path / "shared"
+    (shared / "pythons" / "cpython-3.12.4-linux-x86_64-gnu").mkdir(parents=True)
+    (shared / "pythons" / "cpython-3.12.4-linux-x86_64-gnu" / ".pyv-install.json").write_text("{}")
+    stores = ":".join(str(p) for p in (missing, foreign, shared))
+    result = run_pyv("doctor", "--json", env={"PYV_STORES": stores})
+    findings = {f["message"]: f["level"] for f in json.loads(result.stdout)["findings"]
+                if f["check"] == "permissions"}
+    assert findings[f"the shared store {missing} does not exist"] == "warning"
+    [foreign_finding] = [m for m in findings if str(foreign) in m]
+    assert "not a pyv store" in foreign_finding and findings[foreign_finding] == "warning"
+    assert not any(str(shared) in m and "not a pyv store" in m for m in findings)
+    assert result.returncode == 1

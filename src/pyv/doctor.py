@@ -290,6 +290,23 @@ def check_disk(path: Path, statvfs: Callable[[str], Any] = os.statvfs) -> Findin
     )
 
 
+def _holds_pyv_store(extra: Path) -> bool:
+    """Whether an extra store (or its ``pythons/``) has pyv's lock or an install record."""
+    from pyv.locations import RECORD
+    from pyv.store import LOCKS, STORE_LOCK
+
+    root = extra / "pythons" if (extra / "pythons").is_dir() else extra
+    try:
+        with os.scandir(root) as entries:
+            return any(
+                entry.name in (STORE_LOCK, LOCKS)
+                or (entry.is_dir() and os.path.isfile(os.path.join(entry.path, RECORD)))
+                for entry in entries
+            )
+    except OSError:
+        return False
+
+
 def check_permissions(settings: Settings) -> list[Finding]:
     """The user's store is writable and its locks usable; extra stores are readable."""
     from pyv.store import LOCKS, STORE_LOCK
@@ -321,6 +338,11 @@ def check_permissions(settings: Settings) -> list[Finding]:
             findings.append(Finding("permissions", "error",
                                     f"the shared store {extra} is not readable by you",
                                     "ask its admin for read access (chmod -R o+rX, or group)"))
+        elif not _holds_pyv_store(extra):
+            findings.append(Finding("permissions", "warning",
+                                    f"{extra} (in PYV_STORES / `stores`) is not a pyv store: "
+                                    "nothing in it was installed by pyv",
+                                    "point it at a store made with `pyv install --store DIR`"))
         else:
             writable = "writable" if os.access(extra, os.W_OK) else "read-only"
             findings.append(Finding("permissions", "ok",

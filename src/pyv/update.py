@@ -310,7 +310,8 @@ def _build_date(build: str | None) -> datetime | None:
     if not build or not _TAG_RE.match(build):
         return None
     try:
-        return datetime.strptime(build, "%Y%m%d").replace(tzinfo=timezone.utc)
+        # Not strptime: its first call imports and compiles the locale machinery.
+        return datetime(int(build[:4]), int(build[4:6]), int(build[6:]), tzinfo=timezone.utc)
     except ValueError:
         return None
 
@@ -322,7 +323,8 @@ def catalog_status(settings: Settings, *, now: float | None = None) -> CatalogSt
     build's release date, and the last refresh that found upstream unchanged.
     Reads only catalog headers and the refresh state (no network).
     """
-    from pyv.catalog import BUNDLED_CATALOG, REFRESHED_NAME, read_catalog_header
+    from pyv.catalog.compact import read_catalog_header
+    from pyv.catalog.loading import BUNDLED_CATALOG, REFRESHED_NAME, newer
 
     clock = time.time() if now is None else now
     state = read_state(settings)
@@ -348,7 +350,7 @@ def catalog_status(settings: Settings, *, now: float | None = None) -> CatalogSt
             candidate = read_catalog_header(refreshed)
         except ConfigError:
             candidate = None
-        if candidate is not None and _rank(candidate) > _rank(bundled):
+        if candidate is not None and newer(candidate, bundled):
             header = candidate
             source = f"refreshed from {state.source or candidate.get('origin') or refreshed}"
     newest = str(header.get("newest_build") or "") or None
@@ -360,11 +362,6 @@ def catalog_status(settings: Settings, *, now: float | None = None) -> CatalogSt
             times.append(checked)
     when = max(times) if times else None
     return CatalogStatus(source, newest, when, _age(when, clock))
-
-
-def _rank(header: dict[str, Any]) -> tuple[str, str]:
-    # The same order load_catalog uses to prefer a refreshed catalog.
-    return (str(header.get("newest_build", "")), str(header.get("generated", "")))
 
 
 def _age(when: datetime | None, clock: float) -> float | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from packaging.version import Version
 
-from pyv.catalog.model import ARCH_VARIANTS, Catalog, Download
+from pyv.catalog.model import ARCH_VARIANTS, Catalog, Download, cached_version
 from pyv.errors import NotFound, PlatformError
 from pyv.platform import Host, check_runs_on, glibc_floor
 from pyv.requests import IMPLEMENTATIONS, PythonRequest
@@ -43,19 +43,72 @@ def _allowed_levels(
 
 
 def _runs_on(d: Download, host: Host, *, check_glibc: bool = True) -> bool:
-    if d.os != host.os or d.arch != host.arch:
+    return runs_on(d.os, d.arch, d.arch_variant, d.libc, host, check_glibc=check_glibc)
+
+
+def runs_on(
+    os: str, arch: str, arch_variant: str | None, libc: str, host: Host, *,
+    check_glibc: bool = True,
+) -> bool:
+    """Whether a build for this platform runs on ``host``."""
+    if os != host.os or arch != host.arch:
         return False
-    if d.os == "linux":
-        if d.libc != host.libc:
+    if os == "linux":
+        if libc != host.libc:
             return False
         if (
             check_glibc
-            and d.libc.startswith("gnu")
+            and libc.startswith("gnu")
             and host.glibc is not None
-            and host.glibc < glibc_floor(d.arch)
+            and host.glibc < glibc_floor(arch)
         ):
             return False
-    return not (d.arch_variant and d.level > (host.x86_64_level or 1))
+    level = int(arch_variant[1:]) if arch_variant else 1
+    return not (arch_variant and level > (host.x86_64_level or 1))
+
+
+#: ``(os, arch, arch_variant, libc) -> bool``: whether a platform's builds are wanted.
+PlatformFilter = Callable[[str, str, "str | None", str], bool]
+#: ``(implementation, version text, variant) -> bool``: whether a version is wanted.
+VersionFilter = Callable[[str, str, "str | None"], bool]
+
+
+def platform_filter(
+    request: PythonRequest, host: Host, arch_variant: str, all_platforms: bool,
+    check_glibc: bool = True,
+) -> PlatformFilter:
+    """The platform half of matching a request (memoised: a catalog has few platforms)."""
+    levels = _allowed_levels(request, host, arch_variant, all_platforms)
+    memo: dict[tuple[str, str, str | None, str], bool] = {}
+
+    def wanted(os: str, arch: str, av: str | None, libc: str) -> bool:
+        platform = (os, arch, av, libc)
+        ok = memo.get(platform)
+        if ok is None:
+            ok = memo[platform] = (
+                av in levels
+                and request.os in (None, os)
+                and request.arch in (None, arch)
+                and request.libc in (None, libc)
+                and (all_platforms or runs_on(os, arch, av, libc, host, check_glibc=check_glibc))
+            )
+        return ok
+
+    return wanted
+
+
+def version_filter(request: PythonRequest) -> VersionFilter:
+    """The version half of matching a request (memoised: versions repeat across platforms)."""
+    memo: dict[tuple[str, str, str | None], bool] = {}
+
+    def wanted(implementation: str, version: str, variant: str | None) -> bool:
+        key = (implementation, version, variant)
+        ok = memo.get(key)
+        if ok is None:
+            ok = memo[key] = request.matches(implementation, cached_version(version), variant)
+        return ok
+
+    return wanted
 
 
 def _filter(
@@ -68,27 +121,13 @@ def _filter(
 ) -> list[Download]:
     if not request.is_download_request:
         return []
-    levels = _allowed_levels(request, host, arch_variant, all_platforms)
-    seen: dict[tuple[str, str, str | None], bool] = {}
-    result = []
-    for d in catalog.downloads:
-        if d.arch_variant not in levels:
-            continue
-        if request.os is not None and d.os != request.os:
-            continue
-        if request.arch is not None and d.arch != request.arch:
-            continue
-        if request.libc is not None and d.libc != request.libc:
-            continue
-        if not all_platforms and not _runs_on(d, host, check_glibc=check_glibc):
-            continue
-        memo = (d.implementation, d.version_str, d.variant)
-        ok = seen.get(memo)
-        if ok is None:
-            ok = seen[memo] = request.matches(d.implementation, d.version, d.variant)
-        if ok:
-            result.append(d)
-    return result
+    platform_ok = platform_filter(request, host, arch_variant, all_platforms, check_glibc)
+    version_ok = version_filter(request)
+    return [
+        d for d in catalog.downloads
+        if platform_ok(d.os, d.arch, d.arch_variant, d.libc)
+        and version_ok(d.implementation, d.version_str, d.variant)
+    ]
 
 
 def _rank_key(request: PythonRequest) -> Any:

@@ -14,19 +14,19 @@ without building a :class:`Download` per build.
 
 from __future__ import annotations
 
-import gzip
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pyv.catalog.model import (
     ARCH_VARIANTS,
-    FIELD_PATTERNS,
     VARIANTS,
     Catalog,
     Download,
     check_text,
     check_version_part,
+    field_pattern,
 )
 from pyv.errors import ConfigError
 from pyv.requests import IMPLEMENTATIONS
@@ -46,8 +46,21 @@ COLUMNS = (
 _TABLE_COLUMNS = ("implementation", "variant", "os", "arch", "arch_variant", "libc", "prefix")
 
 
-def dump_catalog(catalog: Catalog) -> bytes:
-    """The file's bytes for ``catalog``."""
+@dataclass(frozen=True)
+class Rows:
+    """A catalog as the file holds it: string tables and rows of indexes and values."""
+
+    tables: dict[str, list[Any]]
+    rows: list[list[Any]]
+    #: As :class:`~pyv.catalog.model.Catalog`'s fields of the same names.
+    source: str
+    generated: str
+    origin: str = ""
+    warning: str | None = None
+
+
+def rows_of(catalog: Catalog) -> Rows:
+    """``catalog`` in the file's row form."""
     tables: dict[str, list[Any]] = {
         "implementation": list(IMPLEMENTATIONS),
         "variant": list(VARIANTS),
@@ -57,12 +70,16 @@ def dump_catalog(catalog: Catalog) -> bytes:
         "libc": [],
         "prefix": ["", *URL_PREFIXES],
     }
+    indexes: dict[str, dict[Any, int]] = {
+        name: {value: i for i, value in enumerate(values)} for name, values in tables.items()
+    }
 
     def index(table: str, value: Any) -> int:
-        values = tables[table]
-        if value not in values:
-            values.append(value)
-        return values.index(value)
+        found = indexes[table].get(value)
+        if found is None:
+            found = indexes[table][value] = len(tables[table])
+            tables[table].append(value)
+        return found
 
     rows = []
     for d in catalog.downloads:
@@ -73,15 +90,21 @@ def dump_catalog(catalog: Catalog) -> bytes:
             index("arch_variant", d.arch_variant), index("libc", d.libc), d.build,
             index("prefix", prefix), d.url[len(prefix):], d.sha256,
         ])
+    return Rows(tables, rows, catalog.source, catalog.generated, catalog.origin, catalog.warning)
+
+
+def dump_catalog(catalog: Catalog) -> bytes:
+    """The file's bytes for ``catalog``."""
+    rows = rows_of(catalog)
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "origin": catalog.origin,
         "generated": catalog.generated,
         "newest_build": catalog.newest_build,
-        "count": len(rows),
+        "count": len(rows.rows),
     }
-    body = {"tables": tables, "rows": rows}
+    body = {"tables": rows.tables, "rows": rows.rows}
     return (
         json.dumps(header, separators=(",", ":")) + "\n"
         + json.dumps(body, separators=(",", ":")) + "\n"
@@ -92,6 +115,8 @@ def open_text(path: Path) -> Any:
     with open(path, "rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
+        import gzip
+
         return gzip.open(path, "rt", encoding="utf-8")
     return open(path, encoding="utf-8")
 
@@ -119,25 +144,24 @@ def read_catalog_header(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read catalog {path}: {_reason(exc)}") from None
 
 
-def read_body(path: Path, *, validate: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The header and the body (tables and rows, checked when ``validate``) of a catalog file.
-
-    ``ConfigError`` names the file, the row and the field when something is wrong.
-    """
+def read_rows(path: Path, *, source: str | None = None, validate: bool = True) -> Rows:
+    """A catalog file's rows (each field checked when ``validate``; only the bundled
+    catalog skips that). ``ConfigError`` names the file, the row and the field."""
     try:
         with open_text(path) as fh:
             header = parse_header(fh.readline())
             body = json.loads(fh.readline())
         if not isinstance(body, dict):
             raise ValueError("the body is not an object")
-        rows = body["rows"]
+        tables, rows = body["tables"], body["rows"]
         if not isinstance(rows, list) or len(rows) != header["count"]:
             raise ValueError("row count does not match the header")
         if validate:
-            check_body(body["tables"], rows)
+            check_body(tables, rows)
     except (OSError, ValueError, EOFError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise ConfigError(f"cannot read catalog {path}: {_reason(exc)}") from None
-    return header, body
+    return Rows(tables, rows, source or str(path), str(header.get("generated", "")),
+                str(header.get("origin", "")))
 
 
 def _reason(exc: BaseException) -> str:
@@ -162,7 +186,7 @@ def check_body(tables: Any, rows: list[Any]) -> None:
             raise ValueError(f"table {column} is not a list")
         for value in values:
             if column == "prefix":
-                url = FIELD_PATTERNS["url"]
+                url = field_pattern("url")
                 if not isinstance(value, str) or (value and not url.fullmatch(value)):
                     raise ValueError(f"prefix: not a valid URL prefix: {value!r:.60}")
             elif column == "variant" and value not in VARIANTS:
@@ -194,7 +218,7 @@ def _check_row(row: Any, sizes: list[int], seen: set[tuple[str, str]]) -> None:
         if (name, value) not in seen:
             check_text(name, value)
             seen.add((name, value))
-    if not isinstance(rest, str) or not FIELD_PATTERNS["url"].fullmatch("file://" + rest):
+    if not isinstance(rest, str) or not field_pattern("url").fullmatch("file://" + rest):
         raise ValueError(f"url: not a valid URL: {rest!r:.60}")
     if sha is not None:
         check_text("sha256", sha)
@@ -220,14 +244,13 @@ def read_catalog_file(path: Path, *, source: str | None = None, validate: bool =
 
     ``validate`` checks every field; only the bundled catalog skips that.
     """
-    header, body = read_body(path, validate=validate)
-    tables = body["tables"]
-    downloads = tuple(row_download(tables, row) for row in body["rows"])
+    rows = read_rows(path, source=source, validate=validate)
+    tables = rows.tables
     return Catalog(
-        downloads=downloads,
-        source=source or str(path),
-        generated=str(header.get("generated", "")),
-        origin=str(header.get("origin", "")),
+        downloads=tuple(row_download(tables, row) for row in rows.rows),
+        source=rows.source,
+        generated=rows.generated,
+        origin=rows.origin,
     )
 
 
@@ -235,6 +258,8 @@ def save_catalog(catalog: Catalog, path: Path) -> None:
     """Write ``catalog`` to ``path`` atomically (gzip'd when the name ends in ``.gz``)."""
     data = dump_catalog(catalog)
     if path.name.endswith(".gz"):
+        import gzip
+
         data = gzip.compress(data, compresslevel=9, mtime=0)
     from pyv.fsutil import atomic_write
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from pyv.catalog.compact import read_catalog_file, read_catalog_header
+from pyv.catalog.compact import (
+    Rows,
+    read_catalog_file,
+    read_catalog_header,
+    read_rows,
+    rows_of,
+)
 from pyv.catalog.model import Catalog
-from pyv.catalog.uv_json import parse_uv_json
 from pyv.errors import ConfigError, NetworkError, PyvError
 from pyv.settings import Settings
 
@@ -20,23 +26,22 @@ BUNDLED_CATALOG = Path(__file__).parent.parent / "data" / "catalog.json"
 #: The file name ``pyv update`` writes under ``settings.catalog_dir``.
 REFRESHED_NAME = "catalog.json"
 
-_CACHE: dict[tuple[str, int, int], Catalog] = {}
+T = TypeVar("T")
+_CACHE: dict[tuple[str, int, int, bool], Any] = {}
 
 
-def _cached_read(path: Path, source: str, *, validate: bool = True) -> Catalog:
+def _cached(read: Callable[..., T], path: Path, source: str, validate: bool) -> T:
     stat = path.stat()
-    cache_key = (str(path), stat.st_mtime_ns, stat.st_size)
-    catalog = _CACHE.get(cache_key)
-    if catalog is None:
-        catalog = read_catalog_file(path, source=source, validate=validate)
-        _CACHE[cache_key] = catalog
-    return catalog
+    cache_key = (str(path), stat.st_mtime_ns, stat.st_size, read is read_rows)
+    found: T | None = _CACHE.get(cache_key)
+    if found is None:
+        found = _CACHE[cache_key] = read(path, source=source, validate=validate)
+    return found
 
 
-def bundled_catalog() -> Catalog:
-    """The catalog that ships with pyv."""
+def _bundled(read: Callable[..., T]) -> T:
     try:
-        return _cached_read(BUNDLED_CATALOG, "bundled", validate=False)
+        return _cached(read, BUNDLED_CATALOG, "bundled", validate=False)
     except (OSError, ConfigError) as exc:
         raise PyvError(
             f"the catalog bundled with pyv is missing or damaged ({exc})",
@@ -44,10 +49,32 @@ def bundled_catalog() -> Catalog:
         ) from None
 
 
-def _newer(header: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
+def bundled_catalog() -> Catalog:
+    """The catalog that ships with pyv."""
+    return _bundled(read_catalog_file)
+
+
+def newer(header: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
+    """Whether the catalog with ``header`` is newer than the one with ``than``."""
     mine = (str(header.get("newest_build", "")), str(header.get("generated", "")))
     theirs = (str(than.get("newest_build", "")), str(than.get("generated", "")))
     return mine > theirs
+
+
+def _in_force(settings: Settings, read: Callable[..., T]) -> tuple[T, str | None]:
+    """What ``read`` makes of the compact file in force, and why the refreshed one was
+    ignored (if it was): the refreshed catalog when it is newer than the bundled one."""
+    refreshed = settings.catalog_dir / REFRESHED_NAME
+    if not refreshed.exists():
+        return _bundled(read), None
+    try:
+        if newer(read_catalog_header(refreshed), read_catalog_header(BUNDLED_CATALOG)):
+            return _cached(read, refreshed, str(refreshed), validate=True), None
+    except (OSError, ConfigError) as exc:
+        reason = exc.message if isinstance(exc, ConfigError) else str(exc)
+        warning = f"ignoring the refreshed catalog ({reason}); run `pyv update` to rewrite it"
+        return _bundled(read), warning
+    return _bundled(read), None
 
 
 def load_catalog(settings: Settings) -> Catalog:
@@ -59,23 +86,17 @@ def load_catalog(settings: Settings) -> Catalog:
     """
     if settings.downloads_json:
         return _load_downloads_json(settings.downloads_json, settings)
-    refreshed = settings.catalog_dir / REFRESHED_NAME
-    if not refreshed.exists():
-        return bundled_catalog()
-    try:
-        refreshed_header = read_catalog_header(refreshed)
-        bundled_header = read_catalog_header(BUNDLED_CATALOG)
-        if not _newer(refreshed_header, bundled_header):
-            return bundled_catalog()
-        return _cached_read(refreshed, str(refreshed))
-    except (OSError, ConfigError) as exc:
-        reason = exc.message if isinstance(exc, ConfigError) else str(exc)
-        bundled = bundled_catalog()
-        return Catalog(
-            downloads=bundled.downloads, source=bundled.source, generated=bundled.generated,
-            origin=bundled.origin,
-            warning=f"ignoring the refreshed catalog ({reason}); run `pyv update` to rewrite it",
-        )
+    catalog, warning = _in_force(settings, read_catalog_file)
+    return catalog if warning is None else replace(catalog, warning=warning)
+
+
+def load_rows(settings: Settings) -> Rows:
+    """The catalog :func:`load_catalog` returns, as the compact file's rows: for the
+    compact files that skips building a :class:`Download` per build."""
+    if settings.downloads_json:
+        return rows_of(_load_downloads_json(settings.downloads_json, settings))
+    rows, warning = _in_force(settings, read_rows)
+    return rows if warning is None else replace(rows, warning=warning)
 
 
 def _load_downloads_json(location: str, settings: Settings) -> Catalog:
@@ -104,6 +125,8 @@ def _load_downloads_json(location: str, settings: Settings) -> Catalog:
             raise ConfigError(
                 f"cannot read PYV_DOWNLOADS_JSON {path}: {exc.strerror or exc}", hint
             ) from None
+    from pyv.catalog.uv_json import parse_uv_json
+
     try:
         return parse_uv_json(data, location)
     except ConfigError as exc:

@@ -8,6 +8,7 @@ refused with the field's name rather than carried into a path or a message.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,18 +36,25 @@ _VERSIONS: dict[str, Version] = {}
 #: The largest version number part accepted (CPython's are below 100; PyPy's below 100).
 MAX_VERSION_PART = 9999
 #: What each string field may look like. Platform names become parts of directory
-#: names (a download's key), so they are plain lowercase words.
-FIELD_PATTERNS: dict[str, re.Pattern[str]] = {
-    "implementation": re.compile(r"[a-z][a-z0-9_]{0,31}"),
-    "prerelease": re.compile(r"(?:(?:a|b|rc)[0-9]{1,4})?"),
-    "os": re.compile(r"[a-z][a-z0-9_]{0,31}"),
-    "arch": re.compile(r"[a-z][a-z0-9_]{0,31}"),
-    "libc": re.compile(r"[a-z][a-z0-9_]{0,31}"),
+#: names (a download's key), so they are plain lowercase words. Compiled on first
+#: use: only catalogs pyv did not ship are checked.
+_FIELD_SHAPES = {
+    "implementation": r"[a-z][a-z0-9_]{0,31}",
+    "prerelease": r"(?:(?:a|b|rc)[0-9]{1,4})?",
+    "os": r"[a-z][a-z0-9_]{0,31}",
+    "arch": r"[a-z][a-z0-9_]{0,31}",
+    "libc": r"[a-z][a-z0-9_]{0,31}",
     # Release tags (YYYYMMDD) for python-build-standalone, version numbers for PyPy/GraalPy.
-    "build": re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}|"),
-    "url": re.compile(r"(?:https?|file)://[^\s\x00-\x1f\x7f]{1,2040}"),
-    "sha256": re.compile(r"[0-9a-fA-F]{64}"),
+    "build": r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}|",
+    "url": r"(?:https?|file)://[^\s\x00-\x1f\x7f]{1,2040}",
+    "sha256": r"[0-9a-fA-F]{64}",
 }
+
+
+@functools.cache
+def field_pattern(name: str) -> re.Pattern[str]:
+    """The compiled shape of a string field (see ``_FIELD_SHAPES``)."""
+    return re.compile(_FIELD_SHAPES[name])
 
 
 def cached_version(text: str) -> Version:
@@ -84,21 +92,16 @@ class Download:
         return cached_version(self.version_str)
 
     @property
-    def _platform(self) -> str:
-        arch = f"{self.arch}_{self.arch_variant}" if self.arch_variant else self.arch
-        return f"{self.os}-{arch}-{self.libc}"
-
-    @property
     def key(self) -> str:
         """uv's key, e.g. ``cpython-3.13.1+freethreaded-linux-x86_64_v3-gnu``."""
-        variant = f"+{self.variant}" if self.variant else ""
-        return f"{self.implementation}-{self.version_str}{variant}-{self._platform}"
+        return format_key(self.implementation, self.version_str, self.variant, self.os,
+                          self.arch, self.arch_variant, self.libc)
 
     @property
     def minor_key(self) -> str:
         """The key without the patch, e.g. ``cpython-3.13+freethreaded-linux-x86_64_v3-gnu``."""
-        variant = f"+{self.variant}" if self.variant else ""
-        return f"{self.implementation}-{self.major}.{self.minor}{variant}-{self._platform}"
+        return format_key(self.implementation, f"{self.major}.{self.minor}", self.variant,
+                          self.os, self.arch, self.arch_variant, self.libc)
 
     @property
     def filename(self) -> str:
@@ -141,6 +144,16 @@ class Download:
         return version_rank(self.major, self.minor, self.patch, self.prerelease)
 
 
+def format_key(
+    implementation: str, version: str, variant: str | None, os: str, arch: str,
+    arch_variant: str | None, libc: str,
+) -> str:
+    """A download's key (uv's spelling) from its parts."""
+    plus = f"+{variant}" if variant else ""
+    level = f"_{arch_variant}" if arch_variant else ""
+    return f"{implementation}-{version}{plus}-{os}-{arch}{level}-{libc}"
+
+
 def version_rank(
     major: int, minor: int, patch: int, prerelease: str
 ) -> tuple[int, int, int, int, int]:
@@ -162,11 +175,11 @@ def check_fields(values: Mapping[str, Any]) -> None:
     """Check a download's fields (types, ranges, shapes); ``ValueError`` names the first bad one."""
     for name in ("major", "minor", "patch"):
         check_version_part(name, values[name])
-    for name, pattern in FIELD_PATTERNS.items():
+    for name in _FIELD_SHAPES:
         value = values[name]
         if name == "sha256" and value is None:
             continue
-        check_text(name, value, pattern)
+        check_text(name, value)
     if values["variant"] not in VARIANTS:
         raise ValueError(f"variant: unknown variant {_shown(values['variant'])}")
     if values["arch_variant"] not in ARCH_VARIANTS:
@@ -180,11 +193,10 @@ def check_version_part(name: str, value: object) -> None:
         raise ValueError(f"{name}: must be between 0 and {MAX_VERSION_PART}, got {_shown(value)}")
 
 
-def check_text(name: str, value: object, pattern: re.Pattern[str] | None = None) -> None:
+def check_text(name: str, value: object) -> None:
     if not isinstance(value, str):
         raise ValueError(f"{name}: must be a string, got {_shown(value)}")
-    pattern = pattern or FIELD_PATTERNS[name]
-    if not pattern.fullmatch(value):
+    if not field_pattern(name).fullmatch(value):
         raise ValueError(f"{name}: not a valid {name}: {_shown(value)}")
 
 

@@ -7,26 +7,28 @@ catalog or the download stack.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyv.cli.base import Command, Context, add_json_flag
 from pyv.errors import NotFound
 
 if TYPE_CHECKING:
-    from pyv.catalog import Catalog, Download
+    from pyv.catalog.compact import Rows
+    from pyv.catalog.listing import ListOrder, Offer
     from pyv.requests import PythonRequest
     from pyv.store import Installation
 
 
-@dataclass(frozen=True)
-class ListRow:
+class ListRow(NamedTuple):
+    """One line of `pyv list` (a NamedTuple: a whole-catalog listing makes thousands)."""
+
     key: str
     version: str
     implementation: str
     installed: Installation | None
-    download: Download | None
+    offer: Offer | None
+    order: ListOrder
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -36,10 +38,10 @@ class ListRow:
             "installed": self.installed is not None,
             "path": str(self.installed.executable) if self.installed else None,
         }
-        if self.download is not None:
-            data["url"] = self.download.url
-            data["sha256"] = self.download.sha256
-            data["build"] = self.download.build
+        if self.offer is not None:
+            data["url"] = self.offer.url
+            data["sha256"] = self.offer.sha256
+            data["build"] = self.offer.build
         return data
 
 
@@ -51,8 +53,9 @@ def list_pythons(
     available_only: bool,
     all_versions: bool,
     all_platforms: bool,
-) -> tuple[list[ListRow], Catalog | None]:
+) -> tuple[list[ListRow], Rows | None]:
     """The rows `pyv list` shows, best first, and the catalog used (if any)."""
+    from pyv.catalog.listing import list_order
     from pyv.store import all_installations, find_installed
 
     if request is None:
@@ -61,53 +64,26 @@ def list_pythons(
         installed = find_installed(ctx.settings, request)
     rows: list[ListRow] = []
     if not available_only:
-        rows = [ListRow(i.key, i.version_str, i.implementation, i, None) for i in installed]
+        for i in installed:
+            v = i.version
+            pre = "" if v.pre is None else f"{v.pre[0]}{v.pre[1]}"
+            order = list_order(i.implementation, v.major, v.minor, v.micro, pre, i.key)
+            rows.append(ListRow(i.key, i.version_str, i.implementation, i, None, order))
     if installed_only:
         return rows, None
-    from pyv.catalog import load_catalog, matching_downloads
+    from pyv.catalog.listing import offers
     from pyv.platform import current_host
     from pyv.requests import parse_request
 
-    catalog = load_catalog(ctx.settings)
-    host = current_host()
-    query = request or parse_request("any")
-    downloads = matching_downloads(
-        catalog, query, host, arch_variant=ctx.settings.arch_variant, all_platforms=all_platforms
-    )
-    if request is None or request.kind == "any":
-        # Pre-releases only once no stable build of that minor exists, as uv does.
-        stable_minors = {
-            (d.implementation, d.major, d.minor) for d in downloads if not d.version.is_prerelease
-        }
-        downloads = [
-            d
-            for d in downloads
-            if not d.version.is_prerelease
-            or (d.implementation, d.major, d.minor) not in stable_minors
-        ]
+    found, catalog = offers(ctx.settings, request or parse_request("any"), current_host(),
+                            all_versions=all_versions, all_platforms=all_platforms)
     installed_keys = {i.key for i in installed}
-    seen_minor: set[str] = set()
-    for d in downloads:
-        if not all_versions:
-            minor = f"{d.minor_key}"
-            if minor in seen_minor:
-                continue
-            seen_minor.add(minor)
-        if d.key in installed_keys:
-            if available_only:
-                continue
-            continue  # already listed as installed
-        rows.append(ListRow(d.key, d.version_str, d.implementation, None, d))
-    rows.sort(key=_row_sort)
+    rows.extend(
+        ListRow(o.key, o.version, o.implementation, None, o, o.order)
+        for o in found if o.key not in installed_keys  # installed ones are listed as such
+    )
+    rows.sort(key=lambda row: row.order)
     return rows, catalog
-
-
-def _row_sort(row: ListRow) -> tuple[Any, ...]:
-    from packaging.version import Version
-
-    order = {"cpython": 0, "pypy": 1, "graalpy": 2}
-    v = Version(row.version)
-    return (order.get(row.implementation, 9), tuple(-p for p in v.release), v.pre is None, row.key)
 
 
 class ListCommand(Command):
@@ -164,9 +140,13 @@ class ListCommand(Command):
             ctx.emit_json(data)
             return 0
         width = max((len(r.key) for r in rows), default=0) + 4
-        for row in rows:
-            where = str(row.installed.executable) if row.installed else "<download available>"
-            ctx.out(f"{row.key:<{width}}{where}")
+        if rows:
+            # One write: a whole-catalog listing is thousands of lines.
+            ctx.out("\n".join(
+                f"{row.key:<{width}}"
+                + (str(row.installed.executable) if row.installed else "<download available>")
+                for row in rows
+            ))
         if not rows and request is not None:
             ctx.info(f"No Python matches {args.request!r}")
         if status is not None:
