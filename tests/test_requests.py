@@ -45,6 +45,22 @@ VALID: list[tuple[str, str, str | None, str | None, str | None]] = [
     ("any", "any", None, None, None),
     ("latest", "any", None, None, None),
     ("  3.12  ", "version", None, "==3.12.*", None),
+    # uv's spellings: short implementation names, `default`, variants on ranges, and
+    # `==3.12` as the series (PEP 440 alone would pad it to the unpatched 3.12.0).
+    ("cp", "version", "cpython", None, None),
+    ("PP", "version", "pypy", None, None),
+    ("gp", "version", "graalpy", None, None),
+    ("default", "any", None, None, None),
+    (">=3.13t", "version", None, ">=3.13", "freethreaded"),
+    (">=3.12,<3.14t", "version", None, ">=3.12,<3.14", "freethreaded"),
+    ("<3.14td", "version", None, "<3.14", "freethreaded+debug"),
+    (">=3.12d", "version", None, ">=3.12", "debug"),
+    ("==3.12", "version", None, "==3.12.*", None),
+    ("==3", "version", None, "==3.*", None),
+    ("==3.12.4", "version", None, "==3.12.4", None),
+    ("==3.13.0rc1", "version", None, "==3.13.0rc1", None),
+    (">=3.11,==3.12", "version", None, ">=3.11,==3.12.*", None),
+    ("cpython@==3.12", "version", "cpython", "==3.12.*", None),
 ]
 
 
@@ -73,6 +89,16 @@ def test_valid_forms(
         ("cpython-3.12-macos-arm64", "darwin", "aarch64", None, None, None, "3.12"),
         ("cpython-3.12", None, None, None, None, None, "3.12"),
         ("cpython-any-linux-any-musl", "linux", None, None, "musl", None, None),
+        # Parts may be left out or be `any`, in any case (uv's key syntax).
+        ("any-3.13.2", None, None, None, None, None, "3.13.2"),
+        ("ANY-3.11-any-x86_64-any", None, "x86_64", None, None, None, "3.11"),
+        ("pypy-linux", "linux", None, None, None, None, None),
+        ("cpython-macos-aarch64-none", "darwin", "aarch64", None, "none", None, None),
+        ("3.12-aarch64", None, "aarch64", None, None, None, "3.12"),
+        ("3.13-x86_64", None, "x86_64", None, None, None, "3.13"),
+        ("3.13t-linux-x86_64_v3", "linux", "x86_64", "v3", None, "freethreaded", "3.13"),
+        ("cp-3.12-musl", None, None, None, "musl", None, "3.12"),
+        ("pp-3.10-amd64", None, "x86_64", None, None, None, "3.10"),
     ],
 )
 def test_keys(
@@ -86,6 +112,15 @@ def test_keys(
     )
     assert request.variant == variant
     assert request.version_text == version
+
+
+@pytest.mark.parametrize(
+    ("text", "impl"),
+    [("any-3.13.2", None), ("3.12-aarch64", None), ("pypy-linux", "pypy"), ("cp-3.12", "cpython"),
+     ("gp-linux", "graalpy"), ("cpython-3.12", "cpython")],
+)
+def test_key_implementations(text: str, impl: str | None) -> None:
+    assert parse_request(text).implementation == impl
 
 
 def test_keys_are_case_insensitive() -> None:
@@ -139,6 +174,8 @@ def test_names_only_when_allowed(text: str) -> None:
         "3.x", "foo", ">=", "cpython@", "3.12.4.5.6", "", "   ", "3124", "cpython-foo",
         "3.12tt", "3.12t+freethreaded", "3.12+freethreaded+freethreaded", "3.12rc1", "rust@1.0",
         "cpython-3.12-plan9", "cpython-3.12-linux-x86_64-glibc", "cp3.12", ">=3.11,", "3..12",
+        "3.12-foo", "3.12-linux-linux", "pypy-3.10-linux-sparc", "any-any-any-any-any-any",
+        "linux-cpython", "3.12-", "py", "python-3.12",
     ],
 )
 def test_invalid(text: str) -> None:
@@ -171,6 +208,12 @@ def test_invalid_even_with_names(text: str) -> None:
         ("pypy@3.10", "cpython", "3.10.4", None, False),
         ("pypy@3.10", "pypy", "3.10.16", None, True),
         ("3.15", "cpython", "3.15.0rc1", None, True),
+        ("==3.12", "cpython", "3.12.14", None, True),
+        ("==3.12", "cpython", "3.13.0", None, False),
+        ("==3.12.0", "cpython", "3.12.14", None, False),
+        (">=3.13t", "cpython", "3.14.1", "freethreaded", True),
+        (">=3.13t", "cpython", "3.14.1", None, False),
+        ("3.12-aarch64", "pypy", "3.12.1", None, True),
         (">=3.11,<3.13", "cpython", "3.12.9", None, True),
         (">=3.11,<3.13", "cpython", "3.13.0", None, False),
         ("any", "graalpy", "3.11.0", None, True),

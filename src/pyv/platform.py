@@ -39,6 +39,9 @@ _ARCH_ALIASES = {
     "loongarch64": "loongarch64",
 }
 
+#: Every architecture pyv knows by name (the canonical spellings).
+KNOWN_ARCHS = frozenset(_ARCH_ALIASES.values())
+
 #: CPU flags (as in /proc/cpuinfo) each x86-64 microarchitecture level requires,
 #: cumulative with the levels below it (x86-64 psABI).
 X86_64_LEVEL_FLAGS: dict[int, frozenset[str]] = {

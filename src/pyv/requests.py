@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from pyv.errors import InvalidRequest
-from pyv.platform import normalize_arch
+from pyv.platform import KNOWN_ARCHS, normalize_arch
 
 TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ MAX_NUMBER_DIGITS = 6
 _DIGITS = frozenset("0123456789")
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _NAME_CHARS = _NAME_START | _DIGITS | frozenset(".-")
-_ARCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 #: Implementation spellings a version may be glued to (``cpython3.12``, ``pp310``), tried
 #: in this order.
 _GLUED_PREFIXES = ("cpython", "pypy", "graalpy", "python", "cp", "pp", "gp", "py")
@@ -262,16 +261,20 @@ def _parse_specifier(text: str, raw: str) -> tuple[SpecifierSet, bool, bool]:
     freethreaded = debug = False
     body = text
     for suffix, ft, dbg in (("+freethreaded+debug", True, True), ("+freethreaded", True, False),
-                            ("+debug", False, True)):
-        if body.endswith(suffix):
+                            ("+debug", False, True), ("td", True, True), ("t", True, False),
+                            ("d", False, True)):
+        # A short suffix follows a number (``>=3.13t``), never a word (``.post``).
+        short_ok = suffix[0] == "+" or body[-len(suffix) - 1:-len(suffix)] in _DIGITS
+        if body.endswith(suffix) and short_ok:
             body, freethreaded, debug = body[: -len(suffix)], ft, dbg
             break
-    if any(not part.strip() for part in body.split(",")):
+    clauses = [part.strip() for part in body.split(",")]
+    if not all(clauses):
         raise _invalid(raw, "empty part in the version specifier")
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     try:
-        spec = SpecifierSet(body)
+        spec = SpecifierSet(",".join(_series_clause(c) for c in clauses))
     except InvalidSpecifier:
         raise _invalid(raw, "not a valid version specifier") from None
     if not list(spec):
@@ -279,44 +282,81 @@ def _parse_specifier(text: str, raw: str) -> tuple[SpecifierSet, bool, bool]:
     return spec, freethreaded, debug
 
 
+def _series_clause(clause: str) -> str:
+    """``==3.12`` names the 3.12 series (as ``3.12`` does), not 3.12.0: ``==3.12.*``.
+
+    PEP 440 pads ``==3.12`` to 3.12.0, an unpatched release nobody means; uv reads
+    it as the series too. Three numbers, a pre-release or a wildcard stay as written.
+    """
+    if not clause.startswith("==") or clause.startswith("==="):
+        return clause
+    version = clause[2:].strip()
+    numbers = version.split(".")
+    if len(numbers) < 3 and all(n and set(n) <= _DIGITS for n in numbers):
+        return f"=={version}.*"
+    return clause
+
+
+#: The parts of a key, in order; each may be left out or be ``any``.
+_KEY_PARTS = ("implementation", "version", "os", "arch", "libc")
+#: Implementation spellings a key accepts (uv's, short ones included).
+_KEY_IMPLEMENTATIONS = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy",
+                        "graalpy": "graalpy", "gp": "graalpy"}
+_KEY_FORM = "a key is [implementation-][version-][os-][arch-][libc], any part may be 'any'"
+
+
+def _key_part_kind(part: str, after: int) -> int | None:
+    """The index in :data:`_KEY_PARTS`, from ``after`` on, of the first kind ``part`` can be."""
+    for index in range(after, len(_KEY_PARTS)):
+        kind = _KEY_PARTS[index]
+        if (
+            (kind == "implementation" and part in _KEY_IMPLEMENTATIONS)
+            or (kind == "version" and part[:1] in _DIGITS)
+            or (kind == "os" and part in _OS_NAMES)
+            or (kind == "arch" and _split_arch(part)[0] in KNOWN_ARCHS)
+            or (kind == "libc" and part in _LIBCS)
+        ):
+            return index
+    return None
+
+
+def _split_arch(text: str) -> tuple[str, str | None]:
+    """``x86_64_v3`` -> (``x86_64``, ``v3``); other architectures have no level."""
+    base, _, level = text.rpartition("_")
+    if base in ("x86_64", "amd64") and level in ("v1", "v2", "v3", "v4"):
+        return normalize_arch(base), None if level == "v1" else level
+    return normalize_arch(text), None
+
+
 def _parse_key(parts: list[str], raw: str) -> PythonRequest:
     """A key such as ``cpython-3.12.4+freethreaded-linux-x86_64_v3-gnu``.
 
-    Trailing parts are optional and any part may be ``any``.
+    Parts come in the order of :data:`_KEY_PARTS`; any of them may be left out
+    (``pypy-linux``, ``3.12-aarch64``) or be ``any`` (``any-3.13.2``).
     """
-    impl_text, version_part, *platform_parts = parts
-    if impl_text not in IMPLEMENTATIONS:
-        raise _invalid(raw, f"unknown implementation {impl_text!r}")
-    implementation = impl_text
-    if len(platform_parts) > 3:
-        raise _invalid(raw, "a key is implementation-version-os-arch-libc")
+    values: dict[str, str] = {}
+    position = 0
+    for part in parts:
+        if part == "any":
+            index: int | None = position
+        else:
+            index = _key_part_kind(part, position)
+        if index is None or index >= len(_KEY_PARTS):
+            raise _invalid(raw, f"unexpected {part!r}: {_KEY_FORM}")
+        if part != "any":
+            values[_KEY_PARTS[index]] = part
+        position = index + 1
     version_text: str | None = None
     freethreaded = debug = False
-    if version_part != "any":
-        version_text, freethreaded, debug = _parse_version(version_part, raw)
-    os_name = arch = arch_variant = libc = None
-    values = [*platform_parts, "any", "any", "any"][:3]
-    if values[0] != "any":
-        os_name = _OS_NAMES.get(values[0])
-        if os_name is None:
-            raise _invalid(raw, f"unknown operating system {values[0]!r}")
-    if values[1] != "any":
-        arch_text = values[1]
-        base, _, level = arch_text.rpartition("_")
-        if base in ("x86_64", "amd64") and level in ("v1", "v2", "v3", "v4"):
-            arch_text = base
-            arch_variant = None if level == "v1" else level
-        arch = normalize_arch(arch_text)
-        if not arch or not _ARCH_CHARS.issuperset(arch):
-            raise _invalid(raw, f"unknown architecture {values[1]!r}")
-    if values[2] != "any":
-        if values[2] not in _LIBCS:
-            raise _invalid(raw, f"unknown libc {values[2]!r}")
-        libc = values[2]
+    if "version" in values:
+        version_text, freethreaded, debug = _parse_version(values["version"], raw)
+    arch, arch_variant = _split_arch(values["arch"]) if "arch" in values else (None, None)
+    os_name = values.get("os")
+    impl = values.get("implementation")
     return PythonRequest(
-        raw=raw, kind="key", implementation=implementation,
-        freethreaded=freethreaded, debug=debug, os=os_name, arch=arch,
-        arch_variant=arch_variant, libc=libc, version_text=version_text,
+        raw=raw, kind="key", implementation=None if impl is None else _KEY_IMPLEMENTATIONS[impl],
+        freethreaded=freethreaded, debug=debug, os=None if os_name is None else _OS_NAMES[os_name],
+        arch=arch, arch_variant=arch_variant, libc=values.get("libc"), version_text=version_text,
     )
 
 
@@ -339,7 +379,7 @@ def parse_request(text: str, *, allow_names: bool = False) -> PythonRequest:
     if _looks_like_path(raw):
         return PythonRequest(raw=raw, kind="path", path=Path(os.path.expanduser(raw)))
     lowered = raw.lower()
-    if lowered in ("any", "latest"):
+    if lowered in ("any", "latest", "default"):
         return PythonRequest(raw=raw, kind="any")
     if lowered == "system":
         return PythonRequest(raw=raw, kind="system")
@@ -375,6 +415,8 @@ def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
         spec, ft, dbg = _parse_specifier(lowered, raw)
         return PythonRequest(raw=raw, kind="version", explicit_specifier=spec, freethreaded=ft,
                              debug=dbg)
+    if "-" in lowered and "@" not in lowered:
+        return _parse_key(lowered.split("-"), raw)
     if lowered[0].isdigit():
         version_text, ft, dbg = _parse_version(lowered, raw)
         return PythonRequest(raw=raw, kind="version", freethreaded=ft, debug=dbg,
@@ -395,9 +437,7 @@ def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
         version_text, ft, dbg = _parse_version(rest, raw)
         return PythonRequest(raw=raw, kind="version", implementation=implementation,
                              freethreaded=ft, debug=dbg, version_text=version_text)
-    if "-" in lowered:
-        return _parse_key(lowered.split("-"), raw)
-    if lowered in _IMPL_NAMES and lowered in (*IMPLEMENTATIONS, "python"):
+    if lowered in _IMPL_NAMES and lowered != "py":
         return PythonRequest(raw=raw, kind="version", implementation=_IMPL_NAMES[lowered])
     glued = _glued_implementation(lowered)
     if glued is None:
