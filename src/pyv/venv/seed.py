@@ -370,9 +370,10 @@ def download_seed_wheel(
         return None
     dest = wheel_cache(settings) / chosen.filename
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if stderr is not None:
-        stderr.write(f"Downloading {chosen.filename} into the wheel cache\n")
-    download.fetch(chosen.url, dest, settings, expected_sha256=chosen.sha256, stderr=stderr)
+    # The download's one line (its progress bar on a terminal); none for a cache hit.
+    status = f"Downloading {chosen.filename} into the wheel cache" if stderr is not None else ""
+    download.fetch(chosen.url, dest, settings, expected_sha256=chosen.sha256, stderr=stderr,
+                   status=status)
     facts = _wheel_facts(dest)
     assert facts is not None
     return SeedWheel(name, facts[1], dest, "index")
