@@ -203,11 +203,16 @@ def test_unwritable_store_is_an_error() -> None:
 
 def test_extra_stores(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
-    shared.mkdir()
-    findings = check_permissions(_settings(stores=(shared, tmp_path / "gone")))
+    (shared / "pythons").mkdir(parents=True)
+    (shared / "pythons" / ".lock").touch()  # what every store pyv wrote has
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    findings = check_permissions(_settings(stores=(shared, tmp_path / "gone", empty)))
     levels = {f.message: f.level for f in findings}
     assert any(level == "warning" and "gone" in msg for msg, level in levels.items())
     assert any(level == "ok" and str(shared) in msg for msg, level in levels.items())
+    assert any(level == "warning" and f"{empty} (in PYV_STORES" in msg
+               for msg, level in levels.items())
 
 
 # ----- leftovers --------------------------------------------------------------------------
