@@ -205,7 +205,7 @@ def test_hostile_member_refused_by_every_entry_point(
         ENTRY_POINTS[entry](box, name, kind, target, 0o644)
     assert reason in info.value.message, info.value.message
     if kind == HARDLINK:  # the line names the link, and the target it refuses
-        assert f"is a hard link to {target!r}, which" in info.value.message
+        assert "is a hard link to '" in info.value.message and target in info.value.message
     assert info.value.exit_code == ExitCode.BAD_ARCHIVE
     assert "\n" not in info.value.render()
     dest = box / "dest"

@@ -78,7 +78,7 @@ def split_name(name: str) -> list[str]:
         raise UnsafeMember(name, "has an absolute path")
     parts = [p for p in name.split("/") if p and p != "."]
     if ".." in parts:
-        raise UnsafeMember(name, "has a '..' component, which escapes the destination")
+        raise UnsafeMember(name, "has a '..' component that escapes the destination")
     folded = name.casefold()
     if any(reserved in folded for reserved in RESERVED_NAMES):
         for part in parts:
