@@ -190,3 +190,40 @@ def test_machine_is_what_platform_reports() -> None:
     from pyv import platform as pyv_platform
 
     assert pyv_platform._machine() == platform.machine()
+
+
+def test_the_release_banner_beside_the_loader_beats_its_symbol_versions(tmp_path: Path) -> None:
+    # Debian 12: ld.so's newest symbol version is GLIBC_2.35, the release is 2.36; the
+    # loader is a symlink into the directory that holds libc.so.6.
+    libdir = tmp_path / "lib" / "x86_64-linux-gnu"
+    libdir.mkdir(parents=True)
+    (libdir / "ld-linux-x86-64.so.2").write_bytes(b"\x00GLIBC_2.34\x00GLIBC_2.35\x00")
+    (libdir / "libc.so.6").write_bytes(
+        b"GLIBC_2.36\x00GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36.\x00"
+    )
+    (tmp_path / "lib64").mkdir()
+    loader = tmp_path / "lib64" / "ld-linux-x86-64.so.2"
+    loader.symlink_to(libdir / "ld-linux-x86-64.so.2")
+    sh = fake_elf(tmp_path / "sh", str(loader))
+    host = detect_host(system="linux", machine="x86_64", probe_binaries=(sh,),
+                       cpuinfo=fake_cpuinfo(tmp_path / "cpuinfo", V3))
+    assert host.glibc == (2, 36)
+
+
+def test_the_glibc_this_process_runs_on_needs_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import sys
+
+    from pyv import platform as pyv_platform
+
+    own = elf_interpreter(Path(sys.executable))
+    if own is None or "musl" in own or not hasattr(os, "confstr"):
+        pytest.skip("needs a dynamically linked glibc Python")
+    monkeypatch.setattr(os, "confstr", lambda name: "glibc 2.99", raising=False)
+
+    def no_file(loader: Path) -> None:
+        raise AssertionError(f"read {loader} for what confstr knows")
+
+    monkeypatch.setattr(pyv_platform, "glibc_version_of_loader", no_file)
+    libc, version = pyv_platform.detect_libc("x86_64", (Path(sys.executable),))
+    assert (libc, version) == ("gnu", (2, 99))

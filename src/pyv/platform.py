@@ -18,6 +18,10 @@ from pathlib import Path
 
 from pyv.errors import PlatformError
 
+TYPE_CHECKING = False  # not typing's: see pyv.cli.main
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 _ARCH_ALIASES = {
     "x86_64": "x86_64",
     "amd64": "x86_64",
@@ -132,29 +136,49 @@ def elf_interpreter(path: Path) -> str | None:
 
 
 def glibc_version_of_loader(loader: Path) -> tuple[int, int] | None:
-    """Read the glibc version from the loader (or the libc.so.6 next to it)."""
+    """Read the glibc version from the loader or a libc.so.6 beside it.
+
+    The release banner (``GNU C Library ... release version 2.36``) wins: a loader
+    often lacks it, and its newest symbol version (``GLIBC_2.35``) may be older than
+    the release. The loader's own directories (its symlink resolved, as on Debian)
+    come before the system's usual ones.
+    """
+    try:
+        resolved = loader.resolve().parent
+    except (OSError, RuntimeError):
+        resolved = loader.parent
+    near = [loader, *(d / "libc.so.6" for d in (resolved, loader.parent,
+                                                  loader.parent / "x86_64-linux-gnu"))]
+    far = [Path("/lib64/libc.so.6"), Path("/usr/lib64/libc.so.6")]
+    for candidates in (near, far):
+        found = _glibc_in_files(dict.fromkeys(candidates))
+        if found is not None:
+            return found
+    return None
+
+
+def _glibc_in_files(paths: Iterable[Path]) -> tuple[int, int] | None:
+    """The release banner's version in any of ``paths``, else their newest symbol version."""
     import re
 
-    candidates = [loader]
-    for libdir in (
-        loader.parent,
-        Path("/lib64"),
-        Path("/usr/lib64"),
-        loader.parent / "x86_64-linux-gnu",
-    ):
-        candidates.append(libdir / "libc.so.6")
-    for candidate in candidates:
+    versions: list[tuple[int, int]] = []
+    for path in paths:
         try:
-            data = candidate.read_bytes()
+            data = path.read_bytes()
         except OSError:
             continue
         match = re.search(_GLIBC_PATTERN, data)
         if match:
             return int(match.group(1)), int(match.group(2))
-        versions = [(int(a), int(b)) for a, b in re.findall(_GLIBC_SONAME_PATTERN, data)]
-        if versions:
-            return max(versions)
-    return None
+        versions += [(int(a), int(b)) for a, b in re.findall(_GLIBC_SONAME_PATTERN, data)]
+    return max(versions, default=None)
+
+
+def _own_glibc(loader: str) -> tuple[int, int] | None:
+    """The glibc this process runs on, if ``loader`` is its loader too: no file to read."""
+    if elf_interpreter(Path(sys.executable)) != loader:
+        return None
+    return _confstr_glibc()
 
 
 def detect_libc(
@@ -168,8 +192,7 @@ def detect_libc(
         name = os.path.basename(interp)
         if "musl" in name:
             return "musl", None
-        loader = Path(interp)
-        version = glibc_version_of_loader(loader)
+        version = _own_glibc(interp) or glibc_version_of_loader(Path(interp))
         if version is None:
             # The loader may be a relative path inside a chroot we cannot read; ask libc.
             version = _confstr_glibc()

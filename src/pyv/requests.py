@@ -52,7 +52,6 @@ _IMPL_NAMES: dict[str, str | None] = {
 
 _OS_NAMES = {"linux": "linux", "darwin": "darwin", "macos": "darwin", "windows": "windows"}
 _LIBCS = frozenset({"gnu", "gnueabi", "gnueabihf", "musl", "none"})
-_ARCH_VARIANTS = frozenset({"v2", "v3", "v4"})
 
 #: One line listing every accepted form; the hint of every InvalidRequest.
 ACCEPTED_FORMS = (
