@@ -579,6 +579,16 @@ def test_trickling_server_fails_with_one_line_and_a_resumable_part(
     assert ranges(server)[-1] == f"bytes={held}-"
 
 
+def test_small_requests_follow_the_stall_rule_too(server: LoopbackServer, settings: Settings,
+                                                  sleeps: list[float]) -> None:
+    server.add_file("c.json", b"[" + b" " * 4000 + b"]")
+    server.add_fault("/c.json", "slow", chunk=16, delay=0.05)
+    with pytest.raises(NetworkError) as info:
+        get(f"{server.url}/c.json", settings.replace(stall_timeout=0.3))
+    assert "c.json" in info.value.render() and "stalled" in info.value.render()
+    assert server.count("/c.json") == 1 and sleeps == []
+
+
 def test_stall_rule_can_be_turned_off(server: LoopbackServer, settings: Settings) -> None:
     server.add_fault(PATH, "slow", chunk=150_000, delay=0.15)
     with open_download(url_of(server), None, settings.replace(stall_timeout=0)) as stream:

@@ -294,6 +294,16 @@ class StallGuard:
         return False
 
 
+def stall_error(label: str, url: str, window: float, fetched: int, total: int | None
+                ) -> NetworkError:
+    of = f" of {total}" if total is not None else ""
+    return NetworkError(
+        f"the download of {label} from {host_of(url)} stalled: less than "
+        f"{STALL_MIN_RATE // 1024} KiB/s for {window:g} s ({fetched}{of} bytes)",
+        "check your network, or raise PYV_STALL_TIMEOUT (0 turns the check off)",
+    )
+
+
 class HttpStream(DownloadStream):
     """An http(s) download with resume, retries, a stall rule and a progress line."""
 
@@ -466,14 +476,9 @@ class HttpStream(DownloadStream):
     def _stalled(self) -> None:
         """Fail at once (a retry would stall again while holding the lock); keep the .part."""
         self._close_response()
-        of = f" of {self.total}" if self.total is not None else ""
         self._retry.keeps_partial = self.part_path is not None
-        self._retry.give_up(NetworkError(
-            f"the download of {self.label} from {host_of(self.url)} stalled: less than "
-            f"{STALL_MIN_RATE // 1024} KiB/s for {self.settings.stall_timeout:g} s "
-            f"({self._fetched}{of} bytes)",
-            "check your network, or raise PYV_STALL_TIMEOUT (0 turns the check off)",
-        ))
+        self._retry.give_up(stall_error(self.label, self.url, self.settings.stall_timeout,
+                                        self._fetched, self.total))
 
     def _read_disk(self) -> bytes:
         assert self._disk is not None
