@@ -665,3 +665,13 @@ def test_parallel_downloads_each_keep_their_own_line(server: LoopbackServer,
     assert sorted(line.partition(":")[0] for line in screen[:-1]) == [
         "Downloading A", "Downloading B"]
     assert all("100%" in line for line in screen[:-1]), screen
+
+
+def test_redirect_loop_is_one_line_and_not_retried(server: LoopbackServer, settings: Settings,
+                                                   sleeps: list[float]) -> None:
+    server.add_fault("/loop.json", "redirect", location=f"{server.url}/loop.json", times=30)
+    with pytest.raises(NetworkError) as info:
+        get(f"{server.url}/loop.json", settings)
+    line = info.value.render()
+    assert "too many redirects" in line and "\n" not in line
+    assert server.count("/loop.json") == 11 and sleeps == []  # the request and 10 redirects
