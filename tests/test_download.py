@@ -579,6 +579,21 @@ def test_trickling_server_fails_with_one_line_and_a_resumable_part(
     assert ranges(server)[-1] == f"bytes={held}-"
 
 
+def test_time_spent_replaying_the_part_is_not_a_stall(
+    server: LoopbackServer, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyv.download import stream as stream_module
+
+    now = [1000.0]
+    monkeypatch.setattr(stream_module, "_clock", lambda: now[0])
+    part = tmp_path / "p.part"
+    part.write_bytes(DATA[:300_000])
+    with open_download(url_of(server), part, settings.replace(stall_timeout=5)) as stream:
+        assert stream.read(300_000) == DATA[:300_000]  # the bytes on disk, slowly extracted
+        now[0] += 100
+        assert drain(stream) == DATA[300_000:]
+
+
 def test_small_requests_follow_the_stall_rule_too(server: LoopbackServer, settings: Settings,
                                                   sleeps: list[float]) -> None:
     server.add_file("c.json", b"[" + b" " * 4000 + b"]")

@@ -36,6 +36,7 @@ from pyv.download.stream import (
     DownloadStream,
     HttpStream,
     LocalStream,
+    Stalled,
     StallGuard,
     filename_of,
     stall_error,
@@ -212,14 +213,18 @@ def _cache_hit(dest: Path, expected_sha256: str | None, expected_size: int | Non
 def _read_body(response: httpx.Response, url: str, stall_timeout: float) -> bytes:
     """The whole (decoded) body, under the stall rule: a trickle fails at once."""
     guard = StallGuard(stall_timeout)
+    chunks = response.iter_bytes()
     parts: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    while True:
+        try:
+            chunk = guard.next_chunk(chunks, size)
+        except Stalled as exc:
+            raise stall_error(filename_of(url), url, stall_timeout, exc.fetched, None) from None
+        if not chunk:
+            return b"".join(parts)
         parts.append(chunk)
         size += len(chunk)
-        if guard.stalled(size):
-            raise stall_error(filename_of(url), url, stall_timeout, size, None)
-    return b"".join(parts)
 
 
 def get(url: str, settings: Settings, *, headers: Mapping[str, str] | None = None
