@@ -579,6 +579,31 @@ def test_trickling_server_fails_with_one_line_and_a_resumable_part(
     assert ranges(server)[-1] == f"bytes={held}-"
 
 
+def test_time_spent_replaying_the_part_is_not_a_stall(
+    server: LoopbackServer, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyv.download import stream as stream_module
+
+    now = [1000.0]
+    monkeypatch.setattr(stream_module, "_clock", lambda: now[0])
+    part = tmp_path / "p.part"
+    part.write_bytes(DATA[:300_000])
+    with open_download(url_of(server), part, settings.replace(stall_timeout=5)) as stream:
+        assert stream.read(300_000) == DATA[:300_000]  # the bytes on disk, slowly extracted
+        now[0] += 100
+        assert drain(stream) == DATA[300_000:]
+
+
+def test_small_requests_follow_the_stall_rule_too(server: LoopbackServer, settings: Settings,
+                                                  sleeps: list[float]) -> None:
+    server.add_file("c.json", b"[" + b" " * 4000 + b"]")
+    server.add_fault("/c.json", "slow", chunk=16, delay=0.05)
+    with pytest.raises(NetworkError) as info:
+        get(f"{server.url}/c.json", settings.replace(stall_timeout=0.3))
+    assert "c.json" in info.value.render() and "stalled" in info.value.render()
+    assert server.count("/c.json") == 1 and sleeps == []
+
+
 def test_stall_rule_can_be_turned_off(server: LoopbackServer, settings: Settings) -> None:
     server.add_fault(PATH, "slow", chunk=150_000, delay=0.15)
     with open_download(url_of(server), None, settings.replace(stall_timeout=0)) as stream:
@@ -655,3 +680,13 @@ def test_parallel_downloads_each_keep_their_own_line(server: LoopbackServer,
     assert sorted(line.partition(":")[0] for line in screen[:-1]) == [
         "Downloading A", "Downloading B"]
     assert all("100%" in line for line in screen[:-1]), screen
+
+
+def test_redirect_loop_is_one_line_and_not_retried(server: LoopbackServer, settings: Settings,
+                                                   sleeps: list[float]) -> None:
+    server.add_fault("/loop.json", "redirect", location=f"{server.url}/loop.json", times=30)
+    with pytest.raises(NetworkError) as info:
+        get(f"{server.url}/loop.json", settings)
+    line = info.value.render()
+    assert "too many redirects" in line and "\n" not in line
+    assert server.count("/loop.json") == 11 and sleeps == []  # the request and 10 redirects

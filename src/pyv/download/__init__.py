@@ -32,7 +32,15 @@ from pyv.download import retry
 from pyv.download.client import Session, make_client, redact, ssl_context
 from pyv.download.progress import Progress, wants_bar
 from pyv.download.retry import HttpStatusError
-from pyv.download.stream import DownloadStream, HttpStream, LocalStream, filename_of
+from pyv.download.stream import (
+    DownloadStream,
+    HttpStream,
+    LocalStream,
+    Stalled,
+    StallGuard,
+    filename_of,
+    stall_error,
+)
 from pyv.errors import ArchiveError, IntegrityError, NetworkError, from_os_error
 from pyv.hashing import normalize_digest, sha256_file
 
@@ -202,6 +210,23 @@ def _cache_hit(dest: Path, expected_sha256: str | None, expected_size: int | Non
     return FetchResult(dest, digest, size, from_cache=True)
 
 
+def _read_body(response: httpx.Response, url: str, stall_timeout: float) -> bytes:
+    """The whole (decoded) body, under the stall rule: a trickle fails at once."""
+    guard = StallGuard(stall_timeout)
+    chunks = response.iter_bytes()
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            chunk = guard.next_chunk(chunks, size)
+        except Stalled as exc:
+            raise stall_error(filename_of(url), url, stall_timeout, exc.fetched, None) from None
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+
+
 def get(url: str, settings: Settings, *, headers: Mapping[str, str] | None = None
         ) -> HttpResponse:
     """A small GET with the download retry policy; 2xx and 304 are returned.
@@ -225,7 +250,7 @@ def get(url: str, settings: Settings, *, headers: Mapping[str, str] | None = Non
             try:
                 response = session.open(url, headers or {})
                 try:
-                    content = response.read()
+                    content = _read_body(response, url, settings.stall_timeout)
                 finally:
                     response.close()
             except httpx.HTTPError as exc:

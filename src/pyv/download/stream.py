@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import httpx
 
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 1 << 20
 #: The stall rule: less than this many bytes per second over ``stall_timeout`` fails.
 STALL_MIN_RATE = 1024
+#: The stall rule's clock (an indirection so tests can move time).
+_clock = time.monotonic
 
 
 def filename_of(url: str) -> str:
@@ -271,27 +273,52 @@ class LocalStream(DownloadStream):
 
 class StallGuard:
     """Fails a download whose throughput stays under :data:`STALL_MIN_RATE` for ``window``
-    seconds (0: never): a trickling server must not hold the install lock for ever."""
+    seconds (0: never): a trickling server must not hold the install lock for ever.
+
+    Only time spent waiting for the network counts: a slow reader (an extractor,
+    the replay of a ``.part``) is not the server's fault.
+    """
 
     def __init__(self, window: float) -> None:
         self.window = window
-        self._since = time.monotonic()
+        self._waited = 0.0
         self._mark = 0
 
     def restart(self, fetched: int) -> None:
-        """A new response: measure from now."""
-        self._since, self._mark = time.monotonic(), fetched
+        """A new response: measure from here."""
+        self._waited, self._mark = 0.0, fetched
 
-    def stalled(self, fetched: int) -> bool:
+    def next_chunk(self, chunks: Iterator[bytes], fetched: int) -> bytes:
+        """The next chunk of ``chunks`` (``b""`` at the end); raises :class:`Stalled`."""
+        started = _clock()
+        chunk = next(chunks, b"")
         if not self.window:
-            return False
-        elapsed = time.monotonic() - self._since
-        if elapsed < self.window:
-            return False
-        if fetched - self._mark < STALL_MIN_RATE * elapsed:
-            return True
-        self.restart(fetched)
-        return False
+            return chunk
+        self._waited += _clock() - started
+        if self._waited >= self.window:
+            if fetched + len(chunk) - self._mark < STALL_MIN_RATE * self._waited:
+                raise Stalled(fetched + len(chunk), chunk)
+            self.restart(fetched + len(chunk))
+        return chunk
+
+
+class Stalled(Exception):
+    """Raised by :meth:`StallGuard.next_chunk`; ``chunk`` arrived, but too late."""
+
+    def __init__(self, fetched: int, chunk: bytes) -> None:
+        super().__init__(fetched)
+        self.fetched = fetched
+        self.chunk = chunk
+
+
+def stall_error(label: str, url: str, window: float, fetched: int, total: int | None
+                ) -> NetworkError:
+    of = f" of {total}" if total is not None else ""
+    return NetworkError(
+        f"the download of {label} from {host_of(url)} stalled: less than "
+        f"{STALL_MIN_RATE // 1024} KiB/s for {window:g} s ({fetched}{of} bytes)",
+        "check your network, or raise PYV_STALL_TIMEOUT (0 turns the check off)",
+    )
 
 
 class HttpStream(DownloadStream):
@@ -436,7 +463,11 @@ class HttpStream(DownloadStream):
                     self._open_at(self._fetched)
                     continue
                 assert self._chunks is not None
-                chunk = next(self._chunks, b"")
+                try:
+                    chunk = self._stall.next_chunk(self._chunks, self._fetched)
+                except Stalled as exc:
+                    self._keep(exc.chunk)
+                    self._stalled()
                 if not chunk:
                     self._close_response()
                     if self.total is not None and self._fetched < self.total:
@@ -451,29 +482,26 @@ class HttpStream(DownloadStream):
                     chunk = chunk[dropped:]
                     if not chunk:
                         continue
-                if self._part is not None:
-                    self._part.write(chunk)
-                self._fetched += len(chunk)
-                self._progress.update(len(chunk))
-                if self._stall.stalled(self._fetched):
-                    self._stalled()
+                self._keep(chunk)
                 result.append(chunk)
                 return
 
         self._with_retries(step)
         return result[0] if result else b""
 
-    def _stalled(self) -> None:
+    def _keep(self, chunk: bytes) -> None:
+        """Append a body chunk to the ``.part`` and count it."""
+        if self._part is not None:
+            self._part.write(chunk)
+        self._fetched += len(chunk)
+        self._progress.update(len(chunk))
+
+    def _stalled(self) -> NoReturn:
         """Fail at once (a retry would stall again while holding the lock); keep the .part."""
         self._close_response()
-        of = f" of {self.total}" if self.total is not None else ""
         self._retry.keeps_partial = self.part_path is not None
-        self._retry.give_up(NetworkError(
-            f"the download of {self.label} from {host_of(self.url)} stalled: less than "
-            f"{STALL_MIN_RATE // 1024} KiB/s for {self.settings.stall_timeout:g} s "
-            f"({self._fetched}{of} bytes)",
-            "check your network, or raise PYV_STALL_TIMEOUT (0 turns the check off)",
-        ))
+        self._retry.give_up(stall_error(self.label, self.url, self.settings.stall_timeout,
+                                        self._fetched, self.total))
 
     def _read_disk(self) -> bytes:
         assert self._disk is not None
