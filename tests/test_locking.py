@@ -433,3 +433,17 @@ def test_a_timeout_names_the_holders_command(tmp_path: Path, pyv_holder: object)
             pass
     assert f"pid {proc.pid} on " in info.value.render()
     assert ", running pyv install 3.13)" in info.value.render()
+
+
+def test_a_record_left_by_a_dead_holder_is_not_named(tmp_path: Path, holder: object) -> None:
+    lock = tmp_path / ".lock"
+    proc = holder(lock, "fcntl")  # type: ignore[operator]
+    # The live holder's record is lost; a killed process left its own behind.
+    dead = LockOwner(host=socket.gethostname(), pid=_dead_pid(), time="T", token="gone")
+    locking.holder_file(lock).write_text(dead.to_json())
+    with pytest.raises(LockTimeout) as info:
+        with acquire(lock, timeout=0.2, mode="fcntl", what="x"):
+            pass
+    assert f"pid {dead.pid}" not in info.value.render()
+    assert "another pyv process has held the lock on x" in info.value.render()
+    _release(proc)
