@@ -357,6 +357,34 @@ def test_install_waiting_on_a_lock_says_so_unless_quiet(
             assert err == ""
 
 
+def test_a_second_install_of_one_version_says_whom_it_waits_for(
+    pbs_mirror: object, http_server: object, pyv_home: Path, tmp_path: Path
+) -> None:
+    archive = build_synthetic_archive(tmp_path / "a", (3, 12, 4), build="20240713")
+    env = {**os.environ, **pbs_mirror([archive])}  # type: ignore[operator]
+    # The first install downloads slowly (about 4 s) while holding the key's lock.
+    size = archive.path.stat().st_size
+    http_server.add_fault(f"/{archive.build}/{archive.path.name}", "slow",  # type: ignore[attr-defined]
+                          chunk=max(1, size // 40), delay=0.1)
+    exe = str(Path(sys.executable).parent / "pyv")
+    first = subprocess.Popen([exe, "install", "3.12"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    record = locking.holder_file(pyv_home / "pythons" / ".locks" / f"{archive.key}.lock")
+    deadline = time.monotonic() + 60
+    while not record.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run([exe, "install", "3.12"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    _, first_err = first.communicate(timeout=120)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 0, second.stderr
+    waiting = [line for line in second.stderr.splitlines() if line.startswith("waiting")]
+    expected = (rf"waiting for pid {first.pid} \(pyv install 3\.12\), which holds "
+                rf"{re.escape(archive.key)} in {re.escape(str(pyv_home / 'pythons'))} "
+                r"since \d\d:\d\d")
+    assert len(waiting) == 1 and re.fullmatch(expected, waiting[0]), second.stderr
+
+
 # ----- timeouts a caller might still pass -------------------------------------------------
 WAITER = """
 import sys
@@ -433,3 +461,17 @@ def test_a_timeout_names_the_holders_command(tmp_path: Path, pyv_holder: object)
             pass
     assert f"pid {proc.pid} on " in info.value.render()
     assert ", running pyv install 3.13)" in info.value.render()
+
+
+def test_a_record_left_by_a_dead_holder_is_not_named(tmp_path: Path, holder: object) -> None:
+    lock = tmp_path / ".lock"
+    proc = holder(lock, "fcntl")  # type: ignore[operator]
+    # The live holder's record is lost; a killed process left its own behind.
+    dead = LockOwner(host=socket.gethostname(), pid=_dead_pid(), time="T", token="gone")
+    locking.holder_file(lock).write_text(dead.to_json())
+    with pytest.raises(LockTimeout) as info:
+        with acquire(lock, timeout=0.2, mode="fcntl", what="x"):
+            pass
+    assert f"pid {dead.pid}" not in info.value.render()
+    assert "another pyv process has held the lock on x" in info.value.render()
+    _release(proc)

@@ -395,9 +395,9 @@ def _flock(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
             if not probe_flock(path.parent):
                 raise _refused(wait.what, "flock() fails or does not exclude there")
             if wait.left() > 0:
-                wait.notice(_read_lockfile(holder_file(path)))
+                wait.notice(_flock_holder(path))
             if not _take(lock, wait.left()):
-                raise wait.timed_out(_read_lockfile(holder_file(path)))
+                raise wait.timed_out(_flock_holder(path))
     except NotImplementedError:  # filelock < 3.20 on a filesystem without flock()
         raise _refused(wait.what, "flock() is not implemented") from None
     except OSError as exc:
@@ -416,6 +416,17 @@ def _flock(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
                 record.unlink()
     finally:
         lock.release()
+
+
+def _flock_holder(path: Path) -> LockOwner | None:
+    """Who holds the flock() on ``path``, as far as the records tell."""
+    for record in (holder_file(path), path):  # ``path``: earlier pyv releases wrote it there
+        owner = _read_lockfile(record)
+        # A record left by a holder that died cannot name the live one.
+        if owner is not None and not is_stale(owner, time.time(), now=time.time(),
+                                              stale_after=math.inf):
+            return owner
+    return None
 
 
 def _take(lock: filelock.BaseFileLock, timeout: float) -> bool:
