@@ -404,11 +404,15 @@ def _extract_verified(
             _drain(stream)
             actual = stream.sha256
         verify(download.sha256, actual, download.filename)
-    except (ArchiveError, IntegrityError):
-        if network:
-            # Bad bytes must not be resumed by the next run.
-            with contextlib.suppress(OSError):
-                part.unlink()
+    except (ArchiveError, IntegrityError) as exc:
+        if not network:
+            raise
+        # Bad bytes must not be resumed by the next run; the hint must not send the
+        # user looking for a file that is already gone.
+        with contextlib.suppress(OSError):
+            part.unlink()
+        exc.hint = ("pyv deleted the download; run the command again to fetch it anew, "
+                    "and if it fails the same way, check the mirror")
         raise
     if network:
         with contextlib.suppress(OSError):
