@@ -39,7 +39,7 @@ from pyv.archive.safety import (
 )
 from pyv.errors import ArchiveError, ExitCode
 from pyv.mirror import METADATA, unpack_bundle
-from pyv.venv.wheel import Scheme, install_wheel
+from pyv.venv.wheel import Scheme, install_wheel, unpack_wheel
 
 MTIME = 1_700_000_000
 #: What each kind is in a tar header and in a zip member's Unix mode.
@@ -150,8 +150,7 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def via_wheel(box: Path, name: str, kind: str, target: str, mode: int) -> Path:
-    """A wheel installed into an environment's site-packages (the destination)."""
+def _wheel(box: Path, name: str, kind: str, target: str, mode: int) -> Path:
     if kind == HARDLINK:
         pytest.skip("zip cannot hold a hard link")
     dist = "demo-1.0.dist-info"
@@ -166,6 +165,12 @@ def via_wheel(box: Path, name: str, kind: str, target: str, mode: int) -> Path:
             zf.writestr(p, d)
         zf.writestr(_zip_info(name, kind, mode), data)
         zf.writestr(f"{dist}/RECORD", "\n".join(record) + "\n")
+    return wheel
+
+
+def via_wheel(box: Path, name: str, kind: str, target: str, mode: int) -> Path:
+    """A wheel installed into an environment's site-packages (the destination)."""
+    wheel = _wheel(box, name, kind, target, mode)
     env = box / "dest"
     scheme = Scheme(purelib=env, scripts=box / "bin", data=box / "data", headers=box / "inc",
                     python="/env/bin/python")
@@ -173,11 +178,19 @@ def via_wheel(box: Path, name: str, kind: str, target: str, mode: int) -> Path:
     return env
 
 
+def via_wheel_cache(box: Path, name: str, kind: str, target: str, mode: int) -> Path:
+    """A wheel unpacked once into the seed cache, to be linked into environments."""
+    wheel = _wheel(box, name, kind, target, mode)
+    unpack_wheel(wheel, box / "tree")
+    return box / "tree" / "files"
+
+
 ENTRY_POINTS: dict[str, Callable[[Path, str, str, str, int], Path]] = {
     "archive-tar": via_archive_tar,
     "archive-zip": via_archive_zip,
     "bundle": via_bundle,
     "wheel": via_wheel,
+    "wheel-cache": via_wheel_cache,
 }
 
 
