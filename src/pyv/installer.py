@@ -32,7 +32,7 @@ from pyv.errors import (
     UsageError,
     from_os_error,
 )
-from pyv.fsutil import capped_mode, remove_tree
+from pyv.fsutil import remove_tree
 from pyv.store import (
     Installation,
     Store,
@@ -374,8 +374,6 @@ def _extract_verified(
     from pyv.hashing import verify
 
     tree.mkdir(parents=True)
-    if not is_group_store(tree.parent):  # group stores keep their setgid 2775 (share_tree)
-        tree.chmod(capped_mode(0o755))  # a umask of 000 must not open it to everyone
     network = False
     part = _part_path(cached)
     try:
