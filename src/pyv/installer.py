@@ -32,15 +32,13 @@ from pyv.errors import (
     UsageError,
     from_os_error,
 )
-from pyv.fsutil import remove_tree
+from pyv.fsutil import is_group_store, remove_tree, share_tree
 from pyv.store import (
     Installation,
     Store,
     find_installed,
-    is_group_store,
     record_for,
     repair_minor_links,
-    share_tree,
     user_store,
     write_record,
 )
