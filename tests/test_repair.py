@@ -74,7 +74,6 @@ def test_modes_are_explicit_under_umask_000(run_pyv, pbs_mirror, archive, pyv_ho
     pythons = pyv_home / "pythons"
     mode = stat.S_IMODE
     assert mode(pythons.stat().st_mode) == 0o755
-    assert mode((pythons / archive.key).stat().st_mode) == 0o755
     assert mode((pythons / archive.key / ".pyv-install.json").stat().st_mode) == 0o644
 
 

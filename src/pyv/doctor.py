@@ -495,14 +495,12 @@ def fix_leftovers(settings: Settings, now: float | None = None) -> tuple[list[Pa
 
 def _fix_environments(settings: Settings, timeout: float) -> list[Path]:
     """Clean what killed environment operations left, under the environments' lock."""
-    from dataclasses import replace
-
     from pyv.venv.create import clean_leftovers, leftovers
     from pyv.venv.registry import envs_lock
 
     if not leftovers(settings.envs_dir):
         return []
-    with envs_lock(replace(settings, lock_timeout=timeout)):
+    with envs_lock(settings.replace(lock_timeout=timeout)):
         return clean_leftovers(settings.envs_dir)
 
 

@@ -227,3 +227,47 @@ def restore_aside(trash: Path, target: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+# ----- group stores -------------------------------------------------------------
+def is_group_store(root: Path) -> bool:
+    """Whether ``root`` is a group store: its directory carries the setgid bit.
+
+    The setgid bit is what an admin sets up (``install -d -m 2775 -g GROUP``) so that
+    everything created below keeps the group; pyv then keeps it group-writable too.
+    """
+    try:
+        return bool(root.stat().st_mode & stat.S_ISGID)
+    except OSError:
+        return False
+
+
+def share_tree(path: Path) -> None:
+    """Open a tree to the store's group: directories 2775, files 664, executables 775.
+
+    Explicit modes, so the result does not depend on the installing user's umask.
+    Symlinks are left alone (their mode means nothing); only entries whose mode
+    differs are changed.
+    """
+
+    def fix(target: str, wanted: int) -> None:
+        try:
+            if stat.S_IMODE(os.lstat(target).st_mode) != wanted:
+                os.chmod(target, wanted)
+        except OSError as exc:
+            raise from_os_error(exc, f"opening {target} to the store's group") from None
+
+    fix(str(path), 0o2775)
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            full = os.path.join(root, name)
+            if not os.path.islink(full):
+                fix(full, 0o2775)
+        for name in files:
+            full = os.path.join(root, name)
+            try:
+                mode = os.lstat(full).st_mode
+            except OSError:
+                continue
+            if stat.S_ISREG(mode):
+                fix(full, 0o775 if mode & 0o111 else 0o664)

@@ -32,15 +32,13 @@ from pyv.errors import (
     UsageError,
     from_os_error,
 )
-from pyv.fsutil import capped_mode, remove_tree
+from pyv.fsutil import is_group_store, remove_tree, share_tree
 from pyv.store import (
     Installation,
     Store,
     find_installed,
-    is_group_store,
     record_for,
     repair_minor_links,
-    share_tree,
     user_store,
     write_record,
 )
@@ -385,8 +383,6 @@ def _extract_verified(
     from pyv.hashing import verify
 
     tree.mkdir(parents=True)
-    if not is_group_store(tree.parent):  # group stores keep their setgid 2775 (share_tree)
-        tree.chmod(capped_mode(0o755))  # a umask of 000 must not open it to everyone
     network = False
     part = _part_path(cached)
     try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,6 +30,7 @@ from pyv.fsutil import (
     atomic_write,
     capped_mode,
     host_tag,
+    is_group_store,
     pid_alive,
     remove_tree,
     restore_aside,
@@ -497,55 +497,12 @@ def repair_minor_links(settings: Settings, store: Store | None = None) -> None:
         store.sync_minor_links()
 
 
-def is_group_store(root: Path) -> bool:
-    """Whether ``root`` is a group store: its directory carries the setgid bit.
-
-    The setgid bit is what an admin sets up (``install -d -m 2775 -g GROUP``) so that
-    everything created below keeps the group; pyv then keeps it group-writable too.
-    """
-    try:
-        return bool(root.stat().st_mode & stat.S_ISGID)
-    except OSError:
-        return False
-
-
 def _share_group_permissions(root: Path) -> None:
     """In a group store (setgid directory), keep new directories group-writable."""
     if is_group_store(root):
         for sub in (root / STAGING, root / LOCKS):
             with contextlib.suppress(OSError):
                 os.chmod(sub, 0o2775)
-
-
-def share_tree(path: Path) -> None:
-    """Open a tree to the store's group: directories 2775, files 664, executables 775.
-
-    Explicit modes, so the result does not depend on the installing user's umask.
-    Symlinks are left alone (their mode means nothing); only entries whose mode
-    differs are changed.
-    """
-
-    def fix(target: str, wanted: int) -> None:
-        try:
-            if stat.S_IMODE(os.lstat(target).st_mode) != wanted:
-                os.chmod(target, wanted)
-        except OSError as exc:
-            raise from_os_error(exc, f"opening {target} to the store's group") from None
-
-    fix(str(path), 0o2775)
-    for root, dirs, files in os.walk(path):
-        for name in dirs:
-            full = os.path.join(root, name)
-            if not os.path.islink(full):
-                fix(full, 0o2775)
-        for name in files:
-            full = os.path.join(root, name)
-            try:
-                mode = os.lstat(full).st_mode
-            except OSError:
-                continue
-            if stat.S_ISREG(mode):
-                fix(full, 0o775 if mode & 0o111 else 0o664)
 
 
 # ----- the stores a user sees ------------------------------------------------
