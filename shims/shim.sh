@@ -4,7 +4,7 @@
 # The common path uses shell builtins only and then execs the target: no other
 # process, no subshell. Selection order: PYV_VERSION, the nearest .python-version
 # (or .python-versions) from $PWD up, $PYV_HOME/version, then the fallback.
-# A request is mapped to a directory by one lookup in $PYV_HOME/index/, which
+# A request is mapped to a directory by reading one file of $PYV_HOME/index/, which
 # `pyv rehash` keeps current. Whatever this script cannot decide alone (not
 # installed, unusual spellings, paths, pyproject.toml, errors) goes to `pyv _shim`,
 # which applies the same rules in full and explains problems.
@@ -15,6 +15,7 @@ pyv_ws=@WS@
 pyv_bom=@BOM@
 pyv_target=
 pyv_bin=
+pyv_root=
 pyv_slow=
 set -f
 
@@ -25,14 +26,21 @@ pyv_lookup() {
     system) pyv_system; return ;;
     .*|*/*|*'*'*|*'?'*|*'['*|*'\'*) pyv_slow=1; return ;;
   esac
-  if [ -d "$pyv_index/$1/bin" ]; then
-    if [ -x "$pyv_index/$1/bin/$pyv_name" ]; then
-      pyv_bin=$pyv_index/$1/bin; pyv_target=$pyv_bin/$pyv_name; return
+  # The entry's first line is the directory to run from: the installation's own or its
+  # minor link, never a path through the index (sys.prefix must keep its minor version).
+  pyv_root=
+  if [ -f "$pyv_index/$1" ]; then
+    IFS= read -r pyv_root < "$pyv_index/$1" || pyv_root=
+    case $pyv_root in /*|'') ;; *) pyv_root=$pyv_home/$pyv_root ;; esac
+  fi
+  if [ -n "$pyv_root" ] && [ -d "$pyv_root/bin" ]; then
+    if [ -x "$pyv_root/bin/$pyv_name" ]; then
+      pyv_bin=$pyv_root/bin; pyv_target=$pyv_bin/$pyv_name; return
     fi
     case $pyv_name in
       python|pip|pydoc|idle)
-        if [ -x "$pyv_index/$1/bin/${pyv_name}3" ]; then
-          pyv_bin=$pyv_index/$1/bin; pyv_target=$pyv_bin/${pyv_name}3
+        if [ -x "$pyv_root/bin/${pyv_name}3" ]; then
+          pyv_bin=$pyv_root/bin; pyv_target=$pyv_bin/${pyv_name}3
         fi ;;
     esac
     return

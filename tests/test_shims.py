@@ -34,6 +34,11 @@ def run_shim(
     return subprocess.run(cmd, cwd=cwd, env=full, capture_output=True, text=True, timeout=60)
 
 
+def root_of(pyv_home: Path, spelling: str) -> Path:
+    """The directory an index entry runs from, read as the shim reads it."""
+    return pyv_home / (pyv_home / "index" / spelling).read_text().splitlines()[0]
+
+
 @pytest.fixture
 def three(fake_python, fake_env):
     """3.12.4, 3.12.1, 3.11.9, 3.13.1t, pypy3.10 and env ``astro-env`` (python, black)."""
@@ -69,7 +74,7 @@ def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) ->
     index = pyv_home / "index"
 
     def target(name: str) -> Path:
-        return (index / name).resolve()
+        return root_of(pyv_home, name).resolve()
 
     for name in ("3.12", "3", "cpython@3.12", "cpython3.12", "cp312", "python3.12", "any"):
         assert target(name) == three["3.12"], name
@@ -81,7 +86,9 @@ def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) ->
     for name in ("pypy3.10", "pypy@3.10", "3.10"):
         assert target(name) == three["pypy"], name
     assert target("astro-env") == three["env"]
-    assert os.readlink(index / "3.12") == "../pythons/cpython-3.12.4-linux-x86_64-gnu"
+    # Relative to PYV_HOME (so the shim joins it with the home it was made for).
+    assert (index / "3.12").read_text().splitlines()[0] == \
+        "pythons/cpython-3.12.4-linux-x86_64-gnu"
 
 
 def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
@@ -93,7 +100,7 @@ def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
         if entry.name.startswith(".") or entry.name == "astro-env":
             continue
         best = find_installed(s, parse_request(entry.name))[0]
-        assert entry.resolve() == best.path, entry.name
+        assert root_of(pyv_home, entry.name).resolve() == best.path, entry.name
 
 
 def test_spellings_of_a_pypy_install(three) -> None:
@@ -157,7 +164,7 @@ def test_extra_read_only_store_is_indexed_by_absolute_path(
     inst = make_fake_install(shared, "3.9.20")
     monkeypatch.setenv("PYV_STORES", str(shared))
     rehash(_settings())
-    assert os.readlink(pyv_home / "index" / "3.9") == str(inst)
+    assert (pyv_home / "index" / "3.9").read_text().splitlines()[0] == str(inst)
     result = run_shim(pyv_home, "python3.9", cwd=tmp_path / "work", env={"PYV_VERSION": "3.9"})
     assert result.stdout.split()[0] == inst.name
 
@@ -296,7 +303,7 @@ def test_fast_path_execs_only_the_target(three, pyv_home, tmp_path) -> None:
         execs = [c for c in calls if "execve(" in c]
         assert len(execs) == 2, calls  # the shim itself, then the target
         assert str(pyv_home / "shims" / name) in execs[0]
-        assert "/index/" in execs[1]
+        assert f"{pyv_home}/pythons/cpython-" in execs[1]
         assert not [c for c in calls if "clone" in c or "fork" in c], calls
 
 
@@ -330,3 +337,29 @@ def test_pip_through_a_shim_rehashes_when_it_adds_scripts(three, pyv_home, tmp_p
     result = run_shim(pyv_home, "pip3", "install", "x", cwd=work)
     assert result.returncode == 3
     assert (pyv_home / "shims" / "newtool").exists()
+
+
+# ----- what an interpreter started through a shim reports ------------------------------
+def test_a_venv_made_through_the_shim_keeps_its_minor(managed_python, fake_python, pyv_home,
+                                                      tmp_path) -> None:
+    """`python -m venv` through the shim must not record a path through the index: with
+    `.python-version` = 3, installing a newer minor must not turn the venv into it."""
+    from fixtures_venv import REAL_MINOR
+
+    rehash(_settings())
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / ".python-version").write_text("3\n")
+    made = run_shim(pyv_home, "python3", "-c", "import sys; print(sys.prefix)", cwd=work)
+    assert made.returncode == 0, made.stderr
+    assert "/index/" not in made.stdout
+    made = run_shim(pyv_home, "python3", "-m", "venv", "--without-pip", "venv", cwd=work)
+    assert made.returncode == 0, made.stderr
+    assert "/index/" not in (work / "venv" / "pyvenv.cfg").read_text()
+    fake_python("3.99.0")  # a newer minor: `3` now selects it
+    rehash(_settings())
+    assert who(run_shim(pyv_home, "python3", cwd=work)) == "cpython-3.99.0-linux-x86_64-gnu"
+    ran = subprocess.run([str(work / "venv" / "bin" / "python"), "-c",
+                          "import sys; print('%d.%d' % sys.version_info[:2])"],
+                         capture_output=True, text=True, timeout=60)
+    assert ran.stdout.strip() == REAL_MINOR, ran.stderr

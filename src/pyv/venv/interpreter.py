@@ -86,36 +86,36 @@ class BaseInterpreter:
         return layout.link_names(self.version, self.freethreaded, str(self.executable))
 
 
-def _version_info(inst: Installation) -> str:
+def version_info_of(inst: Installation) -> str:
+    """``3.12.4.final.0`` for an installation (the form of ``sys.version_info``)."""
     major, minor, micro = [*inst.version.release, 0, 0, 0][:3]
     return layout.version_info((major, minor, micro), inst.version.pre)
+
+
+def cpython_site_packages(inst: Installation) -> str:
+    """Where a managed CPython's environments keep packages, relative to the environment."""
+    suffix = "t" if inst.freethreaded else ""
+    return f"lib/python{inst.version.major}.{inst.version.minor}{suffix}/site-packages"
 
 
 def from_installation(
     settings: Settings, inst: Installation, *, follow_minor: bool
 ) -> BaseInterpreter:
     """Describe a managed installation; ``follow_minor`` goes through its minor link."""
-    root = inst.path
-    follows = False
-    if follow_minor:
-        link = inst.store / inst.minor_key
-        try:
-            if link.is_symlink() and os.path.basename(os.readlink(link)) == inst.key:
-                root, follows = link, True
-        except OSError:
-            pass
+    from pyv.resolve import run_root
+
+    root, follows = run_root(inst, follow_minor)
     executable = root / inst.executable_rel
     release = [*inst.version.release, 0, 0, 0][:3]
     version = (release[0], release[1], release[2])
     if inst.implementation == "cpython":
-        suffix = "t" if inst.freethreaded else ""
         return BaseInterpreter(
             executable=executable,
             implementation="cpython",
             version=version,
-            version_info=_version_info(inst),
+            version_info=version_info_of(inst),
             freethreaded=inst.freethreaded,
-            site_packages=f"lib/python{version[0]}.{version[1]}{suffix}/site-packages",
+            site_packages=cpython_site_packages(inst),
             key=inst.key,
             follows_minor=follows,
         )

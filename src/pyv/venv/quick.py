@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-from pyv.locations import RECORD, VERSION_FILES, config_file, home_dir, minor_key_for
+from pyv.locations import VERSION_FILES, config_file, home_dir
 from pyv.venv import answers, layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -45,10 +45,6 @@ _HARMLESS = frozenset({
     "PYV_LOCK_MODE", "PYV_DEBUG",
 })
 _BOM = "\ufeff"
-#: CPython spellings in the index (see :func:`pyv.shims.spellings`), longest first;
-#: ``cpython-3.12`` is a partial key, which stays on its patch: the full path decides.
-_PREFIXES = ("cpython@", "cpython", "python@", "python", "cp", "")
-_SUFFIXES = ("+freethreaded", "t")
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
 _NAME_CHARS = _NAME_START | frozenset(".@-")
 
@@ -223,102 +219,50 @@ def _first_word(text: str) -> str | None:
     return words[0] if words and not words[0].startswith("#") else None
 
 
-def follows_minor(text: str) -> bool | None:
-    """Whether an environment for this CPython spelling follows the minor link (a version
-    without a patch, or ``any``), or ``None`` for spellings left to the request parser."""
-    if text in ("any", "latest", "python", "cpython"):
-        return True
-    rest = text
-    for prefix in _PREFIXES:
-        if rest.startswith(prefix):
-            rest = rest[len(prefix):]
-            break
-    for suffix in _SUFFIXES:
-        if rest.endswith(suffix):
-            rest = rest[: -len(suffix)]
-            break
-    parts = rest.split(".")
-    if not all(p.isdigit() and p.isascii() for p in parts):
-        if len(parts) == 3 and _pre_release(parts[2]) is not None:
-            return False  # 3.14.0rc1: exact
-        return None
-    if len(parts) == 1:
-        # "3" (a major) or "312" (3.12): neither is exact.
-        return len(parts[0]) <= 3
-    return len(parts) == 2
-
-
-def _pre_release(part: str) -> tuple[int, tuple[str, int]] | None:
-    """``0rc1`` -> (0, ("rc", 1)); None unless it is digits, a/b/rc, digits."""
-    for level in ("rc", "a", "b"):
-        number, sep, serial = part.partition(level)
-        if sep and number.isdigit() and serial.isdigit() and number.isascii() \
-                and serial.isascii():
-            return int(number), (level, int(serial))
-    return None
-
-
-def parse_version(text: str) -> tuple[tuple[int, int, int], tuple[str, int] | None] | None:
-    """``3.12.4`` / ``3.14.0rc1`` as packaging reads them; None for any other form."""
-    parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() and p.isascii() for p in parts[:2]):
-        return None
-    if parts[2].isdigit() and parts[2].isascii():
-        return (int(parts[0]), int(parts[1]), int(parts[2])), None
-    pre = _pre_release(parts[2])
-    if pre is None:
-        return None
-    return (int(parts[0]), int(parts[1]), pre[0]), pre[1]
-
-
 def _safe_name(text: str) -> bool:
     return bool(text) and text[0] in _NAME_START and all(c in _NAME_CHARS for c in text)
 
 
-def _from_index(text: str, home: str) -> _Base | None:
-    """A managed CPython through the shims' index, described from its install record."""
-    follow = follows_minor(text) if _safe_name(text) else None
-    if follow is None:
+def read_index(home: str, text: str) -> dict[str, str] | None:
+    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.shims.entry_text`):
+    ``root`` and ``name=value`` lines; ``None`` when the spelling is not indexed."""
+    if not _safe_name(text):
         return None
-    index = os.path.join(home, "index")
     try:
-        target = os.readlink(os.path.join(index, text))
-    except OSError:
-        return None  # not installed (or an index never built): the full path decides
-    inst = os.path.normpath(os.path.join(index, target))
-    store, key = os.path.split(inst)
-    if store != os.path.join(home, "pythons"):
+        with open(os.path.join(home, "index", text), encoding="utf-8") as fh:
+            lines = fh.read(4096).splitlines()
+    except (OSError, UnicodeDecodeError):
         return None
-    record = answers.read_json(os.path.join(inst, RECORD))
-    if record is None or record.get("key") != key or record.get("implementation") != "cpython":
+    if not lines or not lines[0]:
         return None
-    version = parse_version(str(record.get("version")))
-    if version is None:
+    facts = {"root": os.path.join(home, lines[0])}
+    for line in lines[1:]:
+        name, sep, value = line.partition("=")
+        if sep:
+            facts[name] = value
+    return facts
+
+
+def _from_index(text: str, home: str) -> _Base | None:
+    """A managed CPython through the shims' index, from the facts rehash wrote for it."""
+    facts = read_index(home, text)
+    if facts is None or facts.get("kind") != "install" \
+            or facts.get("implementation") != "cpython":
+        return None  # not installed, an environment, PyPy/GraalPy: the full path decides
+    try:
+        major, minor, micro = (int(n) for n in facts["version"].split("."))
+        executable, version_info = facts["executable"], facts["version_info"]
+        freethreaded = facts["freethreaded"] == "1"
+        follows = facts["follows_minor"] == "1"
+        site_packages = facts["site_packages"]
+    except (KeyError, ValueError):
         return None
-    (major, minor, micro), pre = version
-    variant = record.get("variant") or None
-    if variant not in (None, "freethreaded"):
+    if facts.get("variant") not in ("", "freethreaded"):
         return None
-    freethreaded = variant == "freethreaded"
-    arch_variant = str(record.get("arch_variant") or "") or None
-    minor_key = minor_key_for("cpython", major, minor, variant, str(record.get("os")),
-                              str(record.get("arch")), arch_variant, str(record.get("libc")))
-    root, follows = inst, False
-    if follow:
-        link = os.path.join(store, minor_key)
-        try:
-            if os.path.islink(link) and os.path.basename(os.readlink(link)) == key:
-                root, follows = link, True
-        except OSError:
-            pass
-    executable = os.path.join(root, str(record.get("executable") or "bin/python3"))
     if not os.access(executable, os.X_OK):
-        return None
-    return _Base(
-        executable, "cpython", (major, minor, micro),
-        layout.version_info((major, minor, micro), pre), freethreaded,
-        f"lib/python{major}.{minor}{'t' if freethreaded else ''}/site-packages", follows,
-    )
+        return None  # indexed, not yet (or no longer) published
+    return _Base(executable, "cpython", (major, minor, micro), version_info, freethreaded,
+                 site_packages, follows)
 
 
 def _from_path(path: str, home: str) -> _Base | None:
