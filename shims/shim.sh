@@ -49,16 +49,28 @@ pyv_lookup() {
 }
 
 # The next $pyv_name on PATH that is not this shim (the "system" interpreter).
+# _PYV_SYSTEM_TRIED ("pid:dir:dir…") lists the directories this process already went to
+# for "system"; it survives exec, so when another version manager's shim there leads
+# back here (same pid), those directories are skipped instead of looping forever. A
+# child process (another pid) starts afresh. Nothing left: pyv explains in one line.
 pyv_system() {
+  pyv_tried=
+  case ${_PYV_SYSTEM_TRIED-} in "$$:"*) pyv_tried=${_PYV_SYSTEM_TRIED#"$$"} ;; esac
   pyv_ifs=$IFS; IFS=:
   for pyv_dir in $PATH; do
     case $pyv_dir in ''|"$pyv_home/shims"|"$pyv_home/shims/") continue ;; esac
+    case $pyv_tried: in *":$pyv_dir:"*) continue ;; esac
     if [ -f "$pyv_dir/$pyv_name" ] && [ -x "$pyv_dir/$pyv_name" ] &&
        ! [ "$pyv_dir/$pyv_name" -ef "$pyv_home/shims/$pyv_name" ]; then
       pyv_target=$pyv_dir/$pyv_name; pyv_bin=; break
     fi
   done
   IFS=$pyv_ifs
+  if [ -n "$pyv_target" ]; then
+    _PYV_SYSTEM_TRIED=$$$pyv_tried:$pyv_dir; export _PYV_SYSTEM_TRIED
+  elif [ -n "$pyv_tried" ]; then
+    pyv_slow=1
+  fi
 }
 
 # Each line's first word is a request (BOM, CR, blanks and # comments ignored); stop at
@@ -122,7 +134,7 @@ if [ -n "$pyv_target" ] && [ -z "$pyv_slow" ]; then
     pip|pip[0-9]*) pyv_wrap=1 ;;
     python*) if [ "${1-}" = -m ] && [ "${2-}" = pip ]; then pyv_wrap=1; fi ;;
   esac
-  if [ -n "$pyv_wrap" ]; then
+  if [ -n "$pyv_wrap" ] && [ -n "$pyv_bin" ]; then  # (a system pip adds no pyv shims)
     "$pyv_target" "$@"
     pyv_status=$?
     if [ "$pyv_bin" ] && [ "$pyv_bin" -nt "$pyv_index/.stamp" ]; then

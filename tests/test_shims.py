@@ -363,3 +363,58 @@ def test_a_venv_made_through_the_shim_keeps_its_minor(managed_python, fake_pytho
                           "import sys; print('%d.%d' % sys.version_info[:2])"],
                          capture_output=True, text=True, timeout=60)
     assert ran.stdout.strip() == REAL_MINOR, ran.stderr
+
+
+# ----- system beside another version manager's shims -----------------------------------
+def _other_manager(tmp_path: Path, pyv_home: Path) -> Path:
+    """Shims of another version manager on `system`: they exec the next python3 on PATH
+    after their own directory, which is pyv's shim (as pyenv's do)."""
+    other = tmp_path / "other-shims"
+    other.mkdir()
+    shim = other / "python3"
+    shim.write_text(f'#!/bin/sh\nexec "{pyv_home}/shims/python3" "$@"\n')
+    shim.chmod(0o755)
+    return other
+
+
+def _run_bounded(pyv_home: Path, cwd: Path, path: str,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    full.update({"PATH": f"{pyv_home}/shims:{path}", "PWD": str(cwd), **(env or {})})
+    try:
+        return subprocess.run([str(pyv_home / "shims" / "python3"), "-c", "x"], cwd=cwd,
+                              env=full, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the shims exec each other forever")
+
+
+def test_system_never_loops_through_another_managers_shims(three, pyv_home, tmp_path,
+                                                           system_bin) -> None:
+    work = tmp_path / "work"
+    other = _other_manager(tmp_path, pyv_home)
+    result = _run_bounded(pyv_home, work, f"{other}:{system_bin}:{FAKE_SYSTEM_PATH}")
+    assert who(result) == "system", result.stderr
+    # The fallback reached through pyv's full rules (pyproject.toml sends the shim there).
+    (work / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.50"\n')
+    result = _run_bounded(pyv_home, work, f"{other}:{system_bin}:{FAKE_SYSTEM_PATH}")
+    assert who(result) == "system", result.stderr
+    # A child of that interpreter starts afresh: the guard is for one exec chain only.
+    chained = system_bin / "python3"
+    chained.write_text('#!/bin/sh\necho "system $*"\n'
+                       'if [ -z "${IN_CHILD-}" ]; then\n'
+                       f'  IN_CHILD=1 "{pyv_home}/shims/python3" -c child\nfi\n')
+    result = _run_bounded(pyv_home, work, f"{other}:{system_bin}:{FAKE_SYSTEM_PATH}")
+    assert result.stdout.splitlines() == ["system -c x", "system -c child"], result.stderr
+
+
+def test_system_through_a_loop_with_nothing_after_it_is_one_line(three, pyv_home,
+                                                                 tmp_path) -> None:
+    work = tmp_path / "work"
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    other = _other_manager(tmp_path, pyv_home)
+    for extra in ({}, {"PYV_FALLBACK": "system"}):
+        result = _run_bounded(pyv_home, work, f"{other}:{empty}", extra)
+        assert result.returncode == 127, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "led back to pyv's shims" in lines[0], result.stderr

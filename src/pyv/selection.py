@@ -346,11 +346,7 @@ def resolve_entry(
     ``name``; raises :class:`NotInstalled` when the entry names something missing."""
     request = entry.request
     if request.kind == "system":
-        from pyv.discovery import next_on_path
-
-        path_env = environ.get("PATH", os.defpath)
-        hit = next_on_path(name, path_env, [settings.shims_dir])
-        return Resolution(name, hit, entry) if hit is not None else None
+        return _system(settings, entry, name, environ)
     if request.kind == "path":
         assert request.path is not None
         target = request.path
@@ -384,6 +380,24 @@ def resolve_entry(
     if hit is None and name in ("python", "python3") and inst.executable.is_file():
         hit = inst.executable
     return Resolution(name, hit, entry, installation=inst) if hit is not None else None
+
+
+def _system(settings: Settings, entry: Entry, name: str,
+            environ: Mapping[str, str]) -> Resolution | None:
+    """The next ``name`` on PATH after pyv's shims and the directories this process already
+    went to for ``system`` (another version manager's shims that lead back here)."""
+    from pyv.discovery import next_on_path, tried_system_dirs
+
+    tried = tried_system_dirs(environ)
+    hit = next_on_path(name, environ.get("PATH", os.defpath), [settings.shims_dir, *tried])
+    if hit is None and tried:
+        raise CommandNotFound(
+            f"no system {name} found on PATH: {', '.join(map(str, tried))} led back to pyv's "
+            f"shims (set by {entry.where})",
+            "take the other version manager's shims off PATH, or select a version with "
+            "`pyv pin`",
+        )
+    return Resolution(name, hit, entry) if hit is not None else None
 
 
 def best_installed(settings: Settings, request: PythonRequest) -> Installation | None:

@@ -239,13 +239,19 @@ class ExecCommand(Command):
         try:
             hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
             bin_dir, target = hit.bin_dir, str(hit.path)
+            system = hit.path if hit.entry.request.kind == "system" else None
         except CommandNotFound:
+            system = None
             # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
             bin_dir = resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
                               stderr=ctx.stderr).bin_dir
             target = args.command
         env = dict(ctx.environ)
         env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", os.defpath)])
+        if system is not None:
+            from pyv.discovery import SYSTEM_TRIED, system_tried_value
+
+            env[SYSTEM_TRIED] = system_tried_value(ctx.environ, system)
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -434,10 +440,15 @@ class ShimResolveCommand(Command):
         target = str(hit.path)
         sys.stdout.flush()
         sys.stderr.flush()
-        if _adds_scripts(args.name, argv):
+        env = dict(ctx.environ)
+        if hit.entry.request.kind == "system":
+            from pyv.discovery import SYSTEM_TRIED, system_tried_value
+
+            env[SYSTEM_TRIED] = system_tried_value(ctx.environ, hit.path)
+        elif _adds_scripts(args.name, argv):
             return _run_then_rehash(ctx, target, argv, hit.bin_dir)
         try:
-            os.execv(target, [target, *argv])
+            os.execve(target, [target, *argv], env)
         except OSError as exc:
             raise PyvError(f"cannot run {target}: {exc.strerror}",
                            exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
