@@ -86,6 +86,8 @@ class Entry:
     origin: Origin
     #: 1-based line in the version file (None for PYV_VERSION, pyproject, fallback).
     line: int | None = None
+    #: A path entry that runs a program from inside the version file's own tree.
+    inside_tree: bool = False
 
     @property
     def where(self) -> str:
@@ -99,6 +101,8 @@ class VersionFile:
     path: Path
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...]
+    #: The bytes read (what ``pyv trust`` records a digest of).
+    data: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -156,12 +160,30 @@ def parse_entries(text: str, origin: Origin) -> tuple[list[Entry], list[str]]:
             request = parse_request(word, allow_names=True)
         except InvalidRequest as exc:
             raise SelectionError(f"{where}:{number}: {exc.message}", exc.hint) from None
-        relative = request.kind == "path" and request.path is not None \
-            and not request.path.is_absolute()
-        if relative and request.path is not None and origin.path is not None:
-            request = _with_path(request, origin.path.parent / request.path)
-        entries.append(Entry(word, request, origin, number))
+        entry = Entry(word, request, origin, number)
+        if request.kind == "path" and request.path is not None and origin.path is not None:
+            judged = _path_entry(entry, request.path, origin.path.parent)
+            if judged is None:
+                warnings.append(f"{where}:{number}: ignoring {word!r} (it leads out of "
+                                f"{origin.path.parent} through a symbolic link)")
+                continue
+            entry = judged
+        entries.append(entry)
     return entries, warnings
+
+
+def _path_entry(entry: Entry, path: Path, tree: Path) -> Entry | None:
+    """A path entry of a version file, judged after resolving symbolic links: a relative
+    one that leads out of the file's tree is refused (None), as ``..`` is; one that
+    stays inside runs a program the tree ships, so it needs the user's trust."""
+    relative = not path.is_absolute()
+    target = tree / path if relative else path
+    real, root = os.path.realpath(target), os.path.realpath(tree)
+    inside = real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+    if relative and not inside:
+        return None
+    request = _with_path(entry.request, target) if relative else entry.request
+    return Entry(entry.text, request, entry.origin, entry.line, inside_tree=inside)
 
 
 def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
@@ -187,7 +209,23 @@ def read_version_file(path: Path, kind: str = "file") -> VersionFile:
         raise SelectionError(
             f"{path} names {why}", f"write a version into it with {fix}, or delete it"
         )
-    return VersionFile(path, tuple(entries), tuple(warnings))
+    return VersionFile(path, tuple(entries), tuple(warnings), data)
+
+
+def check_trust(settings: Settings, found: VersionFile) -> None:
+    """Refuse a version file whose path entries run a program from its own tree unless
+    the user trusted it, with this content, by ``pyv trust``."""
+    inside = [e for e in found.entries if e.inside_tree]
+    if not inside:
+        return
+    from pyv.trust import is_trusted
+
+    if not is_trusted(settings, found.path, found.data):
+        raise SelectionError(
+            f"{inside[0].where}: {inside[0].text!r} would run a program from inside "
+            f"{found.path.parent}, and that version file is not trusted",
+            f"if you trust it, run `pyv trust {shlex.quote(str(found.path.parent))}`",
+        )
 
 
 def find_version_file(start: Path) -> Path | None:
@@ -277,6 +315,7 @@ def select(settings: Settings, cwd: Path, environ: Mapping[str, str] | None = No
     local = find_version_file(start)
     if local is not None:
         found = read_version_file(local)
+        check_trust(settings, found)
         return Selection(Origin("file", local), found.entries, found.warnings)
     if settings.global_version_file.is_file():
         found = read_version_file(settings.global_version_file, "global")

@@ -172,8 +172,8 @@ def resolve(request: str | None, environ: Mapping[str, str], home: str,
     """The interpreter for ``--python``, else the directory's selection; ``None`` if unsure."""
     if request is None:
         request = selected(environ, home, cwd)
-        if request is None:
-            return None
+        if request is None or "/" in request or request.startswith((".", "~")):
+            return None  # a path in a version file needs the full rules (and maybe trust)
     elif "/" in request or request.startswith((".", "~")):
         return _from_path(os.path.abspath(os.path.join(cwd, os.path.expanduser(request))), home)
     return _from_index(request, home)

@@ -112,6 +112,56 @@ class PinCommand(Command):
         return ExitCode.OK
 
 
+class TrustCommand(Command):
+    """Allow the version file in DIR (default: the nearest one) to run programs from its
+    own tree (path entries such as ./tools/python); `--revoke` withdraws it.
+
+    The file's current content is recorded: any change to it needs `pyv trust` again.
+    """
+
+    name = "trust"
+    help = "allow a version file's path entries to run programs from its tree"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("path", nargs="?", metavar="DIR",
+                            help="a directory holding .python-version, or the file itself")
+        parser.add_argument("--revoke", action="store_true", help="withdraw the trust")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv import selection
+        from pyv.trust import set_trusted
+
+        path = _trust_target(ctx, args.path)
+        if args.revoke:
+            set_trusted(ctx.settings, path, None)
+            ctx.info(f"{path} is no longer trusted")
+            return ExitCode.OK
+        found = selection.read_version_file(path)
+        set_trusted(ctx.settings, path, found.data)
+        ctx.info(f"trusted {path} as it is now (`pyv trust --revoke` withdraws it)")
+        return ExitCode.OK
+
+
+def _trust_target(ctx: Context, given: str | None) -> Path:
+    from pyv import selection
+    from pyv.locations import VERSION_FILES
+
+    if given is None:
+        found = selection.find_version_file(selection.start_dir(ctx.cwd, ctx.environ))
+        if found is None:
+            raise NotFound(f"no .python-version in {ctx.cwd} or above", "name the directory")
+        return found
+    path = Path(os.path.abspath(ctx.cwd / os.path.expanduser(given)))
+    if path.is_dir():
+        for name in VERSION_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise NotFound(f"no .python-version in {path}", "name the directory that holds it")
+    if not path.is_file():
+        raise NotFound(f"{path} does not exist", "name a directory holding .python-version")
+    return path
+
+
 class VersionCommand(Command):
     """Show the selected interpreter(s), their versions, and where the selection comes from."""
 
