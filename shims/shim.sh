@@ -74,15 +74,23 @@ pyv_system() {
 }
 
 # Each line's first word is a request (BOM, CR, blanks and # comments ignored); stop at
-# the first that decides. Fails when the file names no request at all (pyv reports it).
+# the first that decides. Only the first @MAXLINES@ lines and @MAXBYTES@ bytes are read
+# (pyv's bound too). Fails when no request was found (pyv reports it); a word longer than
+# any request (@MAXWORD@ bytes) is pyv's to report.
 pyv_readfile() {
   pyv_any=
-  while IFS= read -r pyv_line || [ -n "$pyv_line" ]; do
+  pyv_lines=0
+  pyv_size=0
+  while [ "$pyv_lines" -lt @MAXLINES@ ] && { IFS= read -r pyv_line || [ -n "$pyv_line" ]; }; do
+    pyv_lines=$((pyv_lines + 1))
+    pyv_size=$((pyv_size + ${#pyv_line} + 1))
+    if [ "$pyv_size" -gt @MAXBYTES@ ]; then break; fi
     pyv_line=${pyv_line#"$pyv_bom"}
     pyv_line=${pyv_line#"${pyv_line%%[!$pyv_ws]*}"}
     pyv_word=${pyv_line%%[$pyv_ws]*}
     case $pyv_word in ''|'#'*) continue ;; esac
     pyv_any=1
+    if [ "${#pyv_word}" -gt @MAXWORD@ ]; then pyv_slow=1; return 0; fi
     pyv_lookup "$pyv_word"
     if [ -n "$pyv_target$pyv_slow" ]; then return 0; fi
   done < "$1"
@@ -93,6 +101,7 @@ if [ -n "${PYV_VERSION-}" ]; then
   pyv_ifs=$IFS; IFS=": "
   for pyv_word in $PYV_VERSION; do
     IFS=$pyv_ifs
+    if [ "${#pyv_word}" -gt @MAXWORD@ ]; then pyv_slow=1; break; fi
     pyv_lookup "$pyv_word"
     if [ -n "$pyv_target$pyv_slow" ]; then break; fi
   done

@@ -111,7 +111,7 @@ def test_relative_path_is_relative_to_the_file(tmp_path: Path) -> None:
 
 
 def test_parse_entries_for_pyv_version_has_no_lines() -> None:
-    entries, warnings = parse_entries("3.12\n3.11", Origin("env"))
+    entries, warnings = parse_entries(b"3.12\n3.11", Origin("env"))
     assert [e.line for e in entries] == [1, 2] and warnings == []
 
 

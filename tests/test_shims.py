@@ -418,3 +418,49 @@ def test_system_through_a_loop_with_nothing_after_it_is_one_line(three, pyv_home
         assert result.returncode == 127, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "led back to pyv's shims" in lines[0], result.stderr
+
+
+# ----- bad input: bounded, one line, shim and CLI agree --------------------------------
+#: case -> (file content, the exit code shim and CLI must both give)
+BAD_FILES = {
+    "50,000 lines": (b"3.99\n" * 50_000, 127),
+    "a million blank lines": (b"\n" * 1_000_000, 10),
+    "NUL bytes": (b"3.1\x002\n", 0),  # dropped by sh, so by pyv too
+    "a 1 MiB line": (b"3" * (1 << 20) + b"\n", 10),
+    "a 300-character name": (b"a" * 300 + b"\n", 10),
+    "3. and 5000 digits": (b"3." + b"1" * 5000 + b"\n", 10),
+    "the line bound": (b"# pad\n" * 100 + b"3.11\n", 10),
+    "the byte bound": (b"#" * 65535 + b"\n3.11\n", 10),
+    "just inside the bounds": (b"#" * 65529 + b"\n3.11\n", 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_version_files_are_bounded_and_shim_and_cli_agree(case, three, pyv_home, tmp_path,
+                                                              run_pyv) -> None:
+    work = tmp_path / "work"
+    content, code = BAD_FILES[case]
+    (work / ".python-version").write_bytes(content)
+    started = time.monotonic()
+    cli = run_pyv("which", "python", cwd=work, timeout=60)
+    assert time.monotonic() - started < 10  # 21 s for 50,000 lines before the bound
+    started = time.monotonic()
+    shim = run_shim(pyv_home, "python", cwd=work)
+    if len(content) < (1 << 20):  # sh reads a line byte by byte: a 1 MiB one takes a while
+        assert time.monotonic() - started < 10  # 8 s for a million blank lines before
+    assert (shim.returncode, cli.returncode) == (code, code), (shim.stderr, cli.stderr)
+    if code == 0:
+        assert cli.stdout.strip().split("/")[-3] == who(shim)
+        return
+    assert cli.returncode in (10, 127), cli.stderr
+    for result in (shim, cli):
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and len(lines[0]) < 1000, result.stderr[:300]
+
+
+def test_an_overlong_pyv_version_is_one_line(three, pyv_home, tmp_path) -> None:
+    result = run_shim(pyv_home, "python", cwd=tmp_path / "work",
+                      env={"PYV_VERSION": "3." + "1" * 5000})
+    assert result.returncode == 10
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 1000, result.stderr[:300]

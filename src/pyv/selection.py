@@ -26,6 +26,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
 from pyv.locations import VERSION_FILES
+from pyv.versionfile import (
+    MAX_REQUEST_BYTES,
+    VERSION_FILE_MAX_BYTES,
+    VERSION_FILE_MAX_LINES,
+    read_bounded,
+    words,
+)
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
@@ -34,7 +41,6 @@ if TYPE_CHECKING:
 
 #: Characters that make an entry a glob; such entries are ignored (never expanded).
 _GLOB_CHARS = frozenset("*?[")
-_BOM = "\ufeff"
 #: Commands that exist under a ``3``-suffixed name only in some builds.
 ALIASES = {"python": "python3", "pip": "pip3", "pydoc": "pydoc3", "idle": "idle3"}
 
@@ -139,18 +145,20 @@ def _escapes(word: str) -> bool:
     return any(c in _GLOB_CHARS for c in word) or ".." in word.replace("\\", "/").split("/")
 
 
-def parse_entries(text: str, origin: Origin) -> tuple[list[Entry], list[str]]:
-    """The entries of a version file's text, and warnings for the lines ignored."""
+def parse_entries(data: bytes, origin: Origin) -> tuple[list[Entry], list[str]]:
+    """The entries of a version file's bytes, and warnings for the lines ignored."""
     from pyv.requests import parse_request
 
     where = origin.path if origin.path is not None else origin.describe()
     entries: list[Entry] = []
     warnings: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.lstrip(_BOM).strip()
-        if not line or line.startswith("#"):
-            continue
-        word = line.split()[0]
+    for number, word in words(data):
+        if len(word.encode("utf-8")) > MAX_REQUEST_BYTES:
+            raise SelectionError(
+                f"{where}:{number}: an entry of {len(word.encode('utf-8'))} bytes is longer "
+                f"than any version or name can be (at most {MAX_REQUEST_BYTES})",
+                "write one version per line, e.g. 3.12",
+            )
         if _escapes(word):
             warnings.append(
                 f"{where}:{number}: ignoring {word!r} (paths with '..' and globs are not allowed)"
@@ -195,16 +203,18 @@ def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
 def read_version_file(path: Path, kind: str = "file") -> VersionFile:
     """Read a version file; one that names no version is an error, never a silent default."""
     try:
-        data = path.read_bytes()
+        data, bounded = read_bounded(str(path))
     except OSError as exc:
         raise SelectionError(f"cannot read {path}: {exc.strerror}",
                              "fix its permissions or remove it") from None
-    text = data.decode("utf-8", errors="replace")
     origin = Origin(kind, path)
-    entries, warnings = parse_entries(text, origin)
+    entries, warnings = parse_entries(data, origin)
     if not entries:
         why = (f"only entries that were ignored ({warnings[0].split(': ', 1)[-1]})" if warnings
                else "no version (it is empty or only comments)")
+        if bounded:
+            why += (f" in what pyv reads of it (its first {VERSION_FILE_MAX_LINES} lines, "
+                    f"{VERSION_FILE_MAX_BYTES} bytes)")
         fix = "`pyv pin --global VERSION`" if kind == "global" else "`pyv pin VERSION`"
         raise SelectionError(
             f"{path} names {why}", f"write a version into it with {fix}, or delete it"
@@ -296,7 +306,7 @@ def env_selection(value: str) -> Selection:
     """The selection ``PYV_VERSION`` makes (requests separated by ``:`` or whitespace)."""
     origin = Origin("env")
     text = "\n".join(value.replace(":", " ").split())
-    entries, warnings = parse_entries(text, origin)
+    entries, warnings = parse_entries(text.encode("utf-8", "surrogateescape"), origin)
     return Selection(origin, tuple(Entry(e.text, e.request, origin) for e in entries),
                      tuple(warnings))
 

@@ -35,6 +35,13 @@ from typing import TYPE_CHECKING
 
 from pyv.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
 from pyv.fsutil import atomic_write
+from pyv.versionfile import (
+    BLANKS,
+    BOM,
+    MAX_REQUEST_BYTES,
+    VERSION_FILE_MAX_BYTES,
+    VERSION_FILE_MAX_LINES,
+)
 
 if TYPE_CHECKING:
     from pyv.platform import Host
@@ -110,8 +117,11 @@ def render_shim(settings: Settings, name: str) -> str:
         "HOME": shlex.quote(str(settings.home)),
         "PYV": " ".join(shlex.quote(p) for p in pyv_command()),
         "FALLBACK": settings.fallback if settings.fallback in ("system", "error") else "error",
-        "WS": "' \t\r'",
-        "BOM": "'\ufeff'",
+        "WS": shlex.quote(BLANKS),
+        "BOM": shlex.quote(BOM),
+        "MAXLINES": str(VERSION_FILE_MAX_LINES),
+        "MAXBYTES": str(VERSION_FILE_MAX_BYTES),
+        "MAXWORD": str(MAX_REQUEST_BYTES),
     })
 
 

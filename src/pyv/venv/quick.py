@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 
 from pyv.locations import VERSION_FILES, config_file, home_dir
+from pyv import versionfile
 from pyv.venv import answers, layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -44,7 +45,6 @@ _HARMLESS = frozenset({
     "PYV_INDEX_URL", "PYV_EXTERNALLY_MANAGED", "PYV_COMPILE_BYTECODE", "PYV_LOCK_TIMEOUT",
     "PYV_LOCK_MODE", "PYV_DEBUG",
 })
-_BOM = "\ufeff"
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
 _NAME_CHARS = _NAME_START | frozenset(".@-")
 
@@ -203,15 +203,11 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
 
 def _read_first(path: str) -> str | None:
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
+        data, _ = versionfile.read_bounded(path)
     except OSError:
         return None
-    for raw in text.splitlines():
-        line = raw.lstrip(_BOM).strip()
-        if line and not line.startswith("#"):
-            return _first_word(line)
-    return None
+    found = versionfile.words(data)
+    return found[0][1] if found else None
 
 
 def _first_word(text: str) -> str | None:
