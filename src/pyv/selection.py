@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
 from pyv.locations import VERSION_FILES
+from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
     MAX_REQUEST_BYTES,
     VERSION_FILE_MAX_BYTES,
@@ -49,12 +50,6 @@ class SelectionError(PyvError):
     """A version file or ``PYV_VERSION`` that cannot be used as written."""
 
     exit_code = ExitCode.CONFIG
-
-
-class NotInstalled(NotFound):
-    """The selected version is not installed (the shim exits 127)."""
-
-    exit_code = ExitCode.SHIM_NOT_INSTALLED
 
 
 class CommandNotFound(NotFound):
@@ -384,15 +379,13 @@ def _is_python_name(name: str) -> bool:
     return _INTERPRETER_RE.match(name) is not None
 
 
-def install_command(entry: Entry) -> str:
-    return f"pyv install {shlex.quote(entry.text)}"
-
-
 def resolve_entry(
-    settings: Settings, entry: Entry, name: str, environ: Mapping[str, str]
+    settings: Settings, entry: Entry, name: str, environ: Mapping[str, str],
+    *, install: bool = False, stderr: TextIO | None = None,
 ) -> Resolution | None:
     """What ``name`` runs for one entry: a Resolution, None when the entry does not provide
-    ``name``; raises :class:`NotInstalled` when the entry names something missing."""
+    ``name``; raises :class:`NotInstalled` when the entry names something missing (after
+    installing it first, with ``install``)."""
     request = entry.request
     if request.kind == "system":
         return _system(settings, entry, name, environ)
@@ -410,25 +403,18 @@ def resolve_entry(
             return Resolution(name, target, entry)
         hit = _in_bin(target.parent, name)
         return Resolution(name, hit, entry) if hit is not None else None
-    if request.kind == "name":
-        env_dir = settings.envs_dir / entry.text
-        if not (env_dir / "bin").is_dir():
-            raise NotInstalled(
-                f"the environment {entry.text!r} (set by {entry.where}) does not exist",
-                f"create it with `pyv venv --name {entry.text}`, or see `pyv envs`",
-            )
-        hit = _in_bin(env_dir / "bin", name)
-        return Resolution(name, hit, entry, env_dir=env_dir) if hit is not None else None
-    inst = best_installed(settings, request)
-    if inst is None:
-        raise NotInstalled(
-            f"Python {entry.text} is not installed (set by {entry.where})",
-            f"run `{install_command(entry)}`",
-        )
-    hit = _in_bin(inst.bin_dir, name)
-    if hit is None and name in ("python", "python3") and inst.executable.is_file():
-        hit = inst.executable
-    return Resolution(name, hit, entry, installation=inst) if hit is not None else None
+    from pyv.resolve import find_or_install
+
+    found = find_or_install(settings, request, text=entry.text, where=entry.where,
+                            install=install, stderr=stderr)
+    hit = _in_bin(found.executable.parent, name)
+    if found.env_dir is not None:
+        return Resolution(name, hit, entry, env_dir=found.env_dir) if hit is not None else None
+    if hit is None and name in ("python", "python3") and found.executable.is_file():
+        hit = found.executable
+    if hit is None:
+        return None
+    return Resolution(name, hit, entry, installation=found.installation)
 
 
 def _system(settings: Settings, entry: Entry, name: str,
@@ -447,14 +433,6 @@ def _system(settings: Settings, entry: Entry, name: str,
             "`pyv pin`",
         )
     return Resolution(name, hit, entry) if hit is not None else None
-
-
-def best_installed(settings: Settings, request: PythonRequest) -> Installation | None:
-    from pyv.platform import current_host
-    from pyv.store import find_installed
-
-    found = find_installed(settings, request, current_host())
-    return found[0] if found else None
 
 
 def resolve(
@@ -497,18 +475,11 @@ def _resolve_entries(
 ) -> Resolution | None:
     for entry in selection.entries:
         try:
-            hit = resolve_entry(settings, entry, name, environ)
+            hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
         except NotInstalled:
-            if not (install and entry.request.is_download_request):
-                if hint_only:
-                    return None
-                raise
-            from pyv.installer import install as install_versions
-
-            if stderr is not None:
-                print(f"pyv: installing Python {entry.text} (set by {entry.where})", file=stderr)
-            install_versions(settings, [entry.text], stderr=stderr)
-            hit = resolve_entry(settings, entry, name, environ)
+            if hint_only:
+                return None
+            raise
         if hit is not None:
             return hit
     return None

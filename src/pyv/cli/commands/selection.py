@@ -73,8 +73,10 @@ class PinCommand(Command):
             return self._show(args, ctx)
         requests = selection.validate_requests(args.requests)
         selection.write_version_file(target, args.requests)
+        from pyv.resolve import installed
+
         for text, request in zip(args.requests, requests):
-            missing = selection.best_installed(ctx.settings, request) is None
+            missing = installed(ctx.settings, request) is None
             if request.is_download_request and missing:
                 ctx.warn(_missing_pin_warning(ctx, text, request))
             elif request.kind == "name" and not (ctx.settings.envs_dir / text).is_dir():
@@ -213,7 +215,9 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
-            row["install"] = selection.install_command(entry)
+            from pyv.resolve import install_command
+
+            row["install"] = install_command(entry.text)
         return row
     if hit is None:
         row["status"] = "no-python"
@@ -362,19 +366,16 @@ class ShellCommand(Command):
         return ExitCode.FAILURE
 
     def _check_available(self, ctx: Context, text: str, request: Any) -> None:
-        from pyv import selection
+        """The requested version or environment is there (installed first if the
+        ``auto_install`` setting says so); a path or ``system`` is checked when used."""
+        if request.is_download_request or request.kind == "name":
+            from pyv.resolve import NotInstalled, find_or_install
 
-        if request.is_download_request:
-            if selection.best_installed(ctx.settings, request) is not None:
-                return
-            if ctx.settings.auto_install:
-                from pyv.installer import install
-
-                install(ctx.settings, [text], stderr=ctx.stderr)
-                return
-            raise NotFound(f"Python {text} is not installed", f"run `pyv install {text}` first")
-        if request.kind == "name" and not (ctx.settings.envs_dir / text / "bin").is_dir():
-            raise NotFound(f"there is no environment named {text!r}", "see `pyv envs`")
+            try:
+                find_or_install(ctx.settings, request, text=text, where="the command line",
+                                install=ctx.settings.auto_install, stderr=ctx.stderr)
+            except NotInstalled as exc:  # not a shim: the ordinary "not found" code
+                raise NotFound(exc.message, exc.hint) from None
 
 
 def _user_shell(ctx: Context) -> str:
