@@ -154,9 +154,12 @@ def test_hands_over_when_unsure(pyv_home, indexed, monkeypatch, tmp_path):
     _hands_over(["-p", str(system_python())])  # never asked: its answer is not cached yet
     (Path.cwd() / "existing").mkdir()
     _hands_over(["-p", REAL_MINOR, "existing"])  # an existing target, even empty
-    monkeypatch.setenv("PYV_AUTO_INSTALL", "1")
+    monkeypatch.setenv("PYV_STORES", str(tmp_path))  # the index was built without it
     _hands_over(["-p", REAL_MINOR])
-    monkeypatch.delenv("PYV_AUTO_INSTALL")
+    monkeypatch.delenv("PYV_STORES")
+    (pyv_home / "index" / ".inputs").unlink()  # an index of an older pyv
+    _hands_over(["-p", REAL_MINOR])
+    rehash(load_settings())
     (pyv_home / "config.toml").write_text("auto_install = true\n")
     _hands_over(["-p", REAL_MINOR])
     (pyv_home / "config.toml").unlink()

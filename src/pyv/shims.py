@@ -48,6 +48,11 @@ if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.store import Installation
 
+#: Environment variables whose values change what the index says (extra stores, CPU level):
+#: rehash records the values it used in ``index/.inputs``, and ``pyv venv``'s fast path
+#: trusts the index only when its environment has the same ones.
+INDEX_INPUTS = ("PYV_STORES", "PYV_ARCH")
+INPUTS = ".inputs"
 #: The first line after the shebang of every shim we write; only such files are removed.
 SHIM_MARKER = "# pyv shim for "
 STAMP = ".stamp"
@@ -361,6 +366,8 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
         for name in removed:
             with contextlib.suppress(OSError):
                 (shims_dir / name).unlink()
+        inputs = "".join(f"{name}={settings.environ.get(name, '')}\n" for name in INDEX_INPUTS)
+        _write_if_changed(index_dir / INPUTS, inputs, mode=0o644, what="the index's inputs")
         stamp = index_dir / STAMP
         try:
             stamp.touch()

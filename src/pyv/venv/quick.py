@@ -13,7 +13,7 @@ or a path whose answer about itself is cached. It writes the tree with the same
 
 Anything else returns ``None`` *before touching the disk* and the full command
 line takes over: other flags, ``--seed``/``--name``/``--clear``, an existing
-target, a config file, settings that change how an interpreter is chosen, a
+target, a config file, an index built for other settings (``index/.inputs``), a
 version that is not installed (so auto-install and its messages stay in one
 place), named environments, PyPy/GraalPy, or an interpreter never asked before.
 A failure while writing removes the staging directory and also hands over, so
@@ -33,18 +33,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-#: ``PYV_*`` variables the fast path may ignore: it reads the first three itself, and
-#: the rest only matter for downloads, seeding, locks or installs, which it never does.
-#: Any other ``PYV_*`` variable (auto-install, extra stores, arch, fallback, anything
-#: new) sends the command down the full path.
-_HARMLESS = frozenset({
-    "PYV_HOME", "PYV_CONFIG_FILE", "PYV_VERSION",
-    "PYV_PYTHON_INSTALL_MIRROR", "PYV_PYPY_INSTALL_MIRROR", "PYV_GRAALPY_INSTALL_MIRROR",
-    "PYV_DOWNLOADS_JSON", "PYV_OFFLINE", "PYV_CONNECT_TIMEOUT", "PYV_READ_TIMEOUT",
-    "PYV_RETRIES", "PYV_PROGRESS", "PYV_LATEST_RELEASE_URL", "PYV_RELEASE_DOWNLOAD_URL",
-    "PYV_INDEX_URL", "PYV_EXTERNALLY_MANAGED", "PYV_COMPILE_BYTECODE", "PYV_LOCK_TIMEOUT",
-    "PYV_LOCK_MODE", "PYV_DEBUG",
-})
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
 _NAME_CHARS = _NAME_START | frozenset(".@-")
 
@@ -82,8 +70,6 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
     """Create the environment and return the exit code, or ``None`` for the full path."""
     opts = parse_args(argv)
     if opts is None:
-        return None
-    if any(k.startswith("PYV_") and k not in _HARMLESS for k in environ):
         return None
     home = home_dir(environ)
     if os.path.normpath(home) != home or os.path.lexists(config_file(environ)):
@@ -176,6 +162,8 @@ def resolve(request: str | None, environ: Mapping[str, str], home: str,
             return None  # a path in a version file needs the full rules (and maybe trust)
     elif "/" in request or request.startswith((".", "~")):
         return _from_path(os.path.abspath(os.path.join(cwd, os.path.expanduser(request))), home)
+    if not _index_current(home, environ):
+        return None  # built with other stores or CPU level than this environment asks for
     return _from_index(request, home)
 
 
@@ -237,6 +225,21 @@ def read_index(home: str, text: str) -> dict[str, str] | None:
         if sep:
             facts[name] = value
     return facts
+
+
+def _index_current(home: str, environ: Mapping[str, str]) -> bool:
+    """Whether ``index/.inputs`` (the variables rehash says the index depends on, with the
+    values it used) matches this environment."""
+    try:
+        with open(os.path.join(home, "index", ".inputs"), encoding="utf-8") as fh:
+            lines = fh.read(4096).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or environ.get(name, "") != value:
+            return False
+    return True
 
 
 def _from_index(text: str, home: str) -> _Base | None:
