@@ -215,13 +215,9 @@ def resolve_interpreter(
     if request_text is not None:
         return _resolve_text(settings, cwd, request_text, "--python", stderr)
     selected = selected_requests(settings, cwd)
-    # Of several selected versions, the first one present wins (as for the shims).
-    for text, origin in selected:
-        try:
-            return _resolve_text(settings, cwd, text, origin, stderr, install=False)
-        except NotFound:
-            continue
     if selected:
+        # The first entry decides, as for the shims and `pyv which`: a version it names
+        # that is missing is reported (or installed), never skipped for the next line.
         return _resolve_text(settings, cwd, selected[0][0], selected[0][1], stderr)
     from pyv.store import all_installations
 
