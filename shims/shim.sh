@@ -4,7 +4,7 @@
 # The common path uses shell builtins only and then execs the target: no other
 # process, no subshell. Selection order: PYV_VERSION, the nearest .python-version
 # (or .python-versions) from $PWD up, $PYV_HOME/version, then the fallback.
-# A request is mapped to a directory by one lookup in $PYV_HOME/index/, which
+# A request is mapped to a directory by reading one file of $PYV_HOME/index/, which
 # `pyv rehash` keeps current. Whatever this script cannot decide alone (not
 # installed, unusual spellings, paths, pyproject.toml, errors) goes to `pyv _shim`,
 # which applies the same rules in full and explains problems.
@@ -15,6 +15,7 @@ pyv_ws=@WS@
 pyv_bom=@BOM@
 pyv_target=
 pyv_bin=
+pyv_root=
 pyv_slow=
 set -f
 
@@ -25,14 +26,21 @@ pyv_lookup() {
     system) pyv_system; return ;;
     .*|*/*|*'*'*|*'?'*|*'['*|*'\'*) pyv_slow=1; return ;;
   esac
-  if [ -d "$pyv_index/$1/bin" ]; then
-    if [ -x "$pyv_index/$1/bin/$pyv_name" ]; then
-      pyv_bin=$pyv_index/$1/bin; pyv_target=$pyv_bin/$pyv_name; return
+  # The entry's first line is the directory to run from: the installation's own or its
+  # minor link, never a path through the index (sys.prefix must keep its minor version).
+  pyv_root=
+  if [ -f "$pyv_index/$1" ]; then
+    IFS= read -r pyv_root < "$pyv_index/$1" || pyv_root=
+    case $pyv_root in /*|'') ;; *) pyv_root=$pyv_home/$pyv_root ;; esac
+  fi
+  if [ -n "$pyv_root" ] && [ -d "$pyv_root/bin" ]; then
+    if [ -x "$pyv_root/bin/$pyv_name" ]; then
+      pyv_bin=$pyv_root/bin; pyv_target=$pyv_bin/$pyv_name; return
     fi
     case $pyv_name in
       python|pip|pydoc|idle)
-        if [ -x "$pyv_index/$1/bin/${pyv_name}3" ]; then
-          pyv_bin=$pyv_index/$1/bin; pyv_target=$pyv_bin/${pyv_name}3
+        if [ -x "$pyv_root/bin/${pyv_name}3" ]; then
+          pyv_bin=$pyv_root/bin; pyv_target=$pyv_bin/${pyv_name}3
         fi ;;
     esac
     return
@@ -41,28 +49,48 @@ pyv_lookup() {
 }
 
 # The next $pyv_name on PATH that is not this shim (the "system" interpreter).
+# _PYV_SYSTEM_TRIED ("pid:dir:dir…") lists the directories this process already went to
+# for "system"; it survives exec, so when another version manager's shim there leads
+# back here (same pid), those directories are skipped instead of looping forever. A
+# child process (another pid) starts afresh. Nothing left: pyv explains in one line.
 pyv_system() {
+  pyv_tried=
+  case ${_PYV_SYSTEM_TRIED-} in "$$:"*) pyv_tried=${_PYV_SYSTEM_TRIED#"$$"} ;; esac
   pyv_ifs=$IFS; IFS=:
   for pyv_dir in $PATH; do
     case $pyv_dir in ''|"$pyv_home/shims"|"$pyv_home/shims/") continue ;; esac
+    case $pyv_tried: in *":$pyv_dir:"*) continue ;; esac
     if [ -f "$pyv_dir/$pyv_name" ] && [ -x "$pyv_dir/$pyv_name" ] &&
        ! [ "$pyv_dir/$pyv_name" -ef "$pyv_home/shims/$pyv_name" ]; then
       pyv_target=$pyv_dir/$pyv_name; pyv_bin=; break
     fi
   done
   IFS=$pyv_ifs
+  if [ -n "$pyv_target" ]; then
+    _PYV_SYSTEM_TRIED=$$$pyv_tried:$pyv_dir; export _PYV_SYSTEM_TRIED
+  elif [ -n "$pyv_tried" ]; then
+    pyv_slow=1
+  fi
 }
 
 # Each line's first word is a request (BOM, CR, blanks and # comments ignored); stop at
-# the first that decides. Fails when the file names no request at all (pyv reports it).
+# the first that decides. Only the first @MAXLINES@ lines and @MAXBYTES@ bytes are read
+# (pyv's bound too). Fails when no request was found (pyv reports it); a word longer than
+# any request (@MAXWORD@ bytes) is pyv's to report.
 pyv_readfile() {
   pyv_any=
-  while IFS= read -r pyv_line || [ -n "$pyv_line" ]; do
+  pyv_lines=0
+  pyv_size=0
+  while [ "$pyv_lines" -lt @MAXLINES@ ] && { IFS= read -r pyv_line || [ -n "$pyv_line" ]; }; do
+    pyv_lines=$((pyv_lines + 1))
+    pyv_size=$((pyv_size + ${#pyv_line} + 1))
+    if [ "$pyv_size" -gt @MAXBYTES@ ]; then break; fi
     pyv_line=${pyv_line#"$pyv_bom"}
     pyv_line=${pyv_line#"${pyv_line%%[!$pyv_ws]*}"}
     pyv_word=${pyv_line%%[$pyv_ws]*}
     case $pyv_word in ''|'#'*) continue ;; esac
     pyv_any=1
+    if [ "${#pyv_word}" -gt @MAXWORD@ ]; then pyv_slow=1; return 0; fi
     pyv_lookup "$pyv_word"
     if [ -n "$pyv_target$pyv_slow" ]; then return 0; fi
   done < "$1"
@@ -73,6 +101,7 @@ if [ -n "${PYV_VERSION-}" ]; then
   pyv_ifs=$IFS; IFS=": "
   for pyv_word in $PYV_VERSION; do
     IFS=$pyv_ifs
+    if [ "${#pyv_word}" -gt @MAXWORD@ ]; then pyv_slow=1; break; fi
     pyv_lookup "$pyv_word"
     if [ -n "$pyv_target$pyv_slow" ]; then break; fi
   done
@@ -114,7 +143,7 @@ if [ -n "$pyv_target" ] && [ -z "$pyv_slow" ]; then
     pip|pip[0-9]*) pyv_wrap=1 ;;
     python*) if [ "${1-}" = -m ] && [ "${2-}" = pip ]; then pyv_wrap=1; fi ;;
   esac
-  if [ -n "$pyv_wrap" ]; then
+  if [ -n "$pyv_wrap" ] && [ -n "$pyv_bin" ]; then  # (a system pip adds no pyv shims)
     "$pyv_target" "$@"
     pyv_status=$?
     if [ "$pyv_bin" ] && [ "$pyv_bin" -nt "$pyv_index/.stamp" ]; then

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,30 @@ def test_shim_command_auto_installs_real_interpreter(
                             env={**os.environ, "PATH": f"{pyv_home / 'shims'}:/usr/bin:/bin"})
     assert direct.returncode == 0, direct.stderr
     assert str(pyv_home) in direct.stdout or "/index/" in direct.stdout
+
+
+def test_trust_lets_a_version_file_run_what_its_tree_ships(run_pyv, tmp_path, pyv_home) -> None:
+    """Shim and CLI agree: untrusted is one line and exit 10 for both; `pyv trust` allows it."""
+    from fixtures_shims import make_fake_install, write_fake_exe
+
+    make_fake_install(pyv_home / "pythons", "3.12.4")
+    run_pyv("rehash", check=True)
+    repo = tmp_path / "repo"
+    write_fake_exe(repo / "tools" / "python3", "shipped")
+    (repo / ".python-version").write_text("./tools/python3\n")
+    env = {**os.environ, "PATH": f"{pyv_home}/shims:/usr/bin:/bin", "PWD": str(repo)}
+    env.pop("PYV_VERSION", None)
+    for result in (run_pyv("which", cwd=repo),
+                   subprocess.run([str(pyv_home / "shims" / "python3")], cwd=repo, env=env,
+                                  capture_output=True, text=True, timeout=60)):
+        assert result.returncode == 10, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "not trusted" in lines[0] and "pyv trust" in lines[0]
+        assert "shipped" not in result.stdout
+    run_pyv("trust", cwd=repo, check=True)
+    assert run_pyv("which", cwd=repo, check=True).stdout.strip() == str(repo / "tools/python3")
+    ran = subprocess.run([str(pyv_home / "shims" / "python3")], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.stdout.split()[0] == "shipped", ran.stderr
+    run_pyv("trust", "--revoke", str(repo), check=True)
+    assert run_pyv("which", cwd=repo).returncode == 10

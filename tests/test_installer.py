@@ -262,8 +262,8 @@ def test_shims_are_made_during_the_smoke_test_once(pbs_mirror, synthetic, pyv_ho
     archive = synthetic["3.12.4"]
     _install_in_process(pbs_mirror([archive]), ["3.12"])
     assert calls == [True]  # made with the pending tree; nothing undid it, so no second pass
-    assert os.readlink(pyv_home / "index" / archive.key) == f"../pythons/{archive.key}"
-    assert (pyv_home / "index" / "3.12" / "bin").is_dir()
+    assert _index_root(pyv_home, archive.key) == pyv_home / "pythons" / archive.key
+    assert (_index_root(pyv_home, "3.12") / "bin").is_dir()
     assert (pyv_home / "shims" / "python3.12").is_file()
 
 
@@ -284,7 +284,7 @@ def test_a_rehash_between_test_and_publish_is_repaired(pbs_mirror, synthetic, py
     monkeypatch.setattr(pyv.fixups.SmokeTest, "result", result_then_foreign_rehash)
     archive = synthetic["3.11.9"]
     _install_in_process(pbs_mirror([archive]), ["3.11"])
-    assert os.readlink(pyv_home / "index" / archive.key) == f"../pythons/{archive.key}"
+    assert _index_root(pyv_home, archive.key) == pyv_home / "pythons" / archive.key
     assert (pyv_home / "shims" / "python3.11").is_file()
 
 
@@ -446,7 +446,8 @@ def test_installed_pip_runs_in_place_and_respects_pep_668(
     assert "pyv venv" in refused.stderr
     which = run_pyv("which", "pip", env={**env, "PYV_VERSION": REAL_MINOR}, check=True)
     which = which.stdout.strip()
-    assert Path(which).parent == install_dir / "bin"
+    # What the shim runs: through the minor link, for a request without a patch.
+    assert Path(os.path.realpath(Path(which).parent)) == install_dir / "bin"
 
 
 def test_damaged_cache_entry_is_fetched_again(
@@ -599,3 +600,8 @@ def test_install_removes_what_killed_installs_of_other_versions_left(
     run_pyv("install", "3.12", env=env, check=True)
     assert not dead.exists()
     assert staging_entries(pyv_home) == []
+
+
+def _index_root(pyv_home: Path, spelling: str) -> Path:
+    """The directory the shims' index runs ``spelling`` from (its first line)."""
+    return pyv_home / (pyv_home / "index" / spelling).read_text().splitlines()[0]

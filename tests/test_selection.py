@@ -111,7 +111,7 @@ def test_relative_path_is_relative_to_the_file(tmp_path: Path) -> None:
 
 
 def test_parse_entries_for_pyv_version_has_no_lines() -> None:
-    entries, warnings = parse_entries("3.12\n3.11", Origin("env"))
+    entries, warnings = parse_entries(b"3.12\n3.11", Origin("env"))
     assert [e.line for e in entries] == [1, 2] and warnings == []
 
 
@@ -235,6 +235,11 @@ def test_path_entry(tmp_path: Path) -> None:
     write_fake_exe(tmp_path / "work" / "venv" / "bin" / "pip", "venv")
     (tmp_path / "work" / ".python-version").write_text("venv/bin/python3\n")
     s = settings()
+    with pytest.raises(SelectionError, match="not trusted"):  # it runs what the tree ships
+        resolve(s, tmp_path / "work", "python", {})
+    from pyv.trust import set_trusted
+
+    set_trusted(s, tmp_path / "work" / ".python-version", b"venv/bin/python3\n")
     assert resolve(s, tmp_path / "work", "python", {}).path == exe
     assert resolve(s, tmp_path / "work", "pip", {}).path.name == "pip"
 
@@ -263,3 +268,55 @@ def test_auto_install_installs_then_runs(
     hit = resolve(settings(auto_install=True), tmp_path / "work", "python", {}, stderr=err)
     assert hit.installation is not None and hit.path.is_file()
     assert f"installing Python {minor}" in err.getvalue()
+
+
+# ----- path entries: symlinks first, then consent --------------------------------------
+def _sel(pyv_home: Path, cwd: Path):
+    from pyv.selection import select
+
+    return select(load_settings(), cwd)
+
+
+def test_a_path_into_the_files_own_tree_needs_trust(tmp_path: Path, pyv_home: Path) -> None:
+    from pyv.trust import set_trusted
+
+    repo = tmp_path / "repo"
+    (repo / "tools").mkdir(parents=True)
+    version_file = repo / ".python-version"
+    version_file.write_text("./tools/python\n")
+    with pytest.raises(SelectionError, match=r"not trusted") as info:
+        _sel(pyv_home, repo)
+    assert f"{version_file}:1" in info.value.message
+    assert f"pyv trust {repo}" in (info.value.hint or "")
+    set_trusted(load_settings(), version_file, version_file.read_bytes())
+    assert [e.text for e in _sel(pyv_home, repo).entries] == ["./tools/python"]
+    version_file.write_text("./tools/python3\n")  # changed since: trusted no more
+    with pytest.raises(SelectionError, match="not trusted"):
+        _sel(pyv_home, repo)
+
+
+def test_an_absolute_path_into_the_tree_needs_trust_too(tmp_path: Path, pyv_home: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / ".python-version").write_text(f"{repo}/bin/python\n")
+    with pytest.raises(SelectionError, match="not trusted"):
+        _sel(pyv_home, repo)
+    (repo / ".python-version").write_text("/usr/bin/python3\n")  # outside: the user's own
+    assert [e.text for e in _sel(pyv_home, repo).entries] == ["/usr/bin/python3"]
+
+
+def test_symlinks_are_resolved_before_the_path_rules(tmp_path: Path, pyv_home: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "up").symlink_to("..")  # `up/…` leads out of the tree without writing `..`
+    (repo / "sys").symlink_to("/usr")
+    (repo / ".python-version").write_text("./up/other/bin/python\n./sys/bin/python3\n3.12\n")
+    found = read_version_file(repo / ".python-version")
+    assert [e.text for e in found.entries] == ["3.12"]
+    assert len(found.warnings) == 2 and "symbolic link" in found.warnings[0]
+    # A symlink inside the tree that points back into it still needs trust.
+    (repo / "bin").mkdir()
+    (repo / "link").symlink_to(repo / "bin")
+    (repo / ".python-version").write_text("link/python\n")
+    with pytest.raises(SelectionError, match="not trusted"):
+        _sel(pyv_home, repo)

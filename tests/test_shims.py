@@ -34,6 +34,11 @@ def run_shim(
     return subprocess.run(cmd, cwd=cwd, env=full, capture_output=True, text=True, timeout=60)
 
 
+def root_of(pyv_home: Path, spelling: str) -> Path:
+    """The directory an index entry runs from, read as the shim reads it."""
+    return pyv_home / (pyv_home / "index" / spelling).read_text().splitlines()[0]
+
+
 @pytest.fixture
 def three(fake_python, fake_env):
     """3.12.4, 3.12.1, 3.11.9, 3.13.1t, pypy3.10 and env ``astro-env`` (python, black)."""
@@ -69,7 +74,7 @@ def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) ->
     index = pyv_home / "index"
 
     def target(name: str) -> Path:
-        return (index / name).resolve()
+        return root_of(pyv_home, name).resolve()
 
     for name in ("3.12", "3", "cpython@3.12", "cpython3.12", "cp312", "python3.12", "any"):
         assert target(name) == three["3.12"], name
@@ -81,7 +86,9 @@ def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) ->
     for name in ("pypy3.10", "pypy@3.10", "3.10"):
         assert target(name) == three["pypy"], name
     assert target("astro-env") == three["env"]
-    assert os.readlink(index / "3.12") == "../pythons/cpython-3.12.4-linux-x86_64-gnu"
+    # Relative to PYV_HOME (so the shim joins it with the home it was made for).
+    assert (index / "3.12").read_text().splitlines()[0] == \
+        "pythons/cpython-3.12.4-linux-x86_64-gnu"
 
 
 def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
@@ -93,7 +100,7 @@ def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
         if entry.name.startswith(".") or entry.name == "astro-env":
             continue
         best = find_installed(s, parse_request(entry.name))[0]
-        assert entry.resolve() == best.path, entry.name
+        assert root_of(pyv_home, entry.name).resolve() == best.path, entry.name
 
 
 def test_spellings_of_a_pypy_install(three) -> None:
@@ -157,7 +164,7 @@ def test_extra_read_only_store_is_indexed_by_absolute_path(
     inst = make_fake_install(shared, "3.9.20")
     monkeypatch.setenv("PYV_STORES", str(shared))
     rehash(_settings())
-    assert os.readlink(pyv_home / "index" / "3.9") == str(inst)
+    assert (pyv_home / "index" / "3.9").read_text().splitlines()[0] == str(inst)
     result = run_shim(pyv_home, "python3.9", cwd=tmp_path / "work", env={"PYV_VERSION": "3.9"})
     assert result.stdout.split()[0] == inst.name
 
@@ -296,7 +303,7 @@ def test_fast_path_execs_only_the_target(three, pyv_home, tmp_path) -> None:
         execs = [c for c in calls if "execve(" in c]
         assert len(execs) == 2, calls  # the shim itself, then the target
         assert str(pyv_home / "shims" / name) in execs[0]
-        assert "/index/" in execs[1]
+        assert f"{pyv_home}/pythons/cpython-" in execs[1]
         assert not [c for c in calls if "clone" in c or "fork" in c], calls
 
 
@@ -330,3 +337,130 @@ def test_pip_through_a_shim_rehashes_when_it_adds_scripts(three, pyv_home, tmp_p
     result = run_shim(pyv_home, "pip3", "install", "x", cwd=work)
     assert result.returncode == 3
     assert (pyv_home / "shims" / "newtool").exists()
+
+
+# ----- what an interpreter started through a shim reports ------------------------------
+def test_a_venv_made_through_the_shim_keeps_its_minor(managed_python, fake_python, pyv_home,
+                                                      tmp_path) -> None:
+    """`python -m venv` through the shim must not record a path through the index: with
+    `.python-version` = 3, installing a newer minor must not turn the venv into it."""
+    from fixtures_venv import REAL_MINOR
+
+    rehash(_settings())
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    (work / ".python-version").write_text("3\n")
+    made = run_shim(pyv_home, "python3", "-c", "import sys; print(sys.prefix)", cwd=work)
+    assert made.returncode == 0, made.stderr
+    assert "/index/" not in made.stdout
+    made = run_shim(pyv_home, "python3", "-m", "venv", "--without-pip", "venv", cwd=work)
+    assert made.returncode == 0, made.stderr
+    assert "/index/" not in (work / "venv" / "pyvenv.cfg").read_text()
+    fake_python("3.99.0")  # a newer minor: `3` now selects it
+    rehash(_settings())
+    assert who(run_shim(pyv_home, "python3", cwd=work)) == "cpython-3.99.0-linux-x86_64-gnu"
+    ran = subprocess.run([str(work / "venv" / "bin" / "python"), "-c",
+                          "import sys; print('%d.%d' % sys.version_info[:2])"],
+                         capture_output=True, text=True, timeout=60)
+    assert ran.stdout.strip() == REAL_MINOR, ran.stderr
+
+
+# ----- system beside another version manager's shims -----------------------------------
+def _other_manager(tmp_path: Path, pyv_home: Path) -> Path:
+    """Shims of another version manager on `system`: they exec the next python3 on PATH
+    after their own directory, which is pyv's shim (as pyenv's do)."""
+    other = tmp_path / "other-shims"
+    other.mkdir()
+    shim = other / "python3"
+    shim.write_text(f'#!/bin/sh\nexec "{pyv_home}/shims/python3" "$@"\n')
+    shim.chmod(0o755)
+    return other
+
+
+def _run_bounded(pyv_home: Path, cwd: Path, path: str,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    full.update({"PATH": f"{pyv_home}/shims:{path}", "PWD": str(cwd), **(env or {})})
+    try:
+        return subprocess.run([str(pyv_home / "shims" / "python3"), "-c", "x"], cwd=cwd,
+                              env=full, capture_output=True, text=True, timeout=15)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the shims exec each other forever")
+
+
+def test_system_never_loops_through_another_managers_shims(three, pyv_home, tmp_path,
+                                                           system_bin) -> None:
+    work = tmp_path / "work"
+    other = _other_manager(tmp_path, pyv_home)
+    result = _run_bounded(pyv_home, work, f"{other}:{system_bin}:{FAKE_SYSTEM_PATH}")
+    assert who(result) == "system", result.stderr
+    # The fallback reached through pyv's full rules (pyproject.toml sends the shim there).
+    (work / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.50"\n')
+    result = _run_bounded(pyv_home, work, f"{other}:{system_bin}:{FAKE_SYSTEM_PATH}")
+    assert who(result) == "system", result.stderr
+    # A child of that interpreter starts afresh: the guard is for one exec chain only.
+    chained = system_bin / "python3"
+    chained.write_text('#!/bin/sh\necho "system $*"\n'
+                       'if [ -z "${IN_CHILD-}" ]; then\n'
+                       f'  IN_CHILD=1 "{pyv_home}/shims/python3" -c child\nfi\n')
+    result = _run_bounded(pyv_home, work, f"{other}:{system_bin}:{FAKE_SYSTEM_PATH}")
+    assert result.stdout.splitlines() == ["system -c x", "system -c child"], result.stderr
+
+
+def test_system_through_a_loop_with_nothing_after_it_is_one_line(three, pyv_home,
+                                                                 tmp_path) -> None:
+    work = tmp_path / "work"
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    other = _other_manager(tmp_path, pyv_home)
+    for extra in ({}, {"PYV_FALLBACK": "system"}):
+        result = _run_bounded(pyv_home, work, f"{other}:{empty}", extra)
+        assert result.returncode == 127, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "led back to pyv's shims" in lines[0], result.stderr
+
+
+# ----- bad input: bounded, one line, shim and CLI agree --------------------------------
+#: case -> (file content, the exit code shim and CLI must both give)
+BAD_FILES = {
+    "50,000 lines": (b"3.99\n" * 50_000, 127),
+    "a million blank lines": (b"\n" * 1_000_000, 10),
+    "NUL bytes": (b"3.1\x002\n", 0),  # dropped by sh, so by pyv too
+    "a 1 MiB line": (b"3" * (1 << 20) + b"\n", 10),
+    "a 300-character name": (b"a" * 300 + b"\n", 10),
+    "3. and 5000 digits": (b"3." + b"1" * 5000 + b"\n", 10),
+    "the line bound": (b"# pad\n" * 100 + b"3.11\n", 10),
+    "the byte bound": (b"#" * 65535 + b"\n3.11\n", 10),
+    "just inside the bounds": (b"#" * 65529 + b"\n3.11\n", 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_version_files_are_bounded_and_shim_and_cli_agree(case, three, pyv_home, tmp_path,
+                                                              run_pyv) -> None:
+    work = tmp_path / "work"
+    content, code = BAD_FILES[case]
+    (work / ".python-version").write_bytes(content)
+    started = time.monotonic()
+    cli = run_pyv("which", "python", cwd=work, timeout=60)
+    assert time.monotonic() - started < 10  # 21 s for 50,000 lines before the bound
+    started = time.monotonic()
+    shim = run_shim(pyv_home, "python", cwd=work)
+    if len(content) < (1 << 20):  # sh reads a line byte by byte: a 1 MiB one takes a while
+        assert time.monotonic() - started < 10  # 8 s for a million blank lines before
+    assert (shim.returncode, cli.returncode) == (code, code), (shim.stderr, cli.stderr)
+    if code == 0:
+        assert cli.stdout.strip().split("/")[-3] == who(shim)
+        return
+    assert cli.returncode in (10, 127), cli.stderr
+    for result in (shim, cli):
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and len(lines[0]) < 1000, result.stderr[:300]
+
+
+def test_an_overlong_pyv_version_is_one_line(three, pyv_home, tmp_path) -> None:
+    result = run_shim(pyv_home, "python", cwd=tmp_path / "work",
+                      env={"PYV_VERSION": "3." + "1" * 5000})
+    assert result.returncode == 10
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 1000, result.stderr[:300]

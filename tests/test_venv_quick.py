@@ -12,15 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
 
 from fixtures_venv import REAL_MINOR, ManagedPython, system_python
 from pyv.cli.main import main as full_main
-from pyv.errors import InvalidRequest
-from pyv.requests import parse_request
 from pyv.settings import load_settings
-from pyv.shims import rehash, spellings
-from pyv.store import Installation
+from pyv.shims import rehash
 from pyv.venv import quick
 
 VERSION = ".".join(map(str, sys.version_info[:3]))
@@ -155,13 +151,15 @@ def _hands_over(argv: list[str], cwd: Path | None = None) -> None:
 def test_hands_over_when_unsure(pyv_home, indexed, monkeypatch, tmp_path):
     _hands_over(["-p", "3.99"])  # not installed: auto-install and its message live in one place
     _hands_over(["-p", "system"])
-    _hands_over(["-p", indexed.key])  # keys go through the request parser
     _hands_over(["-p", str(system_python())])  # never asked: its answer is not cached yet
     (Path.cwd() / "existing").mkdir()
     _hands_over(["-p", REAL_MINOR, "existing"])  # an existing target, even empty
-    monkeypatch.setenv("PYV_AUTO_INSTALL", "1")
+    monkeypatch.setenv("PYV_STORES", str(tmp_path))  # the index was built without it
     _hands_over(["-p", REAL_MINOR])
-    monkeypatch.delenv("PYV_AUTO_INSTALL")
+    monkeypatch.delenv("PYV_STORES")
+    (pyv_home / "index" / ".inputs").unlink()  # an index of an older pyv
+    _hands_over(["-p", REAL_MINOR])
+    rehash(load_settings())
     (pyv_home / "config.toml").write_text("auto_install = true\n")
     _hands_over(["-p", REAL_MINOR])
     (pyv_home / "config.toml").unlink()
@@ -193,46 +191,13 @@ def test_a_failure_while_writing_hands_over_and_leaves_nothing(pyv_home, indexed
     _hands_over(["-p", REAL_MINOR, "file/env"])
 
 
-def _installation(version: str, variant: str | None = None) -> Installation:
-    suffix = f"+{variant}" if variant else ""
-    key = f"cpython-{version}{suffix}-linux-x86_64-gnu"
-    return Installation(
-        key=key, path=Path("/store", key), implementation="cpython", version=Version(version),
-        variant=variant, os="linux", arch="x86_64", arch_variant=None, libc="gnu", build="1",
-        sha256=None, url="", installed_at="", store=Path("/store"),
-        executable_rel="bin/python3",
-    )
-
-
-@pytest.mark.parametrize("inst", [
-    _installation("3.12.4"), _installation("3.14.0rc1"), _installation("3.13.1", "freethreaded"),
-    _installation("3.13.1", "debug"), _installation("3.9.18"),
-], ids=str)
-def test_follow_rule_agrees_with_the_request_parser(inst):
-    decided = 0
-    for text in spellings(inst):
-        follows = quick.follows_minor(text)
-        if follows is None:
-            continue
-        try:
-            request = parse_request(text)
-        except InvalidRequest:
-            continue  # never in the index (rehash skips it), so the fast path hands over
-        assert follows == (request.kind in ("version", "any") and not request.is_exact), text
-        decided += 1
-    # Debug builds only have suffixed spellings, which the fast path leaves to the parser.
-    assert decided == 0 if inst.debug else decided >= 10
-
-
-@pytest.mark.parametrize("text", ["3.12.4", "3.14.0rc1", "3.13.0a5", "3.13.0b2", "3.12",
-                                  "3.12.4.post1", "3.12.4+local", "3.12.4.dev0", "3.x.1",
-                                  "３.12.1"])
-def test_version_parsing_agrees_with_packaging(text):
-    parsed = quick.parse_version(text)
-    if parsed is None:
-        return
-    version = Version(text)
-    assert parsed == (tuple([*version.release, 0, 0][:3]), version.pre)
+def test_keys_and_spellings_come_from_the_index(capsys, pyv_home, indexed):
+    """The fast path parses no version: what rehash wrote for a spelling decides, so a full
+    key (which stays on its patch) gives what the full path gives."""
+    target = Path.cwd() / "bykey"
+    tree, _ = _compare(["-q", "-p", indexed.key, "bykey"], target, capsys, pyv_home)
+    assert tree["bin/python"] == ("link", str(indexed.path / "bin" / f"python{REAL_MINOR}"))
+    assert quick.read_index(str(pyv_home), "../version") is None
 
 
 def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):

@@ -101,6 +101,27 @@ def next_on_path(name: str, path_env: str, skip_dirs: Sequence[Path] = ()) -> Pa
     return None
 
 
+#: ``pid:dir:dir…``: the directories this process already went to for ``system``. Set
+#: just before exec'ing a system command; it survives exec (same pid), so another version
+#: manager's shim there that leads back to pyv's skips them instead of looping forever.
+#: A child process has another pid and starts afresh. ``shims/shim.sh`` does the same.
+SYSTEM_TRIED = "_PYV_SYSTEM_TRIED"
+
+
+def tried_system_dirs(environ: Mapping[str, str]) -> list[Path]:
+    """The directories this process already tried for ``system`` (see :data:`SYSTEM_TRIED`)."""
+    pid, sep, rest = environ.get(SYSTEM_TRIED, "").partition(":")
+    if not sep or pid != str(os.getpid()):
+        return []
+    return [Path(d) for d in rest.split(":") if d]
+
+
+def system_tried_value(environ: Mapping[str, str], target: Path) -> str:
+    """:data:`SYSTEM_TRIED` to export before exec'ing the system command ``target``."""
+    dirs = [*tried_system_dirs(environ), target.parent]
+    return ":".join([str(os.getpid()), *(str(d) for d in dirs)])
+
+
 def version_from_name(name: str) -> Version | None:
     """``python3.12`` -> 3.12, ``python3`` -> 3, ``python`` -> None."""
     match = _INTERPRETER_RE.match(name)

@@ -26,6 +26,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
 from pyv.locations import VERSION_FILES
+from pyv.resolve import NotInstalled as NotInstalled
+from pyv.versionfile import (
+    MAX_REQUEST_BYTES,
+    VERSION_FILE_MAX_BYTES,
+    VERSION_FILE_MAX_LINES,
+    read_bounded,
+    words,
+)
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
@@ -34,7 +42,6 @@ if TYPE_CHECKING:
 
 #: Characters that make an entry a glob; such entries are ignored (never expanded).
 _GLOB_CHARS = frozenset("*?[")
-_BOM = "\ufeff"
 #: Commands that exist under a ``3``-suffixed name only in some builds.
 ALIASES = {"python": "python3", "pip": "pip3", "pydoc": "pydoc3", "idle": "idle3"}
 
@@ -43,12 +50,6 @@ class SelectionError(PyvError):
     """A version file or ``PYV_VERSION`` that cannot be used as written."""
 
     exit_code = ExitCode.CONFIG
-
-
-class NotInstalled(NotFound):
-    """The selected version is not installed (the shim exits 127)."""
-
-    exit_code = ExitCode.SHIM_NOT_INSTALLED
 
 
 class CommandNotFound(NotFound):
@@ -86,6 +87,8 @@ class Entry:
     origin: Origin
     #: 1-based line in the version file (None for PYV_VERSION, pyproject, fallback).
     line: int | None = None
+    #: A path entry that runs a program from inside the version file's own tree.
+    inside_tree: bool = False
 
     @property
     def where(self) -> str:
@@ -99,6 +102,8 @@ class VersionFile:
     path: Path
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...]
+    #: The bytes read (what ``pyv trust`` records a digest of).
+    data: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -135,18 +140,20 @@ def _escapes(word: str) -> bool:
     return any(c in _GLOB_CHARS for c in word) or ".." in word.replace("\\", "/").split("/")
 
 
-def parse_entries(text: str, origin: Origin) -> tuple[list[Entry], list[str]]:
-    """The entries of a version file's text, and warnings for the lines ignored."""
+def parse_entries(data: bytes, origin: Origin) -> tuple[list[Entry], list[str]]:
+    """The entries of a version file's bytes, and warnings for the lines ignored."""
     from pyv.requests import parse_request
 
     where = origin.path if origin.path is not None else origin.describe()
     entries: list[Entry] = []
     warnings: list[str] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.lstrip(_BOM).strip()
-        if not line or line.startswith("#"):
-            continue
-        word = line.split()[0]
+    for number, word in words(data):
+        if len(word.encode("utf-8")) > MAX_REQUEST_BYTES:
+            raise SelectionError(
+                f"{where}:{number}: an entry of {len(word.encode('utf-8'))} bytes is longer "
+                f"than any version or name can be (at most {MAX_REQUEST_BYTES})",
+                "write one version per line, e.g. 3.12",
+            )
         if _escapes(word):
             warnings.append(
                 f"{where}:{number}: ignoring {word!r} (paths with '..' and globs are not allowed)"
@@ -156,12 +163,30 @@ def parse_entries(text: str, origin: Origin) -> tuple[list[Entry], list[str]]:
             request = parse_request(word, allow_names=True)
         except InvalidRequest as exc:
             raise SelectionError(f"{where}:{number}: {exc.message}", exc.hint) from None
-        relative = request.kind == "path" and request.path is not None \
-            and not request.path.is_absolute()
-        if relative and request.path is not None and origin.path is not None:
-            request = _with_path(request, origin.path.parent / request.path)
-        entries.append(Entry(word, request, origin, number))
+        entry = Entry(word, request, origin, number)
+        if request.kind == "path" and request.path is not None and origin.path is not None:
+            judged = _path_entry(entry, request.path, origin.path.parent)
+            if judged is None:
+                warnings.append(f"{where}:{number}: ignoring {word!r} (it leads out of "
+                                f"{origin.path.parent} through a symbolic link)")
+                continue
+            entry = judged
+        entries.append(entry)
     return entries, warnings
+
+
+def _path_entry(entry: Entry, path: Path, tree: Path) -> Entry | None:
+    """A path entry of a version file, judged after resolving symbolic links: a relative
+    one that leads out of the file's tree is refused (None), as ``..`` is; one that
+    stays inside runs a program the tree ships, so it needs the user's trust."""
+    relative = not path.is_absolute()
+    target = tree / path if relative else path
+    real, root = os.path.realpath(target), os.path.realpath(tree)
+    inside = real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+    if relative and not inside:
+        return None
+    request = _with_path(entry.request, target) if relative else entry.request
+    return Entry(entry.text, request, entry.origin, entry.line, inside_tree=inside)
 
 
 def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
@@ -173,21 +198,39 @@ def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
 def read_version_file(path: Path, kind: str = "file") -> VersionFile:
     """Read a version file; one that names no version is an error, never a silent default."""
     try:
-        data = path.read_bytes()
+        data, bounded = read_bounded(str(path))
     except OSError as exc:
         raise SelectionError(f"cannot read {path}: {exc.strerror}",
                              "fix its permissions or remove it") from None
-    text = data.decode("utf-8", errors="replace")
     origin = Origin(kind, path)
-    entries, warnings = parse_entries(text, origin)
+    entries, warnings = parse_entries(data, origin)
     if not entries:
         why = (f"only entries that were ignored ({warnings[0].split(': ', 1)[-1]})" if warnings
                else "no version (it is empty or only comments)")
+        if bounded:
+            why += (f" in what pyv reads of it (its first {VERSION_FILE_MAX_LINES} lines, "
+                    f"{VERSION_FILE_MAX_BYTES} bytes)")
         fix = "`pyv pin --global VERSION`" if kind == "global" else "`pyv pin VERSION`"
         raise SelectionError(
             f"{path} names {why}", f"write a version into it with {fix}, or delete it"
         )
-    return VersionFile(path, tuple(entries), tuple(warnings))
+    return VersionFile(path, tuple(entries), tuple(warnings), data)
+
+
+def check_trust(settings: Settings, found: VersionFile) -> None:
+    """Refuse a version file whose path entries run a program from its own tree unless
+    the user trusted it, with this content, by ``pyv trust``."""
+    inside = [e for e in found.entries if e.inside_tree]
+    if not inside:
+        return
+    from pyv.trust import is_trusted
+
+    if not is_trusted(settings, found.path, found.data):
+        raise SelectionError(
+            f"{inside[0].where}: {inside[0].text!r} would run a program from inside "
+            f"{found.path.parent}, and that version file is not trusted",
+            f"if you trust it, run `pyv trust {shlex.quote(str(found.path.parent))}`",
+        )
 
 
 def find_version_file(start: Path) -> Path | None:
@@ -258,7 +301,7 @@ def env_selection(value: str) -> Selection:
     """The selection ``PYV_VERSION`` makes (requests separated by ``:`` or whitespace)."""
     origin = Origin("env")
     text = "\n".join(value.replace(":", " ").split())
-    entries, warnings = parse_entries(text, origin)
+    entries, warnings = parse_entries(text.encode("utf-8", "surrogateescape"), origin)
     return Selection(origin, tuple(Entry(e.text, e.request, origin) for e in entries),
                      tuple(warnings))
 
@@ -277,6 +320,7 @@ def select(settings: Settings, cwd: Path, environ: Mapping[str, str] | None = No
     local = find_version_file(start)
     if local is not None:
         found = read_version_file(local)
+        check_trust(settings, found)
         return Selection(Origin("file", local), found.entries, found.warnings)
     if settings.global_version_file.is_file():
         found = read_version_file(settings.global_version_file, "global")
@@ -335,22 +379,16 @@ def _is_python_name(name: str) -> bool:
     return _INTERPRETER_RE.match(name) is not None
 
 
-def install_command(entry: Entry) -> str:
-    return f"pyv install {shlex.quote(entry.text)}"
-
-
 def resolve_entry(
-    settings: Settings, entry: Entry, name: str, environ: Mapping[str, str]
+    settings: Settings, entry: Entry, name: str, environ: Mapping[str, str],
+    *, install: bool = False, stderr: TextIO | None = None,
 ) -> Resolution | None:
     """What ``name`` runs for one entry: a Resolution, None when the entry does not provide
-    ``name``; raises :class:`NotInstalled` when the entry names something missing."""
+    ``name``; raises :class:`NotInstalled` when the entry names something missing (after
+    installing it first, with ``install``)."""
     request = entry.request
     if request.kind == "system":
-        from pyv.discovery import next_on_path
-
-        path_env = environ.get("PATH", os.defpath)
-        hit = next_on_path(name, path_env, [settings.shims_dir])
-        return Resolution(name, hit, entry) if hit is not None else None
+        return _system(settings, entry, name, environ)
     if request.kind == "path":
         assert request.path is not None
         target = request.path
@@ -365,33 +403,36 @@ def resolve_entry(
             return Resolution(name, target, entry)
         hit = _in_bin(target.parent, name)
         return Resolution(name, hit, entry) if hit is not None else None
-    if request.kind == "name":
-        env_dir = settings.envs_dir / entry.text
-        if not (env_dir / "bin").is_dir():
-            raise NotInstalled(
-                f"the environment {entry.text!r} (set by {entry.where}) does not exist",
-                f"create it with `pyv venv --name {entry.text}`, or see `pyv envs`",
-            )
-        hit = _in_bin(env_dir / "bin", name)
-        return Resolution(name, hit, entry, env_dir=env_dir) if hit is not None else None
-    inst = best_installed(settings, request)
-    if inst is None:
-        raise NotInstalled(
-            f"Python {entry.text} is not installed (set by {entry.where})",
-            f"run `{install_command(entry)}`",
+    from pyv.resolve import find_or_install
+
+    found = find_or_install(settings, request, text=entry.text, where=entry.where,
+                            install=install, stderr=stderr)
+    hit = _in_bin(found.executable.parent, name)
+    if found.env_dir is not None:
+        return Resolution(name, hit, entry, env_dir=found.env_dir) if hit is not None else None
+    if hit is None and name in ("python", "python3") and found.executable.is_file():
+        hit = found.executable
+    if hit is None:
+        return None
+    return Resolution(name, hit, entry, installation=found.installation)
+
+
+def _system(settings: Settings, entry: Entry, name: str,
+            environ: Mapping[str, str]) -> Resolution | None:
+    """The next ``name`` on PATH after pyv's shims and the directories this process already
+    went to for ``system`` (another version manager's shims that lead back here)."""
+    from pyv.discovery import next_on_path, tried_system_dirs
+
+    tried = tried_system_dirs(environ)
+    hit = next_on_path(name, environ.get("PATH", os.defpath), [settings.shims_dir, *tried])
+    if hit is None and tried:
+        raise CommandNotFound(
+            f"no system {name} found on PATH: {', '.join(map(str, tried))} led back to pyv's "
+            f"shims (set by {entry.where})",
+            "take the other version manager's shims off PATH, or select a version with "
+            "`pyv pin`",
         )
-    hit = _in_bin(inst.bin_dir, name)
-    if hit is None and name in ("python", "python3") and inst.executable.is_file():
-        hit = inst.executable
-    return Resolution(name, hit, entry, installation=inst) if hit is not None else None
-
-
-def best_installed(settings: Settings, request: PythonRequest) -> Installation | None:
-    from pyv.platform import current_host
-    from pyv.store import find_installed
-
-    found = find_installed(settings, request, current_host())
-    return found[0] if found else None
+    return Resolution(name, hit, entry) if hit is not None else None
 
 
 def resolve(
@@ -434,19 +475,11 @@ def _resolve_entries(
 ) -> Resolution | None:
     for entry in selection.entries:
         try:
-            hit = resolve_entry(settings, entry, name, environ)
+            hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
         except NotInstalled:
-            if not (install and entry.request.is_download_request):
-                if hint_only:
-                    return None
-                raise
-            from pyv.install_hooks import ShimUpdates
-            from pyv.installer import install as install_versions
-
-            if stderr is not None:
-                print(f"pyv: installing Python {entry.text} (set by {entry.where})", file=stderr)
-            install_versions(settings, [entry.text], shims=ShimUpdates(settings), stderr=stderr)
-            hit = resolve_entry(settings, entry, name, environ)
+            if hint_only:
+                return None
+            raise
         if hit is not None:
             return hit
     return None

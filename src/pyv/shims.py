@@ -4,13 +4,18 @@
 installed interpreter's or named environment's ``bin/``, rendered from
 ``shims/shim.sh``. ``$PYV_HOME/index/`` maps every common spelling of a request
 (``3.12``, ``3.12.4``, ``cpython@3.12``, ``3.13t``, ``pypy3.10``, keys, environment
-names) to the directory it selects, as a symlink, so a shim resolves a request with
-one ``[ -x "$index/$request/bin/$name" ]`` test. Each entry points where
-:func:`pyv.store.find_installed` would, so the shim and ``pyv _shim`` agree.
+names) to what it selects: one small text file per spelling (see :func:`entry_text`),
+whose first line is the directory to run from, so a shim resolves a request with one
+``read`` and one ``[ -x "$root/bin/$name" ]`` test, and ``pyv venv``'s fast path
+finds the facts it needs without parsing a version. That directory is the
+installation's own, or its minor link for a request without a patch
+(:func:`pyv.resolve.run_root`): never a path through the index, so what an
+interpreter reports as ``sys.prefix`` keeps its minor version. Each entry selects
+what :func:`pyv.store.find_installed` would, so the shim and ``pyv _shim`` agree.
 
-:func:`rehash` rebuilds both, under ``shims/.lock``, writing every file and link
-under a temporary name and renaming it into place, so concurrent readers never see
-a missing or half-written shim. It is idempotent and only touches what changed;
+:func:`rehash` rebuilds both, under ``shims/.lock``, writing every file under a
+temporary name and renaming it into place, so concurrent readers never see a
+missing or half-written shim. It is idempotent and only touches what changed;
 it always refreshes ``index/.stamp``, which shims compare with their target's
 ``bin/`` to notice console scripts added since (``pip install``).
 """
@@ -29,14 +34,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
-from pyv.fsutil import atomic_symlink, atomic_write, remove_tree
+from pyv.fsutil import atomic_write, remove_tree
+from pyv.versionfile import (
+    BLANKS,
+    BOM,
+    MAX_REQUEST_BYTES,
+    VERSION_FILE_MAX_BYTES,
+    VERSION_FILE_MAX_LINES,
+)
 
 if TYPE_CHECKING:
     from pyv.platform import Host
-    from pyv.requests import PythonRequest
     from pyv.settings import Settings
     from pyv.store import Installation
 
+#: Environment variables whose values change what the index says (extra stores, CPU level):
+#: rehash records the values it used in ``index/.inputs``, and ``pyv venv``'s fast path
+#: trusts the index only when its environment has the same ones.
+INDEX_INPUTS = ("PYV_STORES", "PYV_ARCH")
+INPUTS = ".inputs"
 #: The first line after the shebang of every shim we write; only such files are removed.
 SHIM_MARKER = "# pyv shim for "
 STAMP = ".stamp"
@@ -106,8 +122,11 @@ def render_shim(settings: Settings, name: str) -> str:
         "HOME": shlex.quote(str(settings.home)),
         "PYV": " ".join(shlex.quote(p) for p in pyv_command()),
         "FALLBACK": settings.fallback if settings.fallback in ("system", "error") else "error",
-        "WS": "' \t\r'",
-        "BOM": "'\ufeff'",
+        "WS": shlex.quote(BLANKS),
+        "BOM": shlex.quote(BOM),
+        "MAXLINES": str(VERSION_FILE_MAX_LINES),
+        "MAXBYTES": str(VERSION_FILE_MAX_BYTES),
+        "MAXWORD": str(MAX_REQUEST_BYTES),
     })
 
 
@@ -177,23 +196,24 @@ def spellings(inst: Installation) -> list[str]:
     return names
 
 
-def _find(request: PythonRequest, installs: list[Installation], host: Host) -> Installation | None:
-    """:func:`pyv.store.find_installed` over an already-read list (one disk read per rehash)."""
-    from pyv.store import installation_matches, sort_key
+@dataclass(frozen=True)
+class IndexEntry:
+    """What one request spelling selects: an installation or a named environment."""
 
-    matches = [i for i in installs if installation_matches(request, i)]
-    if not request.allows_prereleases:
-        matches = [i for i in matches if not i.version.is_prerelease] or matches
-    matches.sort(key=lambda i: (not (i.os == host.os and i.arch == host.arch), sort_key(i)))
-    return matches[0] if matches else None
+    #: The directory to run from: an installation, its minor link, or an environment.
+    root: Path
+    installation: Installation | None = None
+    follows_minor: bool = False
 
 
 def index_entries(settings: Settings, installs: list[Installation], envs: list[Path],
-                  host: Host) -> dict[str, Path]:
-    """Spelling -> directory (installation or environment) the shim should use."""
+                  host: Host) -> dict[str, IndexEntry]:
+    """Spelling -> what the shim should run for it."""
     from pyv.requests import parse_request
+    from pyv.resolve import follows_minor, run_root
+    from pyv.store import find_installed
 
-    result: dict[str, Path] = {}
+    result: dict[str, IndexEntry] = {}
     tried: set[str] = set()
     for inst in installs:
         for name in spellings(inst):
@@ -206,17 +226,57 @@ def index_entries(settings: Settings, installs: list[Installation], envs: list[P
                 continue
             if request.kind not in ("any", "version", "key"):
                 continue
-            best = _find(request, installs, host)
-            if best is not None:
-                result[name] = best.path
+            found = find_installed(settings, request, host, installs)
+            if found:
+                best = found[0]
+                root, follows = run_root(best, follows_minor(request))
+                result[name] = IndexEntry(root, best, follows)
     for env in envs:
         try:
             kind = parse_request(env.name, allow_names=True).kind
         except InvalidRequest:
             continue
         if kind == "name" and env.name not in result and _SAFE_NAME.fullmatch(env.name):
-            result[env.name] = env
+            result[env.name] = IndexEntry(env)
     return result
+
+
+def entry_text(settings: Settings, entry: IndexEntry) -> str:
+    """An index file: the directory to run from (relative to PYV_HOME when inside it, so
+    shims read it with one ``read``), then ``name=value`` facts for ``pyv venv``."""
+    try:
+        root = str(entry.root.relative_to(settings.home))
+    except ValueError:
+        root = str(entry.root)
+    inst = entry.installation
+    if inst is None:
+        return f"{root}\nkind=env\n"
+    from pyv.venv.interpreter import cpython_site_packages, version_info_of
+
+    major, minor, micro = [*inst.version.release, 0, 0, 0][:3]
+    facts = {
+        "kind": "install",
+        "key": inst.key,
+        "implementation": inst.implementation,
+        "version": f"{major}.{minor}.{micro}",
+        "version_info": version_info_of(inst),
+        "freethreaded": "1" if inst.freethreaded else "0",
+        "variant": inst.variant or "",
+        "executable": str(entry.root / inst.executable_rel),
+        "site_packages": cpython_site_packages(inst) if inst.implementation == "cpython" else "",
+        "follows_minor": "1" if entry.follows_minor else "0",
+    }
+    return root + "\n" + "".join(f"{k}={v}\n" for k, v in facts.items())
+
+
+def read_entry(settings: Settings, spelling: str) -> Path | None:
+    """The directory an index entry runs from (as the shim reads it), or None."""
+    try:
+        with open(settings.index_dir / spelling, encoding="utf-8") as fh:
+            first = fh.readline().rstrip("\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return settings.home / first if first else None
 
 
 # ----- writing ---------------------------------------------------------------------------
@@ -227,26 +287,17 @@ def _clear_stray_dir(path: Path) -> None:
         remove_tree(path)
 
 
-def _write_if_changed(path: Path, content: str) -> bool:
+def _write_if_changed(path: Path, content: str, mode: int = 0o755,
+                      what: str = "the shim") -> bool:
     _clear_stray_dir(path)
     data = content.encode("utf-8")
     try:
-        if path.read_bytes() == data and os.access(path, os.X_OK):
+        if not path.is_symlink() and path.read_bytes() == data \
+                and (mode & 0o111 == 0 or os.access(path, os.X_OK)):
             return False
     except OSError:
         pass
-    atomic_write(path, data, mode=0o755, what=f"the shim {path}")
-    return True
-
-
-def _link_if_changed(link: Path, target: str) -> bool:
-    _clear_stray_dir(link)
-    try:
-        if os.readlink(link) == target:
-            return False
-    except OSError:
-        pass
-    atomic_symlink(target, link, what=f"the index entry {link}")
+    atomic_write(path, data, mode=mode, what=f"{what} {path}")
     return True
 
 
@@ -257,15 +308,6 @@ def _is_our_shim(path: Path) -> bool:
     except OSError:
         return False
     return SHIM_MARKER.encode() in head
-
-
-def _link_target(settings: Settings, target: Path) -> str:
-    """Relative inside PYV_HOME (so it can move), absolute into other stores."""
-    try:
-        target.relative_to(settings.home)
-    except ValueError:
-        return str(target)
-    return os.path.relpath(target, settings.index_dir)
 
 
 @dataclass(frozen=True)
@@ -317,11 +359,12 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
                 added.append(name)
         removed = sorted(existing - names)
         changed = 0
-        for name, target in entries.items():
-            changed += _link_if_changed(index_dir / name, _link_target(settings, target))
+        for name, entry in entries.items():
+            changed += _write_if_changed(index_dir / name, entry_text(settings, entry),
+                                         mode=0o644, what="the index entry")
         for path in index_dir.iterdir():
             if path.name.startswith("."):
-                if path.name.endswith(".tmp") and path.is_symlink():
+                if path.name.endswith(".tmp") and not path.is_dir():
                     with contextlib.suppress(OSError):
                         path.unlink()  # left by a rehash that died
                 continue
@@ -333,6 +376,8 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
         for name in removed:
             with contextlib.suppress(OSError):
                 (shims_dir / name).unlink()
+        inputs = "".join(f"{name}={settings.environ.get(name, '')}\n" for name in INDEX_INPUTS)
+        _write_if_changed(index_dir / INPUTS, inputs, mode=0o644, what="the index's inputs")
         stamp = index_dir / STAMP
         _clear_stray_dir(stamp)
         try:
@@ -342,20 +387,17 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
             raise from_os_error(exc, f"writing {stamp}") from None
     return RehashResult(
         shims=tuple(sorted(names)), added=tuple(added), removed=tuple(removed),
-        index=tuple(sorted((k, str(v)) for k, v in entries.items())), index_changed=changed,
+        index=tuple(sorted((k, str(v.root)) for k, v in entries.items())),
+        index_changed=changed,
     )
 
 
 def indexed(settings: Settings, installations: Iterable[Installation]) -> bool:
     """Whether the index's entry for each installation's key points at it (so the last
     rehash saw them all: any rehash without one of them removes its key's entry)."""
-    index_dir = settings.index_dir
     for inst in installations:
-        try:
-            target = os.readlink(index_dir / inst.key)
-        except OSError:
-            return False
-        if os.path.normpath(os.path.join(index_dir, target)) != os.path.normpath(inst.path):
+        root = read_entry(settings, inst.key)
+        if root is None or os.path.normpath(root) != os.path.normpath(inst.path):
             return False
     return True
 

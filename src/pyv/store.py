@@ -552,12 +552,16 @@ def installed_for_key(settings: Settings, key: str) -> Installation | None:
 
 
 def find_installed(
-    settings: Settings, request: PythonRequest, host: Host | None = None
+    settings: Settings, request: PythonRequest, host: Host | None = None,
+    installs: list[Installation] | None = None,
 ) -> list[Installation]:
-    """Installations matching ``request``, best first; host-runnable ones first."""
+    """Installations matching ``request``, best first; host-runnable ones first.
+    ``installs``: an already-read :func:`all_installations` (one disk read per rehash)."""
     if request.kind in ("path", "system", "name"):
         return []
-    matches = [i for i in all_installations(settings) if installation_matches(request, i)]
+    if installs is None:
+        installs = all_installations(settings)
+    matches = [i for i in installs if installation_matches(request, i)]
     if not request.allows_prereleases:
         stable = [i for i in matches if not i.version.is_prerelease]
         matches = stable or matches

@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "pin": ("selection", "PinCommand", "write the version for this directory (.python-version)"),
     "version": ("selection", "VersionCommand", "show the selected interpreter and why"),
     "which": ("selection", "WhichCommand", "print the real path a shim would run here"),
+    "trust": ("selection", "TrustCommand",
+              "allow a version file's path entries to run programs from its tree"),
     "exec": (
         "selection",
         "ExecCommand",

@@ -86,36 +86,36 @@ class BaseInterpreter:
         return layout.link_names(self.version, self.freethreaded, str(self.executable))
 
 
-def _version_info(inst: Installation) -> str:
+def version_info_of(inst: Installation) -> str:
+    """``3.12.4.final.0`` for an installation (the form of ``sys.version_info``)."""
     major, minor, micro = [*inst.version.release, 0, 0, 0][:3]
     return layout.version_info((major, minor, micro), inst.version.pre)
+
+
+def cpython_site_packages(inst: Installation) -> str:
+    """Where a managed CPython's environments keep packages, relative to the environment."""
+    suffix = "t" if inst.freethreaded else ""
+    return f"lib/python{inst.version.major}.{inst.version.minor}{suffix}/site-packages"
 
 
 def from_installation(
     settings: Settings, inst: Installation, *, follow_minor: bool
 ) -> BaseInterpreter:
     """Describe a managed installation; ``follow_minor`` goes through its minor link."""
-    root = inst.path
-    follows = False
-    if follow_minor:
-        link = inst.store / inst.minor_key
-        try:
-            if link.is_symlink() and os.path.basename(os.readlink(link)) == inst.key:
-                root, follows = link, True
-        except OSError:
-            pass
+    from pyv.resolve import run_root
+
+    root, follows = run_root(inst, follow_minor)
     executable = root / inst.executable_rel
     release = [*inst.version.release, 0, 0, 0][:3]
     version = (release[0], release[1], release[2])
     if inst.implementation == "cpython":
-        suffix = "t" if inst.freethreaded else ""
         return BaseInterpreter(
             executable=executable,
             implementation="cpython",
             version=version,
-            version_info=_version_info(inst),
+            version_info=version_info_of(inst),
             freethreaded=inst.freethreaded,
-            site_packages=f"lib/python{version[0]}.{version[1]}{suffix}/site-packages",
+            site_packages=cpython_site_packages(inst),
             key=inst.key,
             follows_minor=follows,
         )
@@ -186,27 +186,6 @@ def _run_query(path: Path) -> dict[str, object]:
     return data
 
 
-def find_system_python(settings: Settings) -> Path:
-    """The first ``python3``/``python`` on PATH that is neither a shim nor inside pyv's home."""
-    path_value = settings.environ.get("PATH", os.defpath)
-    skip = [settings.shims_dir, settings.home]
-    active = settings.environ.get("VIRTUAL_ENV")
-    if active:
-        skip.append(Path(active))
-    for name in ("python3", "python"):
-        for entry in path_value.split(os.pathsep):
-            if not entry:
-                continue
-            directory = Path(entry)
-            if any(directory == s or s in directory.parents for s in skip):
-                continue
-            candidate = directory / name
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return candidate
-    raise NotFound("no system Python found on PATH",
-                   "install one with your system's package manager, or use `pyv install`")
-
-
 def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
     """The interpreter a named environment was made from (same link, same minor policy)."""
     try:
@@ -236,13 +215,9 @@ def resolve_interpreter(
     if request_text is not None:
         return _resolve_text(settings, cwd, request_text, "--python", stderr)
     selected = selected_requests(settings, cwd)
-    # Of several selected versions, the first one present wins (as for the shims).
-    for text, origin in selected:
-        try:
-            return _resolve_text(settings, cwd, text, origin, stderr, install=False)
-        except NotFound:
-            continue
     if selected:
+        # The first entry decides, as for the shims and `pyv which`: a version it names
+        # that is missing is reported (or installed), never skipped for the next line.
         return _resolve_text(settings, cwd, selected[0][0], selected[0][1], stderr)
     from pyv.store import all_installations
 
@@ -258,44 +233,32 @@ def _resolve_text(
     stderr: TextIO | None, *, install: bool = True,
 ) -> BaseInterpreter:
     text = request_text.strip()
-    if text == "system":
-        return query_interpreter(settings, find_system_python(settings))
     if "/" in text or text.startswith((".", "~")):
         # A path: no need to load the request parser (and packaging) for it.
         return query_interpreter(settings, Path(os.path.abspath(cwd / os.path.expanduser(text))))
     from pyv.requests import parse_request
+    from pyv.resolve import NotInstalled, find_or_install
 
     request = parse_request(text, allow_names=True)
     if request.kind == "path":
         assert request.path is not None
         return query_interpreter(settings, Path(os.path.abspath(cwd / request.path)))
-    if request.kind == "system":
-        return query_interpreter(settings, find_system_python(settings))
-    if request.kind == "name":
-        env = settings.envs_dir / text
-        if (env / "pyvenv.cfg").is_file():
-            return _environment_base(settings, env)
-        raise NotFound(f"no environment named {text!r} (from {origin})",
-                       "see `pyv envs`, or pass --python with a version")
-    from pyv.platform import current_host
-    from pyv.store import find_installed
-
-    found = find_installed(settings, request, current_host())
-    if not found:
-        if not (install and settings.auto_install):
-            raise NotFound(
-                f"Python {text} is not installed (from {origin})",
-                f"run `pyv install {text}` first, or set PYV_AUTO_INSTALL=1",
-            )
-        from pyv.install_hooks import ShimUpdates
-        from pyv.installer import install as install_pythons
-
-        install_pythons(settings, [text], shims=ShimUpdates(settings), stderr=stderr, cwd=cwd)
-        found = find_installed(settings, request, current_host())
-        if not found:
-            raise NotFound(f"Python {text} is still not installed after installing it")
-    follow = request.kind in ("version", "any") and not request.is_exact
-    return from_installation(settings, found[0], follow_minor=follow)
+    try:
+        found = find_or_install(settings, request, text=text, where=origin,
+                                install=install and settings.auto_install, stderr=stderr,
+                                cwd=cwd)
+    except NotInstalled as exc:  # not a shim: the ordinary "not found" code
+        hint = exc.hint if settings.auto_install or not request.is_download_request \
+            else f"{exc.hint} first, or set PYV_AUTO_INSTALL=1"
+        raise NotFound(exc.message, hint) from None
+    if found.installation is not None:
+        return from_installation(settings, found.installation, follow_minor=found.follows_minor)
+    if found.env_dir is not None:
+        if not (found.env_dir / "pyvenv.cfg").is_file():
+            raise NotFound(f"{found.env_dir} is not an environment (from {origin})",
+                           "see `pyv envs`, or pass --python with a version")
+        return _environment_base(settings, found.env_dir)
+    return query_interpreter(settings, found.executable)
 
 
 def selected_requests(settings: Settings, cwd: Path) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ or a path whose answer about itself is cached. It writes the tree with the same
 
 Anything else returns ``None`` *before touching the disk* and the full command
 line takes over: other flags, ``--seed``/``--name``/``--clear``, an existing
-target, a config file, settings that change how an interpreter is chosen, a
+target, a config file, an index built for other settings (``index/.inputs``), a
 version that is not installed (so auto-install and its messages stay in one
 place), named environments, PyPy/GraalPy, or an interpreter never asked before.
 A failure while writing removes the staging directory and also hands over, so
@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import os
 
-from pyv.locations import RECORD, VERSION_FILES, config_file, home_dir, minor_key_for
+from pyv.locations import VERSION_FILES, config_file, home_dir
+from pyv import versionfile
 from pyv.venv import answers, layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -32,23 +33,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-#: ``PYV_*`` variables the fast path may ignore: it reads the first three itself, and
-#: the rest only matter for downloads, seeding, locks or installs, which it never does.
-#: Any other ``PYV_*`` variable (auto-install, extra stores, arch, fallback, anything
-#: new) sends the command down the full path.
-_HARMLESS = frozenset({
-    "PYV_HOME", "PYV_CONFIG_FILE", "PYV_VERSION",
-    "PYV_PYTHON_INSTALL_MIRROR", "PYV_PYPY_INSTALL_MIRROR", "PYV_GRAALPY_INSTALL_MIRROR",
-    "PYV_DOWNLOADS_JSON", "PYV_OFFLINE", "PYV_CONNECT_TIMEOUT", "PYV_READ_TIMEOUT",
-    "PYV_RETRIES", "PYV_PROGRESS", "PYV_LATEST_RELEASE_URL", "PYV_RELEASE_DOWNLOAD_URL",
-    "PYV_INDEX_URL", "PYV_EXTERNALLY_MANAGED", "PYV_COMPILE_BYTECODE", "PYV_LOCK_TIMEOUT",
-    "PYV_LOCK_MODE", "PYV_DEBUG",
-})
-_BOM = "\ufeff"
-#: CPython spellings in the index (see :func:`pyv.shims.spellings`), longest first;
-#: ``cpython-3.12`` is a partial key, which stays on its patch: the full path decides.
-_PREFIXES = ("cpython@", "cpython", "python@", "python", "cp", "")
-_SUFFIXES = ("+freethreaded", "t")
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
 _NAME_CHARS = _NAME_START | frozenset(".@-")
 
@@ -86,8 +70,6 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
     """Create the environment and return the exit code, or ``None`` for the full path."""
     opts = parse_args(argv)
     if opts is None:
-        return None
-    if any(k.startswith("PYV_") and k not in _HARMLESS for k in environ):
         return None
     home = home_dir(environ)
     if os.path.normpath(home) != home or os.path.lexists(config_file(environ)):
@@ -176,10 +158,12 @@ def resolve(request: str | None, environ: Mapping[str, str], home: str,
     """The interpreter for ``--python``, else the directory's selection; ``None`` if unsure."""
     if request is None:
         request = selected(environ, home, cwd)
-        if request is None:
-            return None
+        if request is None or "/" in request or request.startswith((".", "~")):
+            return None  # a path in a version file needs the full rules (and maybe trust)
     elif "/" in request or request.startswith((".", "~")):
         return _from_path(os.path.abspath(os.path.join(cwd, os.path.expanduser(request))), home)
+    if not _index_current(home, environ):
+        return None  # built with other stores or CPU level than this environment asks for
     return _from_index(request, home)
 
 
@@ -207,15 +191,11 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
 
 def _read_first(path: str) -> str | None:
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
+        data, _ = versionfile.read_bounded(path)
     except OSError:
         return None
-    for raw in text.splitlines():
-        line = raw.lstrip(_BOM).strip()
-        if line and not line.startswith("#"):
-            return _first_word(line)
-    return None
+    found = versionfile.words(data)
+    return found[0][1] if found else None
 
 
 def _first_word(text: str) -> str | None:
@@ -223,102 +203,65 @@ def _first_word(text: str) -> str | None:
     return words[0] if words and not words[0].startswith("#") else None
 
 
-def follows_minor(text: str) -> bool | None:
-    """Whether an environment for this CPython spelling follows the minor link (a version
-    without a patch, or ``any``), or ``None`` for spellings left to the request parser."""
-    if text in ("any", "latest", "python", "cpython"):
-        return True
-    rest = text
-    for prefix in _PREFIXES:
-        if rest.startswith(prefix):
-            rest = rest[len(prefix):]
-            break
-    for suffix in _SUFFIXES:
-        if rest.endswith(suffix):
-            rest = rest[: -len(suffix)]
-            break
-    parts = rest.split(".")
-    if not all(p.isdigit() and p.isascii() for p in parts):
-        if len(parts) == 3 and _pre_release(parts[2]) is not None:
-            return False  # 3.14.0rc1: exact
-        return None
-    if len(parts) == 1:
-        # "3" (a major) or "312" (3.12): neither is exact.
-        return len(parts[0]) <= 3
-    return len(parts) == 2
-
-
-def _pre_release(part: str) -> tuple[int, tuple[str, int]] | None:
-    """``0rc1`` -> (0, ("rc", 1)); None unless it is digits, a/b/rc, digits."""
-    for level in ("rc", "a", "b"):
-        number, sep, serial = part.partition(level)
-        if sep and number.isdigit() and serial.isdigit() and number.isascii() \
-                and serial.isascii():
-            return int(number), (level, int(serial))
-    return None
-
-
-def parse_version(text: str) -> tuple[tuple[int, int, int], tuple[str, int] | None] | None:
-    """``3.12.4`` / ``3.14.0rc1`` as packaging reads them; None for any other form."""
-    parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() and p.isascii() for p in parts[:2]):
-        return None
-    if parts[2].isdigit() and parts[2].isascii():
-        return (int(parts[0]), int(parts[1]), int(parts[2])), None
-    pre = _pre_release(parts[2])
-    if pre is None:
-        return None
-    return (int(parts[0]), int(parts[1]), pre[0]), pre[1]
-
-
 def _safe_name(text: str) -> bool:
     return bool(text) and text[0] in _NAME_START and all(c in _NAME_CHARS for c in text)
 
 
-def _from_index(text: str, home: str) -> _Base | None:
-    """A managed CPython through the shims' index, described from its install record."""
-    follow = follows_minor(text) if _safe_name(text) else None
-    if follow is None:
+def read_index(home: str, text: str) -> dict[str, str] | None:
+    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.shims.entry_text`):
+    ``root`` and ``name=value`` lines; ``None`` when the spelling is not indexed."""
+    if not _safe_name(text):
         return None
-    index = os.path.join(home, "index")
     try:
-        target = os.readlink(os.path.join(index, text))
-    except OSError:
-        return None  # not installed (or an index never built): the full path decides
-    inst = os.path.normpath(os.path.join(index, target))
-    store, key = os.path.split(inst)
-    if store != os.path.join(home, "pythons"):
+        with open(os.path.join(home, "index", text), encoding="utf-8") as fh:
+            lines = fh.read(4096).splitlines()
+    except (OSError, UnicodeDecodeError):
         return None
-    record = answers.read_json(os.path.join(inst, RECORD))
-    if record is None or record.get("key") != key or record.get("implementation") != "cpython":
+    if not lines or not lines[0]:
         return None
-    version = parse_version(str(record.get("version")))
-    if version is None:
+    facts = {"root": os.path.join(home, lines[0])}
+    for line in lines[1:]:
+        name, sep, value = line.partition("=")
+        if sep:
+            facts[name] = value
+    return facts
+
+
+def _index_current(home: str, environ: Mapping[str, str]) -> bool:
+    """Whether ``index/.inputs`` (the variables rehash says the index depends on, with the
+    values it used) matches this environment."""
+    try:
+        with open(os.path.join(home, "index", ".inputs"), encoding="utf-8") as fh:
+            lines = fh.read(4096).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    for line in lines:
+        name, sep, value = line.partition("=")
+        if not sep or environ.get(name, "") != value:
+            return False
+    return True
+
+
+def _from_index(text: str, home: str) -> _Base | None:
+    """A managed CPython through the shims' index, from the facts rehash wrote for it."""
+    facts = read_index(home, text)
+    if facts is None or facts.get("kind") != "install" \
+            or facts.get("implementation") != "cpython":
+        return None  # not installed, an environment, PyPy/GraalPy: the full path decides
+    try:
+        major, minor, micro = (int(n) for n in facts["version"].split("."))
+        executable, version_info = facts["executable"], facts["version_info"]
+        freethreaded = facts["freethreaded"] == "1"
+        follows = facts["follows_minor"] == "1"
+        site_packages = facts["site_packages"]
+    except (KeyError, ValueError):
         return None
-    (major, minor, micro), pre = version
-    variant = record.get("variant") or None
-    if variant not in (None, "freethreaded"):
+    if facts.get("variant") not in ("", "freethreaded"):
         return None
-    freethreaded = variant == "freethreaded"
-    arch_variant = str(record.get("arch_variant") or "") or None
-    minor_key = minor_key_for("cpython", major, minor, variant, str(record.get("os")),
-                              str(record.get("arch")), arch_variant, str(record.get("libc")))
-    root, follows = inst, False
-    if follow:
-        link = os.path.join(store, minor_key)
-        try:
-            if os.path.islink(link) and os.path.basename(os.readlink(link)) == key:
-                root, follows = link, True
-        except OSError:
-            pass
-    executable = os.path.join(root, str(record.get("executable") or "bin/python3"))
     if not os.access(executable, os.X_OK):
-        return None
-    return _Base(
-        executable, "cpython", (major, minor, micro),
-        layout.version_info((major, minor, micro), pre), freethreaded,
-        f"lib/python{major}.{minor}{'t' if freethreaded else ''}/site-packages", follows,
-    )
+        return None  # indexed, not yet (or no longer) published
+    return _Base(executable, "cpython", (major, minor, micro), version_info, freethreaded,
+                 site_packages, follows)
 
 
 def _from_path(path: str, home: str) -> _Base | None:

@@ -180,34 +180,35 @@ class FindCommand(Command):
 def find_interpreter(
     ctx: Context, request_text: str | None, *, managed_only: bool
 ) -> tuple[Path, str, str]:
-    """(path, version, "managed"|"path") of the best interpreter for the request."""
-    from pyv.platform import current_host
+    """(path, version, "managed"|"environment"|"path") of the best interpreter for the
+    request (:func:`pyv.resolve.find_or_install`, never installing)."""
     from pyv.requests import parse_request
-    from pyv.store import find_installed
+    from pyv.resolve import find_or_install
 
     texts = [request_text] if request_text is not None else _selected_requests(ctx)
     for text in texts:
         request = parse_request(text, allow_names=not request_text)
-        if request.kind == "name":
-            env_python = ctx.settings.envs_dir / text / "bin" / "python"
-            if env_python.exists():
-                return env_python, "", "environment"
+        if managed_only and request.kind == "system":
             continue
-        if request.kind == "path" and request.path is not None:
-            if request.path.exists():
-                return request.path, "", "path"
+        try:
+            found = find_or_install(ctx.settings, request, text=text,
+                                    where="the command line" if request_text else "selection",
+                                    on_path=not managed_only)
+        except NotFound:
             continue
-        if request.kind != "system":
-            found = find_installed(ctx.settings, request, current_host())
-            if found:
-                return found[0].executable, found[0].version_str, "managed"
-        if managed_only:
+        if found.installation is not None:
+            return found.installation.executable, found.version, "managed"
+        if found.source == "environment":
+            if found.executable.exists():
+                return found.executable, "", "environment"
             continue
-        from pyv.discovery import find_on_path
+        version = found.version
+        if found.source == "system" and not version:
+            from pyv.discovery import describe
 
-        hit = find_on_path(ctx.settings, request, ctx.environ)
-        if hit is not None:
-            return hit.path, str(hit.version), "path"
+            seen = describe(found.executable, exact=True)
+            version = str(seen.version) if seen is not None and seen.version else ""
+        return found.executable, version, "path"
     shown = request_text or " or ".join(texts)
     where = "installed by pyv" if managed_only else "installed by pyv or on PATH"
     raise NotFound(f"no Python matching {shown!r} is {where}", f"run `pyv install {shown}`")

@@ -70,8 +70,10 @@ class PinCommand(Command):
             return self._show(args, ctx)
         requests = selection.validate_requests(args.requests)
         selection.write_version_file(target, args.requests)
+        from pyv.resolve import installed
+
         for text, request in zip(args.requests, requests):
-            missing = selection.best_installed(ctx.settings, request) is None
+            missing = installed(ctx.settings, request) is None
             if request.is_download_request and missing:
                 ctx.warn(_missing_pin_warning(ctx, text, request))
             elif request.kind == "name" and not (ctx.settings.envs_dir / text).is_dir():
@@ -107,6 +109,56 @@ class PinCommand(Command):
             ctx.out(text)
         ctx.info(f"(from {path})")
         return ExitCode.OK
+
+
+class TrustCommand(Command):
+    """Allow the version file in DIR (default: the nearest one) to run programs from its
+    own tree (path entries such as ./tools/python); `--revoke` withdraws it.
+
+    The file's current content is recorded: any change to it needs `pyv trust` again.
+    """
+
+    name = "trust"
+    help = "allow a version file's path entries to run programs from its tree"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("path", nargs="?", metavar="DIR",
+                            help="a directory holding .python-version, or the file itself")
+        parser.add_argument("--revoke", action="store_true", help="withdraw the trust")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv import selection
+        from pyv.trust import set_trusted
+
+        path = _trust_target(ctx, args.path)
+        if args.revoke:
+            set_trusted(ctx.settings, path, None)
+            ctx.info(f"{path} is no longer trusted")
+            return ExitCode.OK
+        found = selection.read_version_file(path)
+        set_trusted(ctx.settings, path, found.data)
+        ctx.info(f"trusted {path} as it is now (`pyv trust --revoke` withdraws it)")
+        return ExitCode.OK
+
+
+def _trust_target(ctx: Context, given: str | None) -> Path:
+    from pyv import selection
+    from pyv.locations import VERSION_FILES
+
+    if given is None:
+        found = selection.find_version_file(selection.start_dir(ctx.cwd, ctx.environ))
+        if found is None:
+            raise NotFound(f"no .python-version in {ctx.cwd} or above", "name the directory")
+        return found
+    path = Path(os.path.abspath(ctx.cwd / os.path.expanduser(given)))
+    if path.is_dir():
+        for name in VERSION_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise NotFound(f"no .python-version in {path}", "name the directory that holds it")
+    if not path.is_file():
+        raise NotFound(f"{path} does not exist", "name a directory holding .python-version")
+    return path
 
 
 class VersionCommand(Command):
@@ -157,7 +209,9 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
-            row["install"] = selection.install_command(entry)
+            from pyv.resolve import install_command
+
+            row["install"] = install_command(entry.text)
         return row
     if hit is None:
         row["status"] = "no-python"
@@ -227,13 +281,19 @@ class ExecCommand(Command):
         try:
             hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
             bin_dir, target = hit.bin_dir, str(hit.path)
+            system = hit.path if hit.entry.request.kind == "system" else None
         except CommandNotFound:
+            system = None
             # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
             bin_dir = resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
                               stderr=ctx.stderr).bin_dir
             target = args.command
         env = dict(ctx.environ)
         env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", os.defpath)])
+        if system is not None:
+            from pyv.discovery import SYSTEM_TRIED, system_tried_value
+
+            env[SYSTEM_TRIED] = system_tried_value(ctx.environ, system)
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -291,20 +351,16 @@ class ShellCommand(Command):
         return ExitCode.FAILURE
 
     def _check_available(self, ctx: Context, text: str, request: Any) -> None:
-        from pyv import selection
+        """The requested version or environment is there (installed first if the
+        ``auto_install`` setting says so); a path or ``system`` is checked when used."""
+        if request.is_download_request or request.kind == "name":
+            from pyv.resolve import NotInstalled, find_or_install
 
-        if request.is_download_request:
-            if selection.best_installed(ctx.settings, request) is not None:
-                return
-            if ctx.settings.auto_install:
-                from pyv.install_hooks import ShimUpdates
-                from pyv.installer import install
-
-                install(ctx.settings, [text], shims=ShimUpdates(ctx.settings), stderr=ctx.stderr)
-                return
-            raise NotFound(f"Python {text} is not installed", f"run `pyv install {text}` first")
-        if request.kind == "name" and not (ctx.settings.envs_dir / text / "bin").is_dir():
-            raise NotFound(f"there is no environment named {text!r}", "see `pyv envs`")
+            try:
+                find_or_install(ctx.settings, request, text=text, where="the command line",
+                                install=ctx.settings.auto_install, stderr=ctx.stderr)
+            except NotInstalled as exc:  # not a shim: the ordinary "not found" code
+                raise NotFound(exc.message, exc.hint) from None
 
 
 def _user_shell(ctx: Context) -> str:
@@ -411,10 +467,15 @@ class ShimResolveCommand(Command):
         target = str(hit.path)
         sys.stdout.flush()
         sys.stderr.flush()
-        if _adds_scripts(args.name, argv):
+        env = dict(ctx.environ)
+        if hit.entry.request.kind == "system":
+            from pyv.discovery import SYSTEM_TRIED, system_tried_value
+
+            env[SYSTEM_TRIED] = system_tried_value(ctx.environ, hit.path)
+        elif _adds_scripts(args.name, argv):
             return _run_then_rehash(ctx, target, argv, hit.bin_dir)
         try:
-            os.execv(target, [target, *argv])
+            os.execve(target, [target, *argv], env)
         except OSError as exc:
             raise PyvError(f"cannot run {target}: {exc.strerror}",
                            exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
