@@ -70,11 +70,19 @@ def test_version_says_requires_python_is_a_hint(installed, run_pyv, tmp_path: Pa
     assert "hint" in result.stdout
 
 
+def _minor_link(installation: Path) -> Path:
+    """Where a minor request runs from: the minor link (cpython-3.11-…) beside the tree."""
+    key = installation.name.split("-")
+    key[1] = ".".join(key[1].split(".")[:2])
+    return installation.parent / "-".join(key)
+
+
 def test_which(installed, run_pyv, tmp_path: Path) -> None:
     (tmp_path / "work" / ".python-version").write_text("3.11\n")
     result = run_pyv("which", "pip3", check=True)
-    assert result.stdout.strip() == str(installed["3.11"] / "bin" / "pip3")
-    assert run_pyv("which", check=True).stdout.strip() == str(installed["3.11"] / "bin" / "python3")
+    assert result.stdout.strip() == str(_minor_link(installed["3.11"]) / "bin" / "pip3")
+    assert run_pyv("which", check=True).stdout.strip() == \
+        str(_minor_link(installed["3.11"]) / "bin" / "python3")
     nope = run_pyv("which", "nosuchtool")
     assert nope.returncode == 127 and "command not found" in nope.stderr
 
@@ -85,7 +93,7 @@ def test_exec_puts_bin_first_and_passes_exit_code(installed, run_pyv, tmp_path: 
     assert result.stdout.split() == ["cpython-3.12.4-linux-x86_64-gnu", "python3.12", "-c", "x"]
     shell = run_pyv("exec", "sh", "-c", 'echo "${PATH%%:*}"; exit 7')
     assert shell.returncode == 7
-    assert shell.stdout.strip() == str(installed["3.12"] / "bin")
+    assert shell.stdout.strip() == str(_minor_link(installed["3.12"]) / "bin")
 
 
 def test_shell_without_integration_prints_line_and_hint(installed, run_pyv) -> None:
@@ -117,7 +125,8 @@ def test_rehash_command(fake_python, run_pyv, pyv_home: Path) -> None:
     result = run_pyv("rehash", "--json", check=True)
     data = json.loads(result.stdout)
     assert "python3.12" in data["shims"] and "python3.12" in data["added"]
-    assert data["index"]["3.12"].endswith("cpython-3.12.4-linux-x86_64-gnu")
+    assert data["index"]["3.12"].endswith("cpython-3.12-linux-x86_64-gnu")  # the minor link
+    assert data["index"]["3.12.4"].endswith("cpython-3.12.4-linux-x86_64-gnu")
     assert "rehashed" in run_pyv("rehash", check=True).stderr
 
 

@@ -86,8 +86,11 @@ def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) ->
     for name in ("pypy3.10", "pypy@3.10", "3.10"):
         assert target(name) == three["pypy"], name
     assert target("astro-env") == three["env"]
-    # Relative to PYV_HOME (so the shim joins it with the home it was made for).
+    # Relative to PYV_HOME (so the shim joins it with the home it was made for); a minor
+    # request runs from the minor link (which rehash repairs), so `pyv upgrade` moves it.
     assert (index / "3.12").read_text().splitlines()[0] == \
+        "pythons/cpython-3.12-linux-x86_64-gnu"
+    assert (index / "3.12.4").read_text().splitlines()[0] == \
         "pythons/cpython-3.12.4-linux-x86_64-gnu"
 
 
@@ -450,7 +453,8 @@ def test_bad_version_files_are_bounded_and_shim_and_cli_agree(case, three, pyv_h
         assert time.monotonic() - started < 10  # 8 s for a million blank lines before
     assert (shim.returncode, cli.returncode) == (code, code), (shim.stderr, cli.stderr)
     if code == 0:
-        assert cli.stdout.strip().split("/")[-3] == who(shim)
+        # `which` names the minor link, the fake interpreter its own tree: the same one.
+        assert Path(cli.stdout.strip()).resolve().parts[-3] == who(shim)
         return
     assert cli.returncode in (10, 127), cli.stderr
     for result in (shim, cli):
