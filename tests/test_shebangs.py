@@ -55,6 +55,7 @@ def _tree(root: Path) -> Path:
     config = root / "lib/python3.9/config-3.9-x86_64-linux-gnu"
     config.mkdir(parents=True)
     (config / "python-config.py").write_bytes(TRAMPOLINE)
+    (config / "current-config.py").write_bytes(CURRENT)  # looks for config-*/python3.9
     return root
 
 
@@ -67,11 +68,13 @@ def _run(script: Path) -> dict[str, str]:
 def test_relocated_scripts_survive_spaces_and_moves(tmp_path: Path) -> None:
     tree = _tree(tmp_path / "a store" / "cpython 3.9")
     scripts = sorted((tree / "bin").iterdir())
-    scripts.append(tree / "lib/python3.9/config-3.9-x86_64-linux-gnu/python-config.py")
+    config = tree / "lib/python3.9/config-3.9-x86_64-linux-gnu"
+    scripts += [config / "python-config.py", config / "current-config.py"]
     changed = relocate_scripts(tree, Path("bin/python3.9"), scripts, (str(tree),))
     assert {p.relative_to(tree).as_posix() for p in changed} == {
         "bin/pip3", "bin/pydoc3", "bin/idle3",
         "lib/python3.9/config-3.9-x86_64-linux-gnu/python-config.py",
+        "lib/python3.9/config-3.9-x86_64-linux-gnu/current-config.py",
     }
     assert (tree / "bin/2to3").read_bytes() == CURRENT
     assert (tree / "bin/python3.9-config").read_bytes() == b"#!/bin/sh\necho config\n"
@@ -80,14 +83,16 @@ def test_relocated_scripts_survive_spaces_and_moves(tmp_path: Path) -> None:
         data = (tree / "bin" / name).read_bytes()
         assert data == b"#!/bin/sh\n" + launcher_lines("python3.9") + BODY
         assert os.access(tree / "bin" / name, os.X_OK)
-    config_py = tree / "lib/python3.9/config-3.9-x86_64-linux-gnu/python-config.py"
-    assert launcher_lines("../../../bin/python3.9") in config_py.read_bytes()
+    for name in ("python-config.py", "current-config.py"):
+        data = (config / name).read_bytes()
+        assert data == b"#!/bin/sh\n" + launcher_lines("../../../bin/python3.9") + BODY
 
     moved = tmp_path / "moved store" / "elsewhere 3.9"
     moved.parent.mkdir()
     tree.rename(moved)
     for script in ("bin/pip3", "bin/pip", "bin/pydoc3", "bin/idle3",
-                   "lib/python3.9/config-3.9-x86_64-linux-gnu/python-config.py"):
+                   "lib/python3.9/config-3.9-x86_64-linux-gnu/python-config.py",
+                   "lib/python3.9/config-3.9-x86_64-linux-gnu/current-config.py"):
         seen = _run(moved / script)
         assert Path(seen["interpreter"]).resolve() == (moved / "bin/python3.9").resolve(), script
         assert Path(seen["script"]).name == Path(script).name

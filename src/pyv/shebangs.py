@@ -12,7 +12,9 @@ python-build-standalone changed over the years how ``pip3``, ``pydoc3``,
 - from 2024-12-03 the sh/Python polyglot this module writes, which resolves
   the script's real directory and survives spaces and moved installations.
 
-:func:`relocate_scripts` rewrites the first two kinds into the third.
+:func:`relocate_scripts` rewrites the first two kinds into the third, and the
+third too where it names no file: the build gave every file the launcher of a
+script in ``bin/``, so ``config-3.X-*/python-config.py`` could never run.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ __all__ = ["launcher_lines", "relocate_scripts", "script_kind"]
 _PYTHON_NAME_RE = re.compile(rb"^(?:python|pypy)\d*(?:\.\d+)?[td]*$")
 #: The pre-2024-12-03 trampoline (second line of the script).
 _OLD_TRAMPOLINE_RE = re.compile(rb'^"exec" "\$\(dirname \$0\)/[^"]*" "\$0" "\$@"\r?\n?$')
+#: The relocatable launcher's second line (group 1: its target) and its third.
+_LAUNCHER_RE = re.compile(
+    rb"^'''exec' \"\$\(dirname -- \"\$\(realpath -- \"\$0\"\)\"\)/([^\"]*)\" \"\$0\" \"\$@\"$"
+)
+_LAUNCHER_END = b"' '''"
 _READ = 512  # bytes enough for a shebang and a trampoline line
+#: How many leading lines each kind of launcher takes (all replaced by the new one).
+_HEAD_LINES = {"absolute": 1, "trampoline": 2, "misdirected": 3}
 
 
 def launcher_lines(interpreter: str) -> bytes:
@@ -91,12 +100,12 @@ def relocate_scripts(tree: Path, interpreter: Path, scripts: list[Path],
             continue
         with open(path, "rb") as fh:
             head = fh.read(_READ)
-        kind = script_kind(head, inside)
+        kind = script_kind(head, inside) or _misdirected(head, path)
         if kind is None:
             continue
-        data = path.read_bytes()
-        body = data.split(b"\n", 2 if kind == "trampoline" else 1)
-        rest = body[-1] if len(body) == (3 if kind == "trampoline" else 2) else b""
+        lines = _HEAD_LINES[kind]
+        parts = path.read_bytes().split(b"\n", lines)
+        rest = parts[lines] if len(parts) > lines else b""
         rel = os.path.relpath(target, path.parent)
         # Writing in place keeps the file's mode (and any hard link to it).
         with open(path, "r+b") as fh:
@@ -104,3 +113,15 @@ def relocate_scripts(tree: Path, interpreter: Path, scripts: list[Path],
             fh.truncate()
         changed.append(path)
     return changed
+
+
+def _misdirected(head: bytes, path: Path) -> str | None:
+    """``"misdirected"`` if ``head`` is the relocatable launcher naming no file near ``path``."""
+    lines = head.split(b"\n", 3)
+    if len(lines) < 4 or lines[0] != b"#!/bin/sh" or lines[2] != _LAUNCHER_END:
+        return None
+    match = _LAUNCHER_RE.match(lines[1])
+    if match is None:
+        return None
+    target = path.resolve().parent / os.fsdecode(match.group(1))
+    return None if os.path.exists(target) else "misdirected"
