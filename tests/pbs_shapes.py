@@ -167,15 +167,32 @@ def pc_file(era: Era, layout: Layout, embed: bool) -> bytes:
 
 
 def config_script(layout: Layout) -> bytes:
-    """``bin/python3.X-config`` as CPython installs it on Linux: a sh script."""
+    """``bin/python3.X-config`` as CPython installs it on Linux (``python-config.sh``,
+    shortened): the prefix it was built for, and the one it finds from its own path."""
     return (
         "#!/bin/sh\n"
-        f'prefix_build="{BUILD_PREFIX}"\n'
-        'case "$1" in\n'
-        '  --prefix) echo "$prefix_build" ;;\n'
-        f'  --ldflags) echo "-L$prefix_build/lib -lpython{layout.mm}{layout.suffix}" ;;\n'
-        '  *) echo "usage" >&2; exit 1 ;;\n'
-        "esac\n"
+        "installed_prefix ()\n"
+        "{\n"
+        '    RESULT=$(dirname $(cd $(dirname "$1") && pwd -P))\n'
+        "    if which readlink >/dev/null 2>&1 ; then\n"
+        '        if readlink -f "$RESULT" >/dev/null 2>&1; then\n'
+        '          RESULT=$(readlink -f "$RESULT")\n'
+        "        fi\n"
+        "    fi\n"
+        "    echo $RESULT\n"
+        "}\n"
+        'prefix_real=$(installed_prefix "$0")\n'
+        f'prefix="{BUILD_PREFIX}"\n'
+        f'libdir=$(echo "{BUILD_PREFIX}/lib" | sed "s#$prefix#$prefix_real#")\n'
+        f'LIBS_EMBED="-lpython{layout.mm}{layout.suffix} -ldl -L{BUILD_PREFIX}/lib"\n'
+        'for ARG in "$@"; do\n'
+        '  case "$ARG" in\n'
+        '    --prefix) echo "$prefix_real" ;;\n'
+        '    --ldflags) echo " -L$libdir $LIBS_EMBED" ;;\n'
+        '    --embed) ;;\n'
+        '    *) echo "usage" >&2; exit 1 ;;\n'
+        "  esac\n"
+        "done\n"
     ).encode()
 
 

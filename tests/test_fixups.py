@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -288,6 +289,22 @@ def test_unparsable_json_is_an_archive_error(tmp_path: Path) -> None:
     (tree / "lib/python3.12/build-details.json").write_text("{not json")
     with pytest.raises(ArchiveError, match=r"build-details\.json: it is not valid JSON"):
         apply_fixups(tree, tmp_path / "final")
+
+
+def test_flags_quote_a_prefix_with_a_space(tmp_path: Path) -> None:
+    """setuptools splits LDSHARED & co. into words: a store path with a space stays one."""
+    tree = _synthetic_tree(tmp_path)
+    final = tmp_path / "a store" / "cpython-3.12.4"
+    apply_fixups(tree, final)
+    name = "lib/python3.12/_sysconfigdata__linux_x86_64-linux-gnu.py"
+    assign = ast.parse((tree / name).read_text()).body[1]
+    assert isinstance(assign, ast.Assign)
+    data = ast.literal_eval(assign.value)
+    f = str(final)
+    assert data["LDSHARED"] == f"cc -shared '-L{f}/lib' '-Wl,-rpath,{f}/lib'"
+    assert data["CPPFLAGS"] == f"'-I{f}/include'"
+    assert data["LIBDIR"] == f"{f}/lib"  # a path, not a list of words: never quoted
+    assert shlex.split(data["LDSHARED"])[2:] == [f"-L{f}/lib", f"-Wl,-rpath,{f}/lib"]
 
 
 def test_unparsable_sysconfig_is_an_archive_error(tmp_path: Path) -> None:

@@ -93,8 +93,8 @@ def check_installation(install: Path, layout: Layout) -> None:
     assert Path(seen["interpreter"]).resolve() == real_exe
     # python3.X-config, pkg-config and sysconfig name the installation.
     config = install / "bin" / f"python{layout.mm}{layout.suffix}-config"
-    assert Path(_run(config, "--prefix").strip()) == install
-    assert f"-L{install}/lib " in _run(config, "--ldflags")
+    assert Path(_run(config, "--prefix").strip()) == install.resolve()
+    assert f"-L{install.resolve()}/lib " in _run(config, "--ldflags", "--embed")
     if shutil.which("pkg-config"):
         pc_env = {"PKG_CONFIG_PATH": str(install / "lib/pkgconfig")}
         for pc in (f"python-{layout.mm}{layout.suffix}", "python3-embed"):

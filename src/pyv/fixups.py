@@ -17,6 +17,7 @@ import json
 import os
 import pprint
 import re
+import shlex
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -370,7 +371,7 @@ def _patch_vars(
     for key, value in list(data.items()):
         if not isinstance(value, str):
             continue
-        new_value = rewrite_prefix(value, old_prefix, new_prefix) if old_prefix else value
+        new_value = _rewrite_variable(key, value, old_prefix, new_prefix) if old_prefix else value
         tooled = map_build_tools(key, new_value) if isinstance(key, str) else new_value
         if tooled != new_value:
             mapped.add(str(key))
@@ -381,6 +382,21 @@ def _patch_vars(
         data["PYTHON_BUILD_STANDALONE"] = 1
         changed = True
     return mapped, changed
+
+
+_NEEDS_QUOTES = re.compile(r"[\s'\"\\$`]")
+
+
+def _rewrite_variable(name: object, value: str, old: str, new: str) -> str:
+    """``value`` with the prefix rewritten; in a compiler or flags variable, a path that
+    now holds a space (or a quote) is quoted, so setuptools and the shell keep it one word."""
+    if name not in _FLAG_VARS or not _NEEDS_QUOTES.search(new):
+        return rewrite_prefix(value, old, new)
+    words = value.split()
+    out = [rewrite_prefix(word, old, new) for word in words]
+    if out == words:
+        return value
+    return " ".join(shlex.quote(n) if n != w else n for n, w in zip(out, words))
 
 
 def _byte_offset(source: bytes, lineno: int, col: int) -> int:
@@ -430,6 +446,15 @@ def _rewrite_strings(value: object, old: str, new: str) -> object:
 _MAKE_VAR_RE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([ \t]*)(.*)$", re.MULTILINE)
 
 
+#: CPython's ``python-config`` (sh) finds its prefix with unquoted expansions that split
+#: a path holding a space (``--prefix`` then prints nothing); their quoted forms.
+_CONFIG_SPACE_SAFE = (
+    ('RESULT=$(dirname $(cd $(dirname "$1") && pwd -P))',
+     'RESULT=$(dirname "$(cd "$(dirname "$1")" && pwd -P)")'),
+    ("    echo $RESULT\n", '    echo "$RESULT"\n'),
+)
+
+
 def _patch_text_file(path: Path, old: str, new: str, tool_vars: set[str]) -> bool:
     """Rewrite the prefix (and, in Makefiles, build tools) in a text file; True if changed."""
     raw = path.read_bytes()
@@ -449,6 +474,9 @@ def _patch_text_file(path: Path, old: str, new: str, tool_vars: set[str]) -> boo
             return f"{name}={space}{mapped}"
 
         patched = _MAKE_VAR_RE.sub(tools, patched)
+    elif path.name.endswith("-config"):
+        for unsafe, safe in _CONFIG_SPACE_SAFE:
+            patched = patched.replace(unsafe, safe)
     if patched == text:
         return False
     path.write_bytes(patched.encode("latin-1"))
