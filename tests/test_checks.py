@@ -95,6 +95,19 @@ def test_bytecode_modes_ignore_the_umask(tmp_path: Path, group: bool, dir_mode: 
             assert stat.S_IMODE(pyc.stat().st_mode) == file_mode, pyc
 
 
+@pytest.mark.usefixtures("open_umask")
+@pytest.mark.parametrize(("setgid", "dir_mode"), [(False, 0o755), (True, 0o775)])
+def test_smoke_test_leaves_nothing_world_writable(tmp_path: Path, setgid: bool,
+                                                  dir_mode: int) -> None:
+    """What the smoke test's interpreter writes (its bytecode) is not open to everyone."""
+    tree = tmp_path / "tree"
+    exe = _standin(tree / "bin/python3.12", 'mkdir "$(dirname "$0")/../__pycache__"\n')
+    if setgid:
+        tree.chmod(0o2775)
+    smoke_test(exe)
+    assert stat.S_IMODE((tree / "__pycache__").stat().st_mode) & 0o777 == dir_mode
+
+
 def test_smoke_test_runs_pip_launcher(tmp_path: Path) -> None:
     exe = _standin(tmp_path / "bin/python3.12", "exit 0\n")
     pip = _standin(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -78,9 +79,12 @@ class SmokeTest:
                      [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS])]
         if pip.is_file():
             commands.append((f"the smoke test's {pip} --version", [os.fspath(pip), "--version"]))
+        # The bytecode they leave in the tree must not be writable by others, whatever the
+        # umask; a tree opened to a group store's group (setgid) keeps group write.
+        umask = 0o002 if _setgid(python.parent.parent) else 0o022
         for what, argv in commands:
             try:
-                self._processes.append((what, _start(argv)))
+                self._processes.append((what, _start(argv, umask=umask)))
             except OSError as exc:
                 self.cancel()
                 raise PyvError(
@@ -118,6 +122,13 @@ class SmokeTest:
         processes, self._processes = self._processes, []
         for _, process in processes:
             _kill_group(process)
+
+
+def _setgid(path: Path) -> bool:
+    try:
+        return bool(path.stat().st_mode & stat.S_ISGID)
+    except OSError:
+        return False
 
 
 def smoke_test(python: Path, *, timeout: float = 60.0) -> None:
