@@ -29,10 +29,12 @@ def _first_line(*texts: str) -> str:
     return "no output"
 
 
-def _start(argv: list[str], *, umask: int = -1) -> subprocess.Popen[str]:
+def _start(argv: list[str], *, umask: int = -1,
+           env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Start ``argv`` as the leader of a new process group, output captured."""
     return subprocess.Popen(
         argv,
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -79,12 +81,14 @@ class SmokeTest:
                      [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS])]
         if pip.is_file():
             commands.append((f"the smoke test's {pip} --version", [os.fspath(pip), "--version"]))
+        # A launcher cannot pass -E -s on: the user's PYTHON*/PIP_* settings are left out.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
         # The bytecode they leave in the tree must not be writable by others, whatever the
         # umask; a tree opened to a group store's group (setgid) keeps group write.
         umask = 0o002 if _setgid(python.parent.parent) else 0o022
         for what, argv in commands:
             try:
-                self._processes.append((what, _start(argv, umask=umask)))
+                self._processes.append((what, _start(argv, umask=umask, env=env)))
             except OSError as exc:
                 self.cancel()
                 raise PyvError(
