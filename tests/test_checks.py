@@ -126,7 +126,8 @@ def test_smoke_test_runs_pip_launcher(tmp_path: Path) -> None:
 def test_smoke_test_ignores_python_and_pip_settings(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     exe = _standin(tmp_path / "bin/python3.12", "exit 0\n")
-    _standin(tmp_path / "bin/pip3", '[ -z "$PYTHONPATH$PIP_CONFIG_FILE" ] || exit 9\n')
+    _standin(tmp_path / "bin/pip3", '[ -z "$PYTHONPATH$PIP_CONFIG_FILE" ] || exit 9\n'
+             '[ "$PYTHONDONTWRITEBYTECODE" = 1 ] || exit 8\n')
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     monkeypatch.setenv("PIP_CONFIG_FILE", "/nonexistent/pip.conf")
     smoke_test(exe)

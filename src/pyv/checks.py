@@ -77,18 +77,22 @@ class SmokeTest:
         self._deadline = time.monotonic() + timeout
         self._processes: list[tuple[str, subprocess.Popen[str]]] = []
         pip = python.parent / "pip3"
-        commands = [(f"the smoke test of {python}",
-                     [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS])]
-        if pip.is_file():
-            commands.append((f"the smoke test's {pip} --version", [os.fspath(pip), "--version"]))
-        # A launcher cannot pass -E -s on: the user's PYTHON*/PIP_* settings are left out.
+        # A launcher cannot pass -E -s on: the user's PYTHON*/PIP_* settings are left out,
+        # and pip leaves no bytecode behind (compiling is --compile-bytecode's choice).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+        imports = [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS]
+        commands: list[tuple[str, list[str], dict[str, str] | None]] = [
+            (f"the smoke test of {python}", imports, None)
+        ]
+        if pip.is_file():
+            commands.append((f"the smoke test's {pip} --version", [os.fspath(pip), "--version"],
+                             env | {"PYTHONDONTWRITEBYTECODE": "1"}))
         # The bytecode they leave in the tree must not be writable by others, whatever the
         # umask; a tree opened to a group store's group (setgid) keeps group write.
         umask = 0o002 if _setgid(python.parent.parent) else 0o022
-        for what, argv in commands:
+        for what, argv, run_env in commands:
             try:
-                self._processes.append((what, _start(argv, umask=umask, env=env)))
+                self._processes.append((what, _start(argv, umask=umask, env=run_env)))
             except OSError as exc:
                 self.cancel()
                 raise PyvError(
