@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -204,6 +206,7 @@ def test_synthetic_sysconfig_rewritten_and_tools_mapped(tmp_path: Path) -> None:
     assert data["CONFIG_ARGS"] == f"'--prefix={f}' 'CC=clang'"
     assert data["OTHER"] == "/installer/x /tools/install/y"
     assert data["SIZEOF_INT"] == 4
+    assert data["PYTHON_BUILD_STANDALONE"] == 1
     assert not (tmp_path / "executed").exists(), "the sysconfig data must never be executed"
     assert not list((stdlib / "__pycache__").iterdir())
     assert report.build_prefix == "/install"
@@ -223,6 +226,85 @@ def test_synthetic_sysconfig_rewritten_and_tools_mapped(tmp_path: Path) -> None:
         "lib/pkgconfig/python-3.12.pc",
         "bin/python3.12-config",
     }
+
+
+def test_build_standalone_marker_only_for_cpython(tmp_path: Path) -> None:
+    tree = _synthetic_tree(tmp_path)
+    name = "lib/python3.12/_sysconfigdata__linux_x86_64-linux-gnu.py"
+    (tree / name).write_text("build_time_vars = {'prefix': '/install'}\n")
+    final = tmp_path / "final"
+    assert name in apply_fixups(tree, final).rewritten
+    data = ast.literal_eval((tree / name).read_text().split("=", 1)[1])
+    assert data == {"prefix": str(final), "PYTHON_BUILD_STANDALONE": 1}
+    assert name not in apply_fixups(tree, final).rewritten  # already there: unchanged
+
+    pypy = _alt_tree(tmp_path, "pypy3.10", "pypy3.10")
+    (pypy / "lib/pypy3.10/_sysconfigdata__linux_x86_64-linux-gnu.py").write_text(
+        "build_time_vars = {'prefix': '/install'}\n"
+    )
+    apply_fixups(pypy, final, implementation="pypy")
+    assert "PYTHON_BUILD_STANDALONE" not in (
+        pypy / "lib/pypy3.10/_sysconfigdata__linux_x86_64-linux-gnu.py"
+    ).read_text()
+
+
+def test_314_json_files_patched(tmp_path: Path) -> None:
+    tree = _synthetic_tree(tmp_path)
+    stdlib = tree / "lib/python3.12"
+    vars_json = stdlib / "_sysconfig_vars__linux_x86_64-linux-gnu.json"
+    vars_json.write_text(json.dumps({
+        "prefix": "/install", "LIBDIR": "/install/lib", "CC": "clang -pthread",
+        "Py_ENABLE_SHARED": 1,
+    }))
+    details = stdlib / "build-details.json"
+    details.write_text(json.dumps({
+        "schema_version": "1.0", "base_prefix": "/install",
+        "libpython": {"dynamic": "/install/lib/libpython3.14.so", "link_extensions": False},
+        "c_api": {"headers": ["/install/include/python3.14"]},
+    }))
+    final = tmp_path / "a store" / "cpython-3.14.0"
+    f = str(final)
+    report = apply_fixups(tree, final)
+    assert json.loads(vars_json.read_text()) == {
+        "prefix": f, "LIBDIR": f"{f}/lib", "CC": "cc -pthread", "Py_ENABLE_SHARED": 1,
+        "PYTHON_BUILD_STANDALONE": 1,
+    }
+    assert json.loads(details.read_text()) == {
+        "schema_version": "1.0", "base_prefix": f,
+        "libpython": {"dynamic": f"{f}/lib/libpython3.14.so", "link_extensions": False},
+        "c_api": {"headers": [f"{f}/include/python3.14"]},
+    }
+    assert {"lib/python3.12/_sysconfig_vars__linux_x86_64-linux-gnu.json",
+            "lib/python3.12/build-details.json"} <= set(report.rewritten)
+
+    # Relative paths (python-build-standalone's builds since 2025-10-07) are left alone.
+    relative = {"schema_version": "1.0", "base_prefix": "../..", "c_api": {"headers": ["x"]}}
+    details.write_text(json.dumps(relative))
+    assert "lib/python3.12/build-details.json" not in apply_fixups(tree, final).rewritten
+    assert json.loads(details.read_text()) == relative
+
+
+def test_unparsable_json_is_an_archive_error(tmp_path: Path) -> None:
+    tree = _synthetic_tree(tmp_path)
+    (tree / "lib/python3.12/build-details.json").write_text("{not json")
+    with pytest.raises(ArchiveError, match=r"build-details\.json: it is not valid JSON"):
+        apply_fixups(tree, tmp_path / "final")
+
+
+def test_flags_quote_a_prefix_with_a_space(tmp_path: Path) -> None:
+    """setuptools splits LDSHARED & co. into words: a store path with a space stays one."""
+    tree = _synthetic_tree(tmp_path)
+    final = tmp_path / "a store" / "cpython-3.12.4"
+    apply_fixups(tree, final)
+    name = "lib/python3.12/_sysconfigdata__linux_x86_64-linux-gnu.py"
+    assign = ast.parse((tree / name).read_text()).body[1]
+    assert isinstance(assign, ast.Assign)
+    data = ast.literal_eval(assign.value)
+    f = str(final)
+    assert data["LDSHARED"] == f"cc -shared '-L{f}/lib' '-Wl,-rpath,{f}/lib'"
+    assert data["CPPFLAGS"] == f"'-I{f}/include'"
+    assert data["LIBDIR"] == f"{f}/lib"  # a path, not a list of words: never quoted
+    assert shlex.split(data["LDSHARED"])[2:] == [f"-L{f}/lib", f"-Wl,-rpath,{f}/lib"]
 
 
 def test_unparsable_sysconfig_is_an_archive_error(tmp_path: Path) -> None:
@@ -325,6 +407,26 @@ def test_missing_interpreter_is_an_archive_error(tmp_path: Path) -> None:
     tree = _alt_tree(tmp_path, "something-else", "python3.12")
     with pytest.raises(ArchiveError, match=r"no interpreter at bin/python3\.12"):
         apply_fixups(tree, tmp_path / "final")
+
+
+def test_freethreaded_debug_layout(tmp_path: Path) -> None:
+    """3.13t debug builds ship ``python3.13td`` and a ``python3.13`` link, no ``python3.13t``."""
+    tree = _alt_tree(tmp_path, "python3.13td", "python3.13t")
+    os.symlink("python3.13td", tree / "bin/python3.13")
+    assert interpreter_executable(tree, "cpython", 3, 13, True) == Path("bin/python3.13td")
+    report = apply_fixups(tree, tmp_path / "final")
+    assert set(report.links) == {"bin/python3", "bin/python"}
+    assert os.readlink(tree / "bin/python3") == "python3.13td"
+
+
+def test_old_scripts_relocated_by_fixups(tmp_path: Path) -> None:
+    tree = _synthetic_tree(tmp_path)
+    (tree / "bin/pip3").write_text("#!/install/bin/python3.12\nimport pip\n")
+    (tree / "bin/pydoc3").write_text('#!/bin/sh\n"exec" "$(dirname $0)/python3.12" "$0" "$@"\n')
+    report = apply_fixups(tree, tmp_path / "final")
+    assert report.scripts == ("bin/pip3", "bin/pydoc3")
+    assert "/install" not in (tree / "bin/pip3").read_text()
+    assert apply_fixups(tree, tmp_path / "final").scripts == ()
 
 
 def test_interpreter_executable_names(tmp_path: Path) -> None:

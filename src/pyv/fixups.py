@@ -5,30 +5,36 @@ python-build-standalone records its build machine in the installation: the
 toolchain under ``/tools``. These fix-ups run in the staging directory before
 it is renamed into place, so paths are rewritten to the FINAL location. They
 also add the PEP 668 ``EXTERNALLY-MANAGED`` marker and the usual
-``python``/``python3`` links, and hold the checks run on a fresh interpreter.
+``python``/``python3`` links, and give older builds' scripts a relocatable
+launcher (:mod:`pyv.shebangs`). The checks run on a fresh interpreter live in
+:mod:`pyv.checks`.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import pprint
 import re
+import shlex
 import stat
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyv.errors import ArchiveError, ExitCode, PyvError, from_os_error
+from pyv.checks import SmokeTest, compile_bytecode, smoke_test
+from pyv.errors import ArchiveError, from_os_error
 
 __all__ = [
     "FixupReport",
+    "SmokeTest",
     "apply_fixups",
     "compile_bytecode",
     "interpreter_executable",
     "map_build_tools",
     "rewrite_prefix",
     "smoke_test",
+    "stdlib_dir",
 ]
 
 EXTERNALLY_MANAGED_TEXT = """\
@@ -36,8 +42,6 @@ EXTERNALLY_MANAGED_TEXT = """\
 Error=This Python interpreter is managed by pyv; do not install packages into it.
  Create a virtual environment with `pyv venv` and install packages there.
 """
-
-SMOKE_IMPORTS = "import sys, ssl, sqlite3, zlib"
 
 _STDLIB_RE = re.compile(r"^(python|pypy)(\d+)\.(\d+)(t?)$")
 
@@ -96,6 +100,7 @@ class FixupReport:
     tool_variables: tuple[str, ...]  # sysconfig variables whose compiler/flags were mapped
     links: tuple[str, ...]  # symlinks created in bin/
     externally_managed: str | None  # the marker written, if any
+    scripts: tuple[str, ...] = ()  # scripts given the relocatable launcher
 
 
 def apply_fixups(
@@ -115,17 +120,19 @@ def apply_fixups(
 def _apply(
     tree: Path, final_path: Path, implementation: str, externally_managed: bool
 ) -> FixupReport:
-    stdlib = _stdlib_dir(tree, implementation)
+    stdlib = stdlib_dir(tree, implementation)
     new_prefix = os.fspath(final_path)
     rewritten: list[str] = []
     tool_vars: set[str] = set()
     build_prefix: str | None = None
+    # uv's interpreter query and Nuitka recognise a python-build-standalone build by it.
+    marker_var = implementation == "cpython"
 
     if stdlib is not None:
         for data_file in sorted(stdlib.glob("_sysconfigdata_*.py")):
             if not _is_regular(data_file):
                 continue
-            prefix, changed_vars, changed = _patch_sysconfigdata(data_file, new_prefix)
+            prefix, changed_vars, changed = _patch_sysconfigdata(data_file, new_prefix, marker_var)
             build_prefix = build_prefix or prefix
             tool_vars.update(changed_vars)
             if changed:
@@ -143,6 +150,15 @@ def _apply(
         for path in text_files:
             if _is_regular(path) and _patch_text_file(path, build_prefix, new_prefix, tool_vars):
                 rewritten.append(_rel(tree, path))
+        if stdlib is not None:
+            # 3.14+: the same variables as JSON, and PEP 739's build details.
+            json_files = sorted(stdlib.glob("_sysconfig_vars_*.json"))
+            json_files += [stdlib / "build-details.json"]
+            for path in json_files:
+                if _is_regular(path) and _patch_json_file(
+                    path, build_prefix, new_prefix, tool_vars, marker_var
+                ):
+                    rewritten.append(_rel(tree, path))
 
     marker: str | None = None
     if externally_managed and stdlib is not None:
@@ -151,14 +167,33 @@ def _apply(
             marker_path.write_text(EXTERNALLY_MANAGED_TEXT, encoding="utf-8")
             marker = _rel(tree, marker_path)
 
-    links = _ensure_links(tree, implementation, stdlib)
+    links: list[str] = []
+    scripts: list[str] = []
+    exe = _checked_executable(tree, implementation, stdlib)
+    if exe is not None:
+        links = _ensure_links(tree, implementation, stdlib, exe)
+        if implementation == "cpython":
+            scripts = _relocate_scripts(tree, final_path, stdlib, exe)
     return FixupReport(
         build_prefix=build_prefix,
         rewritten=tuple(rewritten),
         tool_variables=tuple(sorted(tool_vars)),
         links=tuple(links),
         externally_managed=marker,
+        scripts=tuple(scripts),
     )
+
+
+def _relocate_scripts(tree: Path, final_path: Path, stdlib: Path | None, exe: Path) -> list[str]:
+    """Older builds' scripts (absolute shebangs, space-unsafe trampolines) made relocatable."""
+    from pyv.shebangs import relocate_scripts
+
+    candidates = sorted((tree / "bin").iterdir())
+    if stdlib is not None:
+        # Rewritten by the build since 2023-01-14 with a launcher that looks beside itself.
+        candidates += sorted(stdlib.glob("config-*/python-config.py"))
+    inside = (os.fspath(tree), os.fspath(final_path))
+    return [_rel(tree, p) for p in relocate_scripts(tree, exe, candidates, inside)]
 
 
 def _rel(tree: Path, path: Path) -> str:
@@ -179,7 +214,7 @@ def _is_script(path: Path) -> bool:
         return fh.read(2) == b"#!"
 
 
-def _stdlib_dir(tree: Path, implementation: str) -> Path | None:
+def stdlib_dir(tree: Path, implementation: str = "cpython") -> Path | None:
     """``lib/python3.X`` (``lib/pypy3.X`` for PyPy): where the stdlib and the marker live."""
     lib = tree / "lib"
     if not lib.is_dir():
@@ -281,7 +316,9 @@ def _is_build_tools_path_flag(word: str) -> bool:
 # --------------------------------------------------------------------------- sysconfigdata
 
 
-def _patch_sysconfigdata(path: Path, new_prefix: str) -> tuple[str | None, set[str], bool]:
+def _patch_sysconfigdata(
+    path: Path, new_prefix: str, marker: bool
+) -> tuple[str | None, set[str], bool]:
     """Rewrite ``build_time_vars`` in place; returns (old prefix, mapped variables, changed)."""
     source = path.read_bytes()
     try:
@@ -315,18 +352,7 @@ def _patch_sysconfigdata(path: Path, new_prefix: str) -> tuple[str | None, set[s
         return None, set(), False
     old_prefix = data.get("prefix")
     old_prefix = old_prefix.rstrip("/") if isinstance(old_prefix, str) and old_prefix else None
-    mapped: set[str] = set()
-    changed = False
-    for key, value in list(data.items()):
-        if not isinstance(value, str):
-            continue
-        new_value = rewrite_prefix(value, old_prefix, new_prefix) if old_prefix else value
-        tooled = map_build_tools(key, new_value) if isinstance(key, str) else new_value
-        if tooled != new_value:
-            mapped.add(key)
-        if tooled != value:
-            data[key] = tooled
-            changed = True
+    mapped, changed = _patch_vars(data, old_prefix, new_prefix, marker)
     if changed:
         # Splice the new literal in place of the old one; the rest of the file stays as is.
         start = _byte_offset(source, node.lineno, node.col_offset)
@@ -334,6 +360,43 @@ def _patch_sysconfigdata(path: Path, new_prefix: str) -> tuple[str | None, set[s
         literal = pprint.pformat(data, indent=1, width=100).encode("utf-8")
         path.write_bytes(source[:start] + literal + source[end:])
     return old_prefix, mapped, changed
+
+
+def _patch_vars(
+    data: dict[object, object], old_prefix: str | None, new_prefix: str, marker: bool
+) -> tuple[set[str], bool]:
+    """Rewrite sysconfig variables in place; returns (mapped variables, changed)."""
+    mapped: set[str] = set()
+    changed = False
+    for key, value in list(data.items()):
+        if not isinstance(value, str):
+            continue
+        new_value = _rewrite_variable(key, value, old_prefix, new_prefix) if old_prefix else value
+        tooled = map_build_tools(key, new_value) if isinstance(key, str) else new_value
+        if tooled != new_value:
+            mapped.add(str(key))
+        if tooled != value:
+            data[key] = tooled
+            changed = True
+    if marker and "PYTHON_BUILD_STANDALONE" not in data:
+        data["PYTHON_BUILD_STANDALONE"] = 1
+        changed = True
+    return mapped, changed
+
+
+_NEEDS_QUOTES = re.compile(r"[\s'\"\\$`]")
+
+
+def _rewrite_variable(name: object, value: str, old: str, new: str) -> str:
+    """``value`` with the prefix rewritten; in a compiler or flags variable, a path that
+    now holds a space (or a quote) is quoted, so setuptools and the shell keep it one word."""
+    if name not in _FLAG_VARS or not _NEEDS_QUOTES.search(new):
+        return rewrite_prefix(value, old, new)
+    words = value.split()
+    out = [rewrite_prefix(word, old, new) for word in words]
+    if out == words:
+        return value
+    return " ".join(shlex.quote(n) if n != w else n for n, w in zip(out, words))
 
 
 def _byte_offset(source: bytes, lineno: int, col: int) -> int:
@@ -347,7 +410,49 @@ def _byte_offset(source: bytes, lineno: int, col: int) -> int:
 # --------------------------------------------------------------------------- other text files
 
 
+def _patch_json_file(
+    path: Path, old: str, new: str, tool_vars: set[str], marker: bool
+) -> bool:
+    """Rewrite the prefix in a JSON file (sysconfig variables also get their tools mapped)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError:
+        raise ArchiveError(
+            f"cannot fix up {path.name}: it is not valid JSON",
+            "the archive is damaged; delete it from the download cache",
+        ) from None
+    if path.name.startswith("_sysconfig_vars_") and isinstance(data, dict):
+        mapped, changed = _patch_vars(data, old, new, marker)
+        tool_vars.update(mapped)
+    else:
+        patched = _rewrite_strings(data, old, new)
+        changed, data = patched != data, patched
+    if changed:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return changed
+
+
+def _rewrite_strings(value: object, old: str, new: str) -> object:
+    """``value`` with the prefix rewritten in every string it holds, at any depth."""
+    if isinstance(value, str):
+        return rewrite_prefix(value, old, new)
+    if isinstance(value, list):
+        return [_rewrite_strings(item, old, new) for item in value]
+    if isinstance(value, dict):
+        return {key: _rewrite_strings(item, old, new) for key, item in value.items()}
+    return value
+
+
 _MAKE_VAR_RE = re.compile(r"^([A-Z_][A-Z0-9_]*)=([ \t]*)(.*)$", re.MULTILINE)
+
+
+#: CPython's ``python-config`` (sh) finds its prefix with unquoted expansions that split
+#: a path holding a space (``--prefix`` then prints nothing); their quoted forms.
+_CONFIG_SPACE_SAFE = (
+    ('RESULT=$(dirname $(cd $(dirname "$1") && pwd -P))',
+     'RESULT=$(dirname "$(cd "$(dirname "$1")" && pwd -P)")'),
+    ("    echo $RESULT\n", '    echo "$RESULT"\n'),
+)
 
 
 def _patch_text_file(path: Path, old: str, new: str, tool_vars: set[str]) -> bool:
@@ -369,6 +474,9 @@ def _patch_text_file(path: Path, old: str, new: str, tool_vars: set[str]) -> boo
             return f"{name}={space}{mapped}"
 
         patched = _MAKE_VAR_RE.sub(tools, patched)
+    elif path.name.endswith("-config"):
+        for unsafe, safe in _CONFIG_SPACE_SAFE:
+            patched = patched.replace(unsafe, safe)
     if patched == text:
         return False
     path.write_bytes(patched.encode("latin-1"))
@@ -378,13 +486,11 @@ def _patch_text_file(path: Path, old: str, new: str, tool_vars: set[str]) -> boo
 # --------------------------------------------------------------------------- links
 
 
-def _ensure_links(tree: Path, implementation: str, stdlib: Path | None) -> list[str]:
-    bin_dir = tree / "bin"
-    if not bin_dir.is_dir():
-        return []
+def _checked_executable(tree: Path, implementation: str, stdlib: Path | None) -> Path | None:
+    """The interpreter the stdlib directory names, which must exist (None: no bin/ or stdlib)."""
     match = _STDLIB_RE.match(stdlib.name) if stdlib is not None else None
-    if match is None:
-        return []
+    if not (tree / "bin").is_dir() or match is None:
+        return None
     major, minor, t = match.group(2), match.group(3), match.group(4)
     exe = interpreter_executable(tree, implementation, int(major), int(minor), bool(t))
     if not (tree / exe).exists():
@@ -392,6 +498,15 @@ def _ensure_links(tree: Path, implementation: str, stdlib: Path | None) -> list[
             f"the extracted installation has no interpreter at {exe.as_posix()}",
             "the archive does not hold the expected build; report it",
         )
+    return exe
+
+
+def _ensure_links(tree: Path, implementation: str, stdlib: Path | None, exe: Path) -> list[str]:
+    bin_dir = tree / "bin"
+    match = _STDLIB_RE.match(stdlib.name) if stdlib is not None else None
+    if match is None:
+        return []
+    major, minor = match.group(2), match.group(3)
     target = exe.name
     if implementation == "pypy":
         names = [f"pypy{major}", "pypy", "python", f"python{major}", f"python{major}.{minor}"]
@@ -414,8 +529,10 @@ def interpreter_executable(
 ) -> Path:
     """The interpreter's path relative to the installation, e.g. ``bin/python3.13t``.
 
-    The versioned name is preferred; if the tree lacks it, the first of the
-    usual aliases that exists is returned.
+    The versioned name is preferred, then the debug builds' ``d`` form
+    (``python3.13td``: free-threaded debug builds have no ``python3.13t``;
+    their ``PYTHON.json`` names it too, but lies outside the extracted
+    ``install/`` subtree), then the first of the usual aliases that exists.
     """
     t = "t" if freethreaded else ""
     if implementation == "pypy":
@@ -423,126 +540,10 @@ def interpreter_executable(
     elif implementation == "graalpy":
         candidates = ["graalpy", f"python{major}.{minor}", f"python{major}", "python"]
     else:
-        candidates = [f"python{major}.{minor}{t}", f"python{major}{t}", f"python{t}"]
+        v = f"{major}.{minor}"
+        candidates = [f"python{v}{t}", f"python{v}{t}d", f"python{major}{t}", f"python{t}"]
     paths = [Path("bin", name) for name in candidates]
     for rel in paths:
         if os.path.lexists(tree / rel):
             return rel
     return paths[0]
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def _first_line(*texts: str) -> str:
-    for text in texts:
-        for line in text.splitlines():
-            if line.strip():
-                return line.strip()
-    return "no output"
-
-
-class SmokeTest:
-    """The new interpreter importing the modules most often broken by a bad build, started
-    in the background so the installer can prepare the shims meanwhile."""
-
-    _HINT = "the build may not suit this system; try another version or report it"
-
-    def __init__(self, python: Path, *, timeout: float = 60.0) -> None:
-        self.python = python
-        self.timeout = timeout
-        try:
-            self._process: subprocess.Popen[str] | None = subprocess.Popen(
-                [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace",
-            )
-        except OSError as exc:
-            raise PyvError(
-                f"the smoke test of {python} could not start it: {exc.strerror or exc}",
-                self._HINT,
-                exit_code=ExitCode.FAILURE,
-            ) from None
-
-    def result(self) -> None:
-        """Wait for the test; :class:`PyvError` if it failed or did not finish in time."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        try:
-            out, err = process.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise PyvError(
-                f"the smoke test of {self.python} did not finish within {self.timeout:g} s",
-                self._HINT,
-                exit_code=ExitCode.FAILURE,
-            ) from None
-        if process.returncode != 0:
-            raise PyvError(
-                f"the smoke test of {self.python} failed (exit {process.returncode}): "
-                f"{_first_line(err, out)}",
-                self._HINT,
-                exit_code=ExitCode.FAILURE,
-            )
-
-    def cancel(self) -> None:
-        """Stop a test whose answer is no longer wanted (the install is failing anyway)."""
-        process, self._process = self._process, None
-        if process is not None:
-            process.kill()
-            process.communicate()
-
-
-def smoke_test(python: Path, *, timeout: float = 60.0) -> None:
-    """Run the smoke test and wait for it (see :class:`SmokeTest`)."""
-    SmokeTest(python, timeout=timeout).result()
-
-
-#: Paths compileall skips: site-packages (pip compiles what it installs) and the
-#: deliberately broken test inputs, as CPython's own ``make install`` does.
-_COMPILE_EXCLUDE = r"[/\\](site-packages|bad_coding|badsyntax|lib2to3[/\\]tests[/\\]data)"
-
-
-def compile_bytecode(install_dir: Path, python: Path, *, timeout: float = 900.0) -> None:
-    """Precompile the standard library of ``install_dir`` with its own interpreter."""
-    stdlib = _stdlib_dir(install_dir, "cpython")  # lib/python3.X, else lib/pypy3.X
-    if stdlib is None:
-        raise PyvError(
-            f"cannot compile bytecode: {install_dir} has no lib/python3.X directory",
-            "reinstall this version",
-        )
-    argv = [
-        os.fspath(python),
-        "-E",
-        "-s",
-        "-m",
-        "compileall",
-        "-q",
-        "-j0",
-        "-x",
-        _COMPILE_EXCLUDE,
-        os.fspath(stdlib),
-    ]
-    hint = "the installation still works, only slower to start; reinstall to retry"
-    try:
-        result = subprocess.run(
-            argv, capture_output=True, text=True, errors="replace", timeout=timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise PyvError(
-            f"compiling the standard library of {install_dir.name} timed out", hint
-        ) from None
-    except OSError as exc:
-        raise PyvError(
-            f"compiling the standard library of {install_dir.name} could not start "
-            f"{python}: {exc.strerror or exc}",
-            hint,
-        ) from None
-    if result.returncode != 0:
-        raise PyvError(
-            f"compiling the standard library of {install_dir.name} failed "
-            f"(exit {result.returncode}): {_first_line(result.stdout, result.stderr)}",
-            hint,
-        )

@@ -273,17 +273,15 @@ def _install_one(
         # write access to the store at import.
         compile_default = options.store is not None
         if compile_default if settings.compile_bytecode is None else settings.compile_bytecode:
-            _compile(installation)
-            if group_store:
-                share_tree(installation.path)  # the new __pycache__ directories
+            _compile(installation, group_store)
     action = "reinstalled" if existing is not None else "installed"
     return InstallOutcome(text, installation, action, time.monotonic() - start, downloaded)
 
 
-def _compile(installation: Installation) -> None:
-    from pyv.fixups import compile_bytecode
+def _compile(installation: Installation, group: bool) -> None:
+    from pyv.checks import compile_bytecode
 
-    compile_bytecode(installation.path, installation.executable)
+    compile_bytecode(installation.path, installation.executable, group=group)
 
 
 def _fix_up(settings: Settings, download: Download, tree: Path, final_path: Path) -> str:
@@ -315,7 +313,7 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
     fails they are rolled back, so nothing points at an installation that never
     appeared.
     """
-    from pyv.fixups import SmokeTest
+    from pyv.checks import SmokeTest
     from pyv.store import read_installation
 
     test = SmokeTest(tree / exe_rel)
