@@ -111,9 +111,10 @@ def test_download_properties() -> None:
 
 
 def test_shipped_catalog_loads_fast_and_is_complete(catalog: Catalog) -> None:
-    start = time.perf_counter()
+    # CPU time, not wall time: the budget is about pyv's work, not the machine's load.
+    start = time.process_time()
     fresh = read_catalog_file(BUNDLED_CATALOG, source="bundled")
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert elapsed < 0.25, f"reading the bundled catalog took {elapsed * 1000:.0f} ms"
     assert fresh.downloads == catalog.downloads
     assert len(catalog.downloads) > 5000
@@ -302,9 +303,9 @@ def test_all_platforms(catalog: Catalog) -> None:
 
 
 def test_listing_everything_is_fast(catalog: Catalog) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     found = matching_downloads(catalog, parse_request("any"), LINUX_V3, all_platforms=True)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert len(found) > 1000
     assert elapsed < 0.25, f"filtering the whole catalog took {elapsed * 1000:.0f} ms"
 
