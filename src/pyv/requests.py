@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 #: Implementations pyv can install, in preference order (CPython first).
 IMPLEMENTATIONS = ("cpython", "pypy", "graalpy")
 
+#: Where ``pyv list`` puts a row: implementation, newest release first, pre-releases
+#: before their final release, then the key.
+ListOrder = tuple[int, int, int, int, int, str]
+
+
+def list_order(
+    implementation: str, major: int, minor: int, patch: int, prerelease: str, key: str
+) -> ListOrder:
+    impl = IMPLEMENTATIONS.index(implementation) if implementation in IMPLEMENTATIONS else 9
+    return (impl, -major, -minor, -patch, 1 if not prerelease else 0, key)
+
 #: Spellings of implementation names (lower case) -> canonical name; ``None`` = any.
 _IMPL_NAMES: dict[str, str | None] = {
     "cpython": "cpython",

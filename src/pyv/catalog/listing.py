@@ -17,19 +17,8 @@ from pyv.catalog.compact import Rows
 from pyv.catalog.loading import load_rows
 from pyv.catalog.model import key_head, key_tail, version_rank
 from pyv.platform import Host
-from pyv.requests import IMPLEMENTATIONS, PythonRequest
+from pyv.requests import ListOrder, PythonRequest, list_order
 from pyv.settings import Settings
-
-#: Where ``pyv list`` puts a row: implementation, newest release first, pre-releases
-#: before their final release, then the key.
-ListOrder = tuple[int, int, int, int, int, str]
-
-
-def list_order(
-    implementation: str, major: int, minor: int, patch: int, prerelease: str, key: str
-) -> ListOrder:
-    impl = IMPLEMENTATIONS.index(implementation) if implementation in IMPLEMENTATIONS else 9
-    return (impl, -major, -minor, -patch, 1 if not prerelease else 0, key)
 
 
 class Offer(NamedTuple):

@@ -15,8 +15,8 @@ from pyv.errors import NotFound
 
 if TYPE_CHECKING:
     from pyv.catalog.compact import Rows
-    from pyv.catalog.listing import ListOrder, Offer
-    from pyv.requests import PythonRequest
+    from pyv.catalog.listing import Offer
+    from pyv.requests import ListOrder, PythonRequest
     from pyv.store import Installation
 
 
@@ -55,7 +55,7 @@ def list_pythons(
     all_platforms: bool,
 ) -> tuple[list[ListRow], Rows | None]:
     """The rows `pyv list` shows, best first, and the catalog used (if any)."""
-    from pyv.catalog.listing import list_order
+    from pyv.requests import list_order
     from pyv.store import all_installations, find_installed
 
     if request is None:
