@@ -12,6 +12,10 @@ Entries pyv cannot install are left out: other operating systems (pyodide's
 emscripten ``xbuildenv`` archives), unknown archive types, and entries without a
 sha256 (pyv verifies every archive).
 
+The output is the compact file (:mod:`pyv.catalog.compact`) in catalog order.
+It is checked here, field by field, as it is read back: at run time pyv trusts
+the catalog it ships and ``pyv list`` reads its rows as they are.
+
 ``--fixture-dir`` also writes a small SHA256SUMS fixture for the test suite: the
 archives of one tag for a few platforms as the uv JSON lists them, plus the
 less preferred flavours of the same builds (with made-up checksums) that the

@@ -124,3 +124,14 @@ def test_deeply_nested_refreshed_catalog_is_ignored(run_pyv: Any, pyv_home: Path
     result = run_pyv("list", "--available")
     assert result.returncode == 0, result.stderr
     assert "nested too deeply" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_release_file_lines_with_bad_fields_are_skipped() -> None:
+    from pyv.catalog import downloads_from_sha256sums
+
+    good = f"{'a' * 64}  {NAME}"
+    rest = "+20240713-x86_64-unknown-linux-gnu-install_only.tar.gz"
+    huge = f"{'b' * 64}  cpython-3.{'9' * 5000}.1{rest}"
+    big = f"{'c' * 64}  cpython-3.12.99999{rest}"
+    found = downloads_from_sha256sums("\n".join([good, huge, big]), "20240713")
+    assert [d.key for d in found] == [GOOD.key]

@@ -108,7 +108,7 @@ def check_path(text: str, name: str) -> Path:
     if any(len(part) > _NAME_MAX for part in encoded.split(b"/")):
         raise ConfigError(f"{name}: a path component is longer than {_NAME_MAX} bytes",
                           f"check the path {_shown(text)}")
-    return Path(os.path.expanduser(text))
+    return Path(text)
 
 
 def _parse_paths(value: object, name: str) -> tuple[Path, ...]:
@@ -118,7 +118,7 @@ def _parse_paths(value: object, name: str) -> tuple[Path, ...]:
         parts = list(value)
     else:
         raise ConfigError(f"{name} must be a list of paths, got {_shown(value)}")
-    return tuple(check_path(p, name) for p in parts)
+    return tuple(check_path(os.path.expanduser(p), name) for p in parts)
 
 
 def _choice(*choices: str) -> Callable[[object, str], str]:

@@ -173,7 +173,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def check_body(tables: Any, rows: list[Any]) -> None:
-    """Check every table entry and row of a file pyv did not ship (~3 ms per 5,000 rows).
+    """Check every table entry and row of a file pyv did not ship.
 
     Distinct strings are checked once each: thousands of rows share a few
     hundred builds and pre-release tags.
@@ -196,12 +196,51 @@ def check_body(tables: Any, rows: list[Any]) -> None:
             elif column not in ("variant", "arch_variant"):
                 check_text(column, value)
     sizes = [len(tables[column]) for column in _TABLE_COLUMNS]
+    try:
+        _check_columns(rows, sizes)
+    except (ValueError, TypeError):
+        pass  # the row-by-row pass below names the row and the field
+    else:
+        return
     seen: set[tuple[str, str]] = set()
     for number, row in enumerate(rows, 1):
         try:
             _check_row(row, sizes, seen)
         except ValueError as exc:
             raise ValueError(f"row {number}: {exc}") from None
+    raise ValueError("malformed rows")  # pragma: no cover - the passes agree
+
+
+#: Row positions of the table indexes, in ``_TABLE_COLUMNS`` order.
+_INDEX_POSITIONS = (0, 5, 6, 7, 8, 9, 11)
+
+
+def _check_columns(rows: list[Any], sizes: list[int]) -> None:
+    """The row checks of :func:`_check_row`, column by column over distinct values:
+    the same rules in a fraction of the time (most columns hold a few values)."""
+    if not all(type(row) is list and len(row) == len(COLUMNS) for row in rows):
+        raise ValueError("bad row")
+    columns = list(zip(*rows)) if rows else [() for _ in COLUMNS]
+    for position, size in zip(_INDEX_POSITIONS, sizes):
+        if not all(type(v) is int and 0 <= v < size for v in set(columns[position])):
+            raise ValueError("bad index")
+    for position, name in ((1, "major"), (2, "minor"), (3, "patch")):
+        for value in set(columns[position]):
+            check_version_part(name, value)
+    for position, name in ((4, "prerelease"), (10, "build")):
+        for value in set(columns[position]):
+            check_text(name, value)
+    _check_rest_and_sha(columns[12], columns[13])
+
+
+def _check_rest_and_sha(rests: Any, shas: Any) -> None:
+    url = field_pattern("url")
+    for rest in rests:
+        if not isinstance(rest, str) or not url.fullmatch("file://" + rest):
+            raise ValueError(f"url: not a valid URL: {rest!r:.60}")
+    for sha in shas:
+        if sha is not None:
+            check_text("sha256", sha)
 
 
 def _check_row(row: Any, sizes: list[int], seen: set[tuple[str, str]]) -> None:
@@ -218,10 +257,7 @@ def _check_row(row: Any, sizes: list[int], seen: set[tuple[str, str]]) -> None:
         if (name, value) not in seen:
             check_text(name, value)
             seen.add((name, value))
-    if not isinstance(rest, str) or not field_pattern("url").fullmatch("file://" + rest):
-        raise ValueError(f"url: not a valid URL: {rest!r:.60}")
-    if sha is not None:
-        check_text("sha256", sha)
+    _check_rest_and_sha((rest,), (sha,))
 
 
 def row_download(tables: dict[str, Any], row: list[Any]) -> Download:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from pyv.catalog.choice import platform_filter, version_filter
 from pyv.catalog.compact import Rows
 from pyv.catalog.loading import load_rows
-from pyv.catalog.model import format_key, version_rank
+from pyv.catalog.model import key_head, key_tail, version_rank
 from pyv.platform import Host
 from pyv.requests import ListOrder, PythonRequest, list_order
 from pyv.settings import Settings
@@ -56,63 +56,75 @@ def offers(
         return [], rows
     matched = _matching(rows, request, host, settings.arch_variant, all_platforms)
     if request.kind == "any":
-        stable = {(m[0], m[1], m[2]) for m in matched if not m[4]}
-        matched = [m for m in matched if not m[4] or (m[0], m[1], m[2]) not in stable]
+        stable = {(r[0], r[1], r[2]) for r, _, _ in matched if not r[4]}
+        matched = [m for m in matched if not m[0][4] or (m[0][0], m[0][1], m[0][2]) not in stable]
     if not all_versions:
         matched = _best_per_minor(matched, demote_pre=not request.allows_prereleases)
-    result = []
-    for impl, major, minor, patch, pre, variant, os, arch, av, libc, build, url, sha in matched:
-        version = f"{major}.{minor}.{patch}{pre}"
-        key = format_key(impl, version, variant, os, arch, av, libc)
-        order = list_order(impl, major, minor, patch, pre, key)
-        result.append(Offer(key, version, impl, url, sha, build, order))
+    tables = rows.tables
+    impls, prefixes = tables["implementation"], tables["prefix"]
+    result = [
+        Offer(key, version, impls[row[0]], prefixes[row[11]] + row[12], row[13], row[10],
+              list_order(impls[row[0]], row[1], row[2], row[3], row[4], key))
+        for row, version, key in matched
+    ]
     result.sort(key=lambda offer: offer.order)
     return result, rows
 
 
-#: A row with its table indexes resolved (the Download fields, in their order).
-_Fields = tuple[str, int, int, int, str, "str | None", str, str, "str | None", str, str, str,
-                "str | None"]
+#: A matching row, its version text and its key.
+_Match = tuple[list[Any], str, str]
 
 
 def _matching(
     rows: Rows, request: PythonRequest, host: Host, arch_variant: str, all_platforms: bool
-) -> list[_Fields]:
+) -> list[_Match]:
+    """The rows the request matches. The predicates run once per distinct platform and
+    version, and the key is put together from halves made once each."""
     tables = rows.tables
-    impls, variants, prefixes = tables["implementation"], tables["variant"], tables["prefix"]
+    impls, variants = tables["implementation"], tables["variant"]
     oses, arches, levels, libcs = (
         tables["os"], tables["arch"], tables["arch_variant"], tables["libc"]
     )
     platform_ok = platform_filter(request, host, arch_variant, all_platforms)
     version_ok = version_filter(request)
-    platforms: dict[tuple[int, int, int, int], bool] = {}
-    matched: list[_Fields] = []
-    for impl_i, major, minor, patch, pre, var_i, os_i, arch_i, av_i, libc_i, build, px, rest, sha \
-            in rows.rows:
-        platform = (os_i, arch_i, av_i, libc_i)
-        ok = platforms.get(platform)
-        if ok is None:
-            ok = platforms[platform] = platform_ok(
-                oses[os_i], arches[arch_i], levels[av_i], libcs[libc_i]
+    tails: dict[tuple[int, int, int, int], str | None] = {}
+    heads: dict[tuple[int, int, int, int, str, int], tuple[str, str] | None] = {}
+    matched: list[_Match] = []
+    for row in rows.rows:
+        platform = (row[6], row[7], row[8], row[9])
+        tail = tails.get(platform, "")
+        if tail == "":
+            os, arch, av, libc = oses[row[6]], arches[row[7]], levels[row[8]], libcs[row[9]]
+            tail = tails[platform] = (
+                key_tail(os, arch, av, libc) if platform_ok(os, arch, av, libc) else None
             )
-        if not ok:
+        if tail is None:
             continue
-        impl, variant = impls[impl_i], variants[var_i]
-        if version_ok(impl, f"{major}.{minor}.{patch}{pre}", variant):
-            matched.append((impl, major, minor, patch, pre, variant, oses[os_i], arches[arch_i],
-                            levels[av_i], libcs[libc_i], build, prefixes[px] + rest, sha))
+        release = (row[0], row[1], row[2], row[3], row[4], row[5])
+        head = heads.get(release, ("", ""))
+        if head == ("", ""):
+            impl, variant = impls[row[0]], variants[row[5]]
+            version = f"{row[1]}.{row[2]}.{row[3]}{row[4]}"
+            head = heads[release] = (
+                (key_head(impl, version, variant), version)
+                if version_ok(impl, version, variant) else None
+            )
+        if head is not None:
+            matched.append((row, head[1], head[0] + tail))
     return matched
 
 
-def _best_per_minor(matched: list[_Fields], *, demote_pre: bool) -> list[_Fields]:
+def _best_per_minor(matched: list[_Match], *, demote_pre: bool) -> list[_Match]:
     """The best build of each minor version and platform (as build choice ranks them)."""
-    best: dict[tuple[Any, ...], tuple[tuple[int, ...], _Fields]] = {}
-    for fields in matched:
-        impl, major, minor, patch, pre, variant, os, arch, av, libc, build = fields[:11]
-        minor_key = (impl, major, minor, variant, os, arch, av, libc)
+    best: dict[tuple[Any, ...], tuple[tuple[int, ...], _Match]] = {}
+    for match in matched:
+        row = match[0]
+        patch, pre, build = row[3], row[4], row[10]
+        minor_key = (row[0], row[1], row[2], row[5], row[6], row[7], row[8], row[9])
         rank = (1 if (demote_pre and pre) else 0, *(-n for n in version_rank(0, 0, patch, pre)))
         current = best.get(minor_key)
-        # Lower rank first; on a tie the newest build.
-        if current is None or rank < current[0] or (rank == current[0] and build > current[1][10]):
-            best[minor_key] = (rank, fields)
-    return [fields for _, fields in best.values()]
+        if current is None:
+            best[minor_key] = (rank, match)
+        elif rank < current[0] or (rank == current[0] and build > current[1][0][10]):
+            best[minor_key] = (rank, match)  # lower rank first; on a tie the newest build
+    return [match for _, match in best.values()]

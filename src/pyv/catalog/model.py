@@ -149,9 +149,18 @@ def format_key(
     arch_variant: str | None, libc: str,
 ) -> str:
     """A download's key (uv's spelling) from its parts."""
-    plus = f"+{variant}" if variant else ""
+    return key_head(implementation, version, variant) + key_tail(os, arch, arch_variant, libc)
+
+
+def key_head(implementation: str, version: str, variant: str | None) -> str:
+    """A key's first half: ``cpython-3.13.1+freethreaded``."""
+    return f"{implementation}-{version}+{variant}" if variant else f"{implementation}-{version}"
+
+
+def key_tail(os: str, arch: str, arch_variant: str | None, libc: str) -> str:
+    """A key's platform half: ``-linux-x86_64_v3-gnu``."""
     level = f"_{arch_variant}" if arch_variant else ""
-    return f"{implementation}-{version}{plus}-{os}-{arch}{level}-{libc}"
+    return f"-{os}-{arch}{level}-{libc}"
 
 
 def version_rank(

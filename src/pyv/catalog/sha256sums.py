@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pyv.catalog.model import Download, cached_version, catalog_order
+from pyv.catalog.model import Download, cached_version, catalog_order, make_download
 from pyv.settings import PBS_DOWNLOAD_PREFIX
 
 _PBS_NAME_RE = re.compile(
@@ -72,7 +72,10 @@ def download_from_pbs_filename(
     if flavour is None:
         return None
     variant, rank = flavour
-    version = cached_version(match.group("version"))
+    try:
+        version = cached_version(match.group("version"))
+    except ValueError:  # e.g. more digits than int() takes
+        return None
     arch = match.group("arch")
     arch_variant = None
     level = re.fullmatch(r"x86_64_(v[2-4])", arch)
@@ -87,21 +90,25 @@ def download_from_pbs_filename(
         os_name, libc = "linux", match.group("libc")
     pre = version.pre
     url = f"{base_url.rstrip('/')}/{tag}/{filename.replace('+', '%2B')}"
-    download = Download(
-        implementation="cpython",
-        major=version.release[0],
-        minor=version.release[1],
-        patch=version.release[2],
-        prerelease=f"{pre[0]}{pre[1]}" if pre else "",
-        variant=variant,
-        os=os_name,
-        arch=arch,
-        arch_variant=arch_variant,
-        libc=libc,
-        build=match.group("tag"),
-        url=url,
-        sha256=sha256.lower() if sha256 else None,
-    )
+    try:
+        # The same field checks as every catalog entry: a release file is input too.
+        download = make_download({
+            "implementation": "cpython",
+            "major": version.release[0],
+            "minor": version.release[1],
+            "patch": version.release[2],
+            "prerelease": f"{pre[0]}{pre[1]}" if pre else "",
+            "variant": variant,
+            "os": os_name,
+            "arch": arch,
+            "arch_variant": arch_variant,
+            "libc": libc,
+            "build": match.group("tag"),
+            "url": url,
+            "sha256": sha256.lower() if sha256 else None,
+        })
+    except ValueError:
+        return None
     # A "-shared" Windows triple is the older spelling of the same build; prefer the plain one.
     return download, rank * 2 + (1 if match.group("shared") else 0)
 
