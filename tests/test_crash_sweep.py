@@ -119,7 +119,8 @@ def test_reinstall_killed_anywhere_loses_nothing(
                                text=True, timeout=60)
         assert again.returncode == 0 and "already installed" in again.stderr, (what, again)
         assert os.readlink(pythons / "cpython-3.12-linux-x86_64-gnu") == archive.key, what
-        assert os.readlink(pyv_home / "index" / archive.key) == f"../pythons/{archive.key}", what
+        entry = (pyv_home / "index" / archive.key).read_text().splitlines()[0]
+        assert entry == f"pythons/{archive.key}", what
         assert (pyv_home / "shims" / "python3.12").is_file(), what
         assert list((pythons / ".staging").iterdir()) == [], what
         _no_leftovers(env, what)

@@ -22,20 +22,21 @@ from pyv.venv.interpreter import resolve_interpreter
 PRINT_SELF = '#!/bin/sh\necho "$0"\n'
 
 #: case -> (.python-version in the project, in its parent, global file, PYV_VERSION,
-#:          expected answer: a store entry, "system", or "missing")
+#:          expected answer: a store entry, "system", or "missing"). A minor request runs
+#:          from the minor link, an exact one from the installation's own directory.
 CASES = {
     "minor in the file": ("3.12\n", None, None, None, "cpython-3.12-linux-x86_64-gnu"),
     "exact patch": ("3.12.1\n", None, None, None, "cpython-3.12.1-linux-x86_64-gnu"),
     "spelling with a prefix": ("cpython@3.11\n", None, None, None,
-                               "cpython-3.11.9-linux-x86_64-gnu"),
-    "file in a parent": (None, "3.11\n", None, None, "cpython-3.11.9-linux-x86_64-gnu"),
+                               "cpython-3.11-linux-x86_64-gnu"),
+    "file in a parent": (None, "3.11\n", None, None, "cpython-3.11-linux-x86_64-gnu"),
     "BOM, comments and CRLF": ("\ufeff# pin\r\n  3.11  # why\r\n", None, None, None,
-                               "cpython-3.11.9-linux-x86_64-gnu"),
-    "PYV_VERSION first": ("3.12\n", None, None, "3.11", "cpython-3.11.9-linux-x86_64-gnu"),
+                               "cpython-3.11-linux-x86_64-gnu"),
+    "PYV_VERSION first": ("3.12\n", None, None, "3.11", "cpython-3.11-linux-x86_64-gnu"),
     "PYV_VERSION multi": (None, None, None, "3.12.1:3.11", "cpython-3.12.1-linux-x86_64-gnu"),
-    "global file": (None, None, "3.11\n", None, "cpython-3.11.9-linux-x86_64-gnu"),
+    "global file": (None, None, "3.11\n", None, "cpython-3.11-linux-x86_64-gnu"),
     "file beats global": ("3.12.1\n", None, "3.11\n", None, "cpython-3.12.1-linux-x86_64-gnu"),
-    "multi-entry file": ("3.11\n3.12\n", None, None, None, "cpython-3.11.9-linux-x86_64-gnu"),
+    "multi-entry file": ("3.11\n3.12\n", None, None, None, "cpython-3.11-linux-x86_64-gnu"),
     "system": ("system\n", None, None, None, "system"),
     "system after an entry": ("system\n3.11\n", None, None, None, "system"),
     "missing": ("3.99\n", None, None, None, "missing"),

@@ -118,9 +118,6 @@ class TrustCommand(Command):
     The file's current content is recorded: any change to it needs `pyv trust` again.
     """
 
-    name = "trust"
-    help = "allow a version file's path entries to run programs from its tree"
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("path", nargs="?", metavar="DIR",
                             help="a directory holding .python-version, or the file itself")
