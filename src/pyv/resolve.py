@@ -44,6 +44,19 @@ def run_root(inst: Installation, follow_minor: bool) -> tuple[Path, bool]:
     return inst.path, False
 
 
+def pending_root(inst: Installation, follow_minor: bool,
+                 installs: list[Installation]) -> tuple[Path, bool]:
+    """:func:`run_root` of an installation about to be published: its minor link once the
+    store re-points it (the store's own rule), since the link on disk is not there yet."""
+    from pyv.store import newest_patches
+
+    same_store = [i for i in installs if i.store == inst.store]
+    newest = newest_patches(same_store).get(inst.minor_key)
+    if follow_minor and newest is not None and newest.key == inst.key:
+        return inst.store / inst.minor_key, True
+    return inst.path, False
+
+
 class NotInstalled(NotFound):
     """The selected version or environment is not there (a shim exits 127)."""
 

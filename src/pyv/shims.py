@@ -207,10 +207,11 @@ class IndexEntry:
 
 
 def index_entries(settings: Settings, installs: list[Installation], envs: list[Path],
-                  host: Host) -> dict[str, IndexEntry]:
-    """Spelling -> what the shim should run for it."""
+                  host: Host, pending_key: str | None = None) -> dict[str, IndexEntry]:
+    """Spelling -> what the shim should run for it (``pending_key``: an installation about
+    to be published, run through the minor link the store will give it)."""
     from pyv.requests import parse_request
-    from pyv.resolve import follows_minor, run_root
+    from pyv.resolve import follows_minor, pending_root, run_root
     from pyv.store import find_installed
 
     result: dict[str, IndexEntry] = {}
@@ -229,7 +230,10 @@ def index_entries(settings: Settings, installs: list[Installation], envs: list[P
             found = find_installed(settings, request, host, installs)
             if found:
                 best = found[0]
-                root, follows = run_root(best, follows_minor(request))
+                if best.key == pending_key:
+                    root, follows = pending_root(best, follows_minor(request), installs)
+                else:
+                    root, follows = run_root(best, follows_minor(request))
                 result[name] = IndexEntry(root, best, follows)
     for env in envs:
         try:
@@ -348,7 +352,8 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
                 installs = sorted([*installs, pending.installation], key=sort_key)
         envs = named_envs(settings)
         names = shim_names(installs, envs, extra_bins)
-        entries = index_entries(settings, installs, envs, current_host())
+        entries = index_entries(settings, installs, envs, current_host(),
+                                pending.installation.key if pending is not None else None)
 
         existing = {p.name for p in shims_dir.iterdir()
                     if not p.name.startswith(".") and _is_our_shim(p)}

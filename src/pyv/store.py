@@ -427,14 +427,7 @@ class Store:
         The one place minor links are derived from the records. A stable patch wins
         over pre-releases of the same minor; then the newest.
         """
-        newest: dict[str, Installation] = {}
-        for inst in self.installations():
-            current = newest.get(inst.minor_key)
-            if current is None or (
-                (not inst.version.is_prerelease, inst.version)
-                > (not current.version.is_prerelease, current.version)
-            ):
-                newest[inst.minor_key] = inst
+        newest = newest_patches(self.installations())
         return {minor: inst.key for minor, inst in newest.items()}
 
     def minor_links_current(self) -> bool:
@@ -471,6 +464,20 @@ class Store:
                 if link.is_symlink() and os.readlink(link) == key:
                     continue
             atomic_symlink(key, link, what=f"the minor link {link}")
+
+
+def newest_patches(installs: list[Installation]) -> dict[str, Installation]:
+    """Minor key -> the newest patch of that minor among ``installs`` (one store's, or one
+    about to be published among them): what its minor link names."""
+    newest: dict[str, Installation] = {}
+    for inst in installs:
+        current = newest.get(inst.minor_key)
+        if current is None or (
+            (not inst.version.is_prerelease, inst.version)
+            > (not current.version.is_prerelease, current.version)
+        ):
+            newest[inst.minor_key] = inst
+    return newest
 
 
 def _is_minor_link(path: str) -> bool:
