@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyv.checks import compile_bytecode, smoke_test
+from pyv.checks import SmokeTest, compile_bytecode
 from pyv.errors import PyvError
 
 
@@ -43,7 +43,7 @@ def test_smoke_test_timeout_kills_the_process_group(tmp_path: Path) -> None:
     exe = _hanging(tmp_path / "bin/python3.12", tmp_path / "pid")
     start = time.monotonic()
     with pytest.raises(PyvError, match=r"did not finish within 0\.2 s"):
-        smoke_test(exe, timeout=0.2)
+        SmokeTest(exe, timeout=0.2).result()
     assert time.monotonic() - start < 2.5  # not the grandchild's 30 s
     assert _gone(int((tmp_path / "pid").read_text()))
 
@@ -104,7 +104,7 @@ def test_smoke_test_leaves_nothing_world_writable(tmp_path: Path, setgid: bool,
     exe = _standin(tree / "bin/python3.12", 'mkdir "$(dirname "$0")/../__pycache__"\n')
     if setgid:
         tree.chmod(0o2775)
-    smoke_test(exe)
+    SmokeTest(exe).result()
     assert stat.S_IMODE((tree / "__pycache__").stat().st_mode) & 0o777 == dir_mode
 
 
@@ -114,13 +114,13 @@ def test_smoke_test_runs_pip_launcher(tmp_path: Path) -> None:
         tmp_path / "bin/pip3", "echo 'bad interpreter: /install/bin/python3' >&2\nexit 127\n"
     )
     with pytest.raises(PyvError) as info:
-        smoke_test(exe)
+        SmokeTest(exe).result()
     assert info.value.message == (
         f"the smoke test's {pip} --version failed (exit 127): bad interpreter: /install/bin/python3"
     )
     assert "\n" not in info.value.render()
     _standin(pip, "echo 'pip 24.0 from somewhere'\n")
-    smoke_test(exe)
+    SmokeTest(exe).result()
 
 
 def test_smoke_test_ignores_python_and_pip_settings(tmp_path: Path,
@@ -130,8 +130,8 @@ def test_smoke_test_ignores_python_and_pip_settings(tmp_path: Path,
              '[ "$PYTHONDONTWRITEBYTECODE" = 1 ] || exit 8\n')
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     monkeypatch.setenv("PIP_CONFIG_FILE", "/nonexistent/pip.conf")
-    smoke_test(exe)
+    SmokeTest(exe).result()
 
 
 def test_smoke_test_without_pip(tmp_path: Path) -> None:
-    smoke_test(_standin(tmp_path / "bin/python3.12", "exit 0\n"))
+    SmokeTest(_standin(tmp_path / "bin/python3.12", "exit 0\n")).result()

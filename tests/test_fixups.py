@@ -14,15 +14,14 @@ import pytest
 
 from archives import BuiltArchive, build_synthetic_archive
 from pyv.archive import extract_archive
+from pyv.checks import SmokeTest, compile_bytecode
 from pyv.errors import ArchiveError, ExitCode, PyvError
 from pyv.fixups import (
     EXTERNALLY_MANAGED_TEXT,
     apply_fixups,
-    compile_bytecode,
     interpreter_executable,
     map_build_tools,
     rewrite_prefix,
-    smoke_test,
 )
 
 # ---------------------------------------------------------------- the real interpreter
@@ -71,7 +70,7 @@ def test_real_interpreter_prefix_rewritten(real_install: Path) -> None:
 
     marker = stdlib / "EXTERNALLY-MANAGED"
     assert marker.read_text() == EXTERNALLY_MANAGED_TEXT
-    smoke_test(real_install / "bin/python3")
+    SmokeTest(real_install / "bin/python3").result()
 
     # A second run changes nothing: the prefix is already the final one.
     again = apply_fixups(real_install, real_install)
@@ -86,7 +85,7 @@ def test_smoke_test_fails_on_broken_interpreter(tmp_path: Path) -> None:
     apply_fixups(tree, tmp_path / "final")
     exe = tree / interpreter_executable(tree, "cpython", 3, 12, False)
     with pytest.raises(PyvError) as exc_info:
-        smoke_test(exe)
+        SmokeTest(exe).result()
     err = exc_info.value
     assert err.exit_code == ExitCode.FAILURE
     assert "failed (exit 3)" in err.message and str(exe) in err.message
@@ -101,7 +100,7 @@ def test_smoke_test_reports_first_stderr_line(tmp_path: Path) -> None:
     )
     exe.chmod(0o755)
     with pytest.raises(PyvError, match=r"exit 1.*: ModuleNotFoundError: No module named _ssl$"):
-        smoke_test(exe)
+        SmokeTest(exe).result()
 
 
 def test_smoke_test_passes_on_synthetic_interpreter(tmp_path: Path) -> None:
@@ -112,7 +111,7 @@ def test_smoke_test_passes_on_synthetic_interpreter(tmp_path: Path) -> None:
     apply_fixups(tree, tmp_path / "final")
     rel = interpreter_executable(tree, "cpython", 3, 13, True)
     assert rel == Path("bin/python3.13t")
-    smoke_test(tree / rel)
+    SmokeTest(tree / rel).result()
 
 
 def test_smoke_test_timeout_and_missing(tmp_path: Path) -> None:
@@ -120,9 +119,9 @@ def test_smoke_test_timeout_and_missing(tmp_path: Path) -> None:
     slow.write_text("#!/bin/sh\nsleep 5\n")
     slow.chmod(0o755)
     with pytest.raises(PyvError, match="did not finish"):
-        smoke_test(slow, timeout=0.2)
+        SmokeTest(slow, timeout=0.2).result()
     with pytest.raises(PyvError, match="could not start"):
-        smoke_test(tmp_path / "missing")
+        SmokeTest(tmp_path / "missing").result()
 
 
 # ---------------------------------------------------------------- sysconfig data

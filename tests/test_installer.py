@@ -239,9 +239,9 @@ def test_failed_smoke_test_rolls_back(run_pyv, pbs_mirror, tmp_path, pyv_home):
 
 
 def _install_in_process(env: dict[str, str], texts: list[str]) -> list[object]:
-    from pyv.install_hooks import ShimUpdates
     from pyv.installer import install
     from pyv.settings import load_settings
+    from pyv.shims import ShimUpdates
 
     settings = load_settings({**os.environ, **env})
     return list(install(settings, texts, shims=ShimUpdates(settings)))
@@ -274,17 +274,17 @@ def test_a_rehash_between_test_and_publish_is_repaired(pbs_mirror, synthetic, py
                                                        monkeypatch):
     """Another command's rehash (which cannot see the staged tree) drops the new entries;
     the installer notices after publishing and rehashes again."""
-    import pyv.fixups
+    import pyv.checks
     import pyv.shims
     from pyv.settings import load_settings
 
-    real_result = pyv.fixups.SmokeTest.result
+    real_result = pyv.checks.SmokeTest.result
 
     def result_then_foreign_rehash(self):
         real_result(self)
         pyv.shims.rehash(load_settings())  # as a concurrent `pyv uninstall` would
 
-    monkeypatch.setattr(pyv.fixups.SmokeTest, "result", result_then_foreign_rehash)
+    monkeypatch.setattr(pyv.checks.SmokeTest, "result", result_then_foreign_rehash)
     archive = synthetic["3.11.9"]
     _install_in_process(pbs_mirror([archive]), ["3.11"])
     assert _index_root(pyv_home, archive.key) == pyv_home / "pythons" / archive.key

@@ -84,9 +84,9 @@ def test_modes_are_explicit_under_umask_000(run_pyv, pbs_mirror, archive, pyv_ho
 
 def test_uninstall_refuses_what_the_caller_says_is_in_use(pbs_mirror, archive, pyv_home):
     from pyv.errors import InUse
-    from pyv.install_hooks import ShimUpdates
     from pyv.installer import install, uninstall
     from pyv.settings import load_settings
+    from pyv.shims import ShimUpdates
 
     settings = load_settings({**os.environ, **pbs_mirror([archive])})
     install(settings, ["3.12"], shims=ShimUpdates(settings))

@@ -271,7 +271,7 @@ def test_only_ascii_digits_make_a_version(text: str) -> None:
 
 
 def test_a_word_longer_than_an_environment_name_is_no_name() -> None:
-    from pyv.venv.names import MAX_NAME_LENGTH
+    from pyv.locations import MAX_NAME_LENGTH
 
     longest = "e" * MAX_NAME_LENGTH
     assert parse_request(longest, allow_names=True).kind == "name"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pyv.errors import ExitCode, PyvError, from_os_error
 
-__all__ = ["SMOKE_IMPORTS", "SmokeTest", "compile_bytecode", "smoke_test"]
+__all__ = ["SMOKE_IMPORTS", "SmokeTest", "compile_bytecode"]
 
 SMOKE_IMPORTS = "import sys, ssl, sqlite3, zlib"
 
@@ -137,11 +137,6 @@ def _setgid(path: Path) -> bool:
         return bool(path.stat().st_mode & stat.S_ISGID)
     except OSError:
         return False
-
-
-def smoke_test(python: Path, *, timeout: float = 60.0) -> None:
-    """Run the smoke test and wait for it (see :class:`SmokeTest`)."""
-    SmokeTest(python, timeout=timeout).result()
 
 
 #: Paths compileall skips: site-packages (pip compiles what it installs) and the

@@ -22,18 +22,14 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyv.checks import SmokeTest, compile_bytecode, smoke_test
 from pyv.errors import ArchiveError, from_os_error
 
 __all__ = [
     "FixupReport",
-    "SmokeTest",
     "apply_fixups",
-    "compile_bytecode",
     "interpreter_executable",
     "map_build_tools",
     "rewrite_prefix",
-    "smoke_test",
     "stdlib_dir",
 ]
 

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 RECORD = ".pyv-install.json"
 #: The per-directory version files, nearest first (see :mod:`pyv.selection`).
 VERSION_FILES = (".python-version", ".python-versions")
+#: The longest environment name (see :mod:`pyv.venv.names`); a longer word in a request
+#: or a version file is no name.
+MAX_NAME_LENGTH = 64
+#: Commands that exist under a ``3``-suffixed name only in some builds: the shims make
+#: the plain name, and selection looks for either (see :mod:`pyv.selection`).
+ALIASES = {"python": "python3", "pip": "pip3", "pydoc": "pydoc3", "idle": "idle3"}
 
 
 def minor_key_for(

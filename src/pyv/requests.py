@@ -403,7 +403,7 @@ def parse_request(text: str, *, allow_names: bool = False) -> PythonRequest:
 
 def _could_be_name(raw: str, lowered: str) -> bool:
     """Whether a word that is no request may name an environment (see pyv.venv.names)."""
-    from pyv.venv.names import MAX_NAME_LENGTH
+    from pyv.locations import MAX_NAME_LENGTH
 
     return (
         len(raw) <= MAX_NAME_LENGTH

@@ -3,12 +3,8 @@
 Every command, ``pyv venv`` and the shims' slow path call it; it alone imports
 the installer, and only when the caller allows installing.
 
-:func:`run_root` states which directory an interpreter runs from: a request
-that does not name a patch (``3``, ``3.12``, ``latest``) goes through the
-store's minor link (``cpython-3.12-…``), so an environment made from it follows
-patch upgrades and never jumps to another minor; an exact request stays on the
-installation's own directory. The shims' index, ``pyv venv`` and every command
-use this rule, so a path an interpreter reports about itself keeps its minor.
+Which directory a managed interpreter runs from (its minor link or its own
+directory) is :func:`pyv.running.run_root`'s rule, applied here.
 """
 
 from __future__ import annotations
@@ -25,36 +21,6 @@ if TYPE_CHECKING:
     from pyv.requests import PythonRequest
     from pyv.settings import Settings
     from pyv.store import Installation
-
-
-def follows_minor(request: PythonRequest) -> bool:
-    """Whether what ``request`` selects should be run through its minor link."""
-    return request.kind in ("version", "any") and not request.is_exact
-
-
-def run_root(inst: Installation, follow_minor: bool) -> tuple[Path, bool]:
-    """(directory to run ``inst`` from, whether that is its minor link)."""
-    if follow_minor:
-        link = inst.store / inst.minor_key
-        try:
-            if link.is_symlink() and os.path.basename(os.readlink(link)) == inst.key:
-                return link, True
-        except OSError:
-            pass
-    return inst.path, False
-
-
-def pending_root(inst: Installation, follow_minor: bool,
-                 installs: list[Installation]) -> tuple[Path, bool]:
-    """:func:`run_root` of an installation about to be published: its minor link once the
-    store re-points it (the store's own rule), since the link on disk is not there yet."""
-    from pyv.store import newest_patches
-
-    same_store = [i for i in installs if i.store == inst.store]
-    newest = newest_patches(same_store).get(inst.minor_key)
-    if follow_minor and newest is not None and newest.key == inst.key:
-        return inst.store / inst.minor_key, True
-    return inst.path, False
 
 
 class NotInstalled(NotFound):
@@ -106,7 +72,7 @@ def find_or_install(
     cwd: Path | None = None,
 ) -> Found:
     """What ``request`` (written ``text``, from ``where``) runs: a managed installation (run
-    from :func:`run_root`), a named environment, a path, or the system interpreter.
+    from :func:`pyv.running.run_root`), a named environment, a path, or the system interpreter.
 
     A managed version that is not installed is looked for on PATH when ``on_path``, and
     installed first when ``install`` (progress on ``stderr``); otherwise
@@ -138,8 +104,8 @@ def find_or_install(
             return Found(hit.path, "system", where,
                          version=str(hit.version) if hit.version is not None else "")
     if inst is None and install and request.is_download_request:
-        from pyv.install_hooks import ShimUpdates
         from pyv.installer import install as install_pythons
+        from pyv.shims import ShimUpdates
 
         if stderr is not None:
             print(f"pyv: installing Python {text} (set by {where})", file=stderr)
@@ -149,6 +115,8 @@ def find_or_install(
         hint = f"run `{install_command(text)}`" if request.is_download_request \
             else "see `pyv list`"
         raise NotInstalled(f"Python {text} is not installed (set by {where})", hint)
+    from pyv.running import follows_minor, run_root
+
     root, follows = run_root(inst, follows_minor(request))
     return Found(root / inst.executable_rel, "managed", where, installation=inst,
                  follows_minor=follows, version=inst.version_str)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
-from pyv.locations import VERSION_FILES
+from pyv.locations import ALIASES, VERSION_FILES
 from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
     MAX_REQUEST_BYTES,
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 
 #: Characters that make an entry a glob; such entries are ignored (never expanded).
 _GLOB_CHARS = frozenset("*?[")
-#: Commands that exist under a ``3``-suffixed name only in some builds.
-ALIASES = {"python": "python3", "pip": "pip3", "pydoc": "pydoc3", "idle": "idle3"}
 
 
 class SelectionError(PyvError):

@@ -9,7 +9,7 @@ whose first line is the directory to run from, so a shim resolves a request with
 ``read`` and one ``[ -x "$root/bin/$name" ]`` test, and ``pyv venv``'s fast path
 finds the facts it needs without parsing a version. That directory is the
 installation's own, or its minor link for a request without a patch
-(:func:`pyv.resolve.run_root`): never a path through the index, so what an
+(:func:`pyv.running.run_root`): never a path through the index, so what an
 interpreter reports as ``sys.prefix`` keeps its minor version. Each entry selects
 what :func:`pyv.store.find_installed` would, so the shim and ``pyv _shim`` agree.
 
@@ -28,7 +28,7 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -165,7 +165,7 @@ def shim_names(installs: Iterable[Installation], envs: Iterable[Path],
     for bin_dir in [i.bin_dir for i in installs] + [e / "bin" for e in envs] + list(extra_bins):
         names |= _executables(bin_dir)
     # ``python``/``pip`` always exist as shims when the 3-suffixed ones do (shims alias them).
-    from pyv.selection import ALIASES
+    from pyv.locations import ALIASES
 
     for plain, suffixed in ALIASES.items():
         if suffixed in names:
@@ -211,7 +211,7 @@ def index_entries(settings: Settings, installs: list[Installation], envs: list[P
     """Spelling -> what the shim should run for it (``pending_key``: an installation about
     to be published, run through the minor link the store will give it)."""
     from pyv.requests import parse_request
-    from pyv.resolve import follows_minor, pending_root, run_root
+    from pyv.running import follows_minor, pending_root, run_root
     from pyv.store import find_installed
 
     result: dict[str, IndexEntry] = {}
@@ -255,7 +255,7 @@ def entry_text(settings: Settings, entry: IndexEntry) -> str:
     inst = entry.installation
     if inst is None:
         return f"{root}\nkind=env\n"
-    from pyv.venv.interpreter import cpython_site_packages, version_info_of
+    from pyv.running import cpython_site_packages, version_info_of
 
     major, minor, micro = [*inst.version.release, 0, 0, 0][:3]
     facts = {
@@ -476,3 +476,27 @@ def shell_eval(shell: str, variable: str, value: str | None) -> str:
     if value is None:
         return f"unset {variable};"
     return f"export {variable}={shlex.quote(value)};"
+
+
+class ShimUpdates:
+    """:class:`pyv.installer.ShimIndex` through :func:`rehash`: what every caller of the
+    installer hands it, so the installer never imports this module."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def prepare(self, installation: Installation, staged_bin: Path) -> bool:
+        rehash(self.settings, Pending(installation, staged_bin))
+        return True
+
+    def rollback(self) -> None:
+        self.refresh()
+
+    def commit(self, installations: Sequence[Installation]) -> None:
+        # A prepare made them while the smoke test ran; redo them only if a rehash since
+        # undid that, or something (a killed pyv, a stray file) left them wrong.
+        if not indexed(self.settings, installations):
+            self.refresh()
+
+    def refresh(self) -> None:
+        rehash(self.settings)

@@ -34,6 +34,7 @@ from pyv.download.progress import Progress, wants_bar
 from pyv.download.retry import HttpStatusError
 from pyv.download.stream import (
     DownloadStream,
+    FetchResult,
     HttpStream,
     LocalStream,
     Stalled,
@@ -48,16 +49,6 @@ if TYPE_CHECKING:
     from pyv.settings import Settings
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """A verified file on disk."""
-
-    path: Path
-    sha256: str
-    size: int
-    from_cache: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import os
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn
 
@@ -31,7 +32,6 @@ from pyv.locking import acquire
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-    from pyv.download import FetchResult
     from pyv.settings import Settings
 
 #: Size of reads from local files; network chunks come as the transport delivers them.
@@ -40,6 +40,16 @@ CHUNK_SIZE = 1 << 20
 STALL_MIN_RATE = 1024
 #: The stall rule's clock (an indirection so tests can move time).
 _clock = time.monotonic
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A verified file on disk."""
+
+    path: Path
+    sha256: str
+    size: int
+    from_cache: bool = False
 
 
 def filename_of(url: str) -> str:
@@ -150,8 +160,6 @@ class DownloadStream(io.RawIOBase):
     # ----- finishing -------------------------------------------------------
     def finish(self) -> FetchResult:
         """Read to the end, verify, and describe the complete ``.part`` file."""
-        from pyv.download import FetchResult
-
         if self.part_path is None:
             raise ValueError("finish() needs a stream opened with a part_path")
         while self.read(CHUNK_SIZE):
@@ -161,8 +169,6 @@ class DownloadStream(io.RawIOBase):
 
     def commit(self, dest: Path) -> FetchResult:
         """:meth:`finish`, then atomically rename the ``.part`` file to ``dest``."""
-        from pyv.download import FetchResult
-
         result = self.finish()
         try:
             os.replace(result.path, dest)

@@ -86,23 +86,11 @@ class BaseInterpreter:
         return layout.link_names(self.version, self.freethreaded, str(self.executable))
 
 
-def version_info_of(inst: Installation) -> str:
-    """``3.12.4.final.0`` for an installation (the form of ``sys.version_info``)."""
-    major, minor, micro = [*inst.version.release, 0, 0, 0][:3]
-    return layout.version_info((major, minor, micro), inst.version.pre)
-
-
-def cpython_site_packages(inst: Installation) -> str:
-    """Where a managed CPython's environments keep packages, relative to the environment."""
-    suffix = "t" if inst.freethreaded else ""
-    return f"lib/python{inst.version.major}.{inst.version.minor}{suffix}/site-packages"
-
-
 def from_installation(
     settings: Settings, inst: Installation, *, follow_minor: bool
 ) -> BaseInterpreter:
     """Describe a managed installation; ``follow_minor`` goes through its minor link."""
-    from pyv.resolve import run_root
+    from pyv.running import cpython_site_packages, run_root, version_info_of
 
     root, follows = run_root(inst, follow_minor)
     executable = root / inst.executable_rel

@@ -25,15 +25,6 @@ GITIGNORE = "# created by pyv automatically\n*\n"
 #: What pyvenv.cfg's ``implementation`` key says, by pyv's implementation name.
 IMPL_DISPLAY = {"cpython": "CPython", "pypy": "PyPy", "graalpy": "GraalVM"}
 
-_PRE_LEVELS = {"a": "alpha", "b": "beta", "rc": "candidate"}
-
-
-def version_info(release: tuple[int, int, int], pre: tuple[str, int] | None) -> str:
-    """``3.12.4.final.0`` / ``3.14.0.candidate.1`` (the form of ``sys.version_info``)."""
-    level, serial = ("final", 0) if pre is None else (_PRE_LEVELS[pre[0]], pre[1])
-    return f"{release[0]}.{release[1]}.{release[2]}.{level}.{serial}"
-
-
 def link_names(version: tuple[int, int, int], freethreaded: bool, executable: str) -> list[str]:
     """Names in the environment's ``bin/`` that run the interpreter, ``python`` first."""
     major, minor = version[:2]

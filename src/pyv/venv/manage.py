@@ -23,11 +23,14 @@ from pyv.venv.registry import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pyv.settings import Settings
+    from pyv.store import Installation
     from pyv.venv.create import Environment
 
 __all__ = [
     "EnvironmentInfo",
+    "environments_guard",
     "environments_using",
     "list_named",
     "make_environment",
@@ -114,3 +117,11 @@ def rehash(settings: Settings) -> None:
     from pyv.shims import rehash as shims_rehash
 
     shims_rehash(settings)
+
+
+def environments_guard(settings: Settings) -> Callable[[Installation], list[str]]:
+    """``in_use`` for uninstall: the environments whose interpreter lives in an installation."""
+    def in_use(installation: Installation) -> list[str]:
+        return [str(env) for env in environments_using(settings, installation.path)]
+
+    return in_use

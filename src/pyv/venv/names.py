@@ -11,7 +11,7 @@ import re
 
 from pyv.errors import UsageError
 
-MAX_NAME_LENGTH = 64
+from pyv.locations import MAX_NAME_LENGTH
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 #: Words with a meaning of their own wherever a request is read.
 RESERVED = frozenset({"system", "any", "latest", "default", "python", "envs", "venv"})

@@ -101,8 +101,8 @@ class InstallCommand(Command):
         return {"arch_variant": args.arch, "compile_bytecode": args.compile_bytecode}
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.install_hooks import ShimUpdates
         from pyv.installer import InstallOptions, install, is_local_archive
+        from pyv.shims import ShimUpdates
 
         if args.sha256 is not None:
             args.sha256 = _sha256_argument(args.sha256)
@@ -179,8 +179,9 @@ class UninstallCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.install_hooks import ShimUpdates, environments_guard
         from pyv.installer import uninstall
+        from pyv.shims import ShimUpdates
+        from pyv.venv.manage import environments_guard
 
         removed = uninstall(
             ctx.settings,
@@ -216,8 +217,8 @@ class UpgradeCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.install_hooks import ShimUpdates
         from pyv.installer import upgrade
+        from pyv.shims import ShimUpdates
 
         outcomes = upgrade(ctx.settings, args.requests, shims=ShimUpdates(ctx.settings),
                            stderr=ctx.status_stream)

@@ -1,0 +1,1 @@
+"""One module per group of commands; pyv.cli.main registers them lazily."""
