@@ -322,7 +322,7 @@ def _patch_sysconfigdata(
     except SyntaxError as exc:
         raise ArchiveError(
             f"cannot fix up {path.name}: it is not valid Python ({exc.msg})",
-            "the archive is damaged; delete it from the download cache",
+            "nothing was installed; the archive verified but is broken: install another build",
         ) from None
     node = next(
         (
@@ -415,7 +415,7 @@ def _patch_json_file(
     except ValueError:
         raise ArchiveError(
             f"cannot fix up {path.name}: it is not valid JSON",
-            "the archive is damaged; delete it from the download cache",
+            "nothing was installed; the archive verified but is broken: install another build",
         ) from None
     if path.name.startswith("_sysconfig_vars_") and isinstance(data, dict):
         mapped, changed = _patch_vars(data, old, new, marker)

@@ -80,12 +80,13 @@ def extract_archive(
     except UnsafeMember as exc:
         raise ArchiveError(
             f"refusing to extract {label}: {exc}",
-            "the archive is unsafe and was not installed; delete it from the download cache",
+            "nothing was installed; get the archive from a source you trust",
         ) from None
     except Corrupt as exc:
         raise ArchiveError(
             f"{label} is corrupt or truncated: {exc}",
-            "delete it from the download cache and run the command again",
+            "nothing was installed; get the archive again (a network download that fails "
+            "is deleted by pyv itself)",
         ) from None
     except OSError as exc:
         raise from_os_error(exc, f"extracting {label}") from None
