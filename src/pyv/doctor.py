@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyv.errors import PyvError
+from pyv.fsutil import nearest_existing_dir
 
 if TYPE_CHECKING:
     from pyv.platform import Host
@@ -243,13 +244,6 @@ def check_terminfo(environ: Mapping[str, str], root: Path = Path("/")) -> Findin
 
 
 # ----- the store ------------------------------------------------------------------
-def _nearest_existing(path: Path) -> Path:
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path("/")
-
-
 def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -260,7 +254,7 @@ def _size(n: float) -> str:
 
 def check_disk(path: Path, statvfs: Callable[[str], Any] = os.statvfs) -> Finding:
     """Free space and inodes where the store lives."""
-    where = _nearest_existing(path)
+    where = nearest_existing_dir(path)
     try:
         st = statvfs(str(where))
     except OSError as exc:
@@ -323,7 +317,7 @@ def check_permissions(settings: Settings) -> list[Finding]:
         else:
             findings.extend(_lock_findings(store, store / STORE_LOCK, store / LOCKS))
     else:
-        parent = _nearest_existing(store)
+        parent = nearest_existing_dir(store)
         if not os.access(parent, os.W_OK | os.X_OK):
             findings.append(Finding(
                 "permissions", "error",

@@ -108,6 +108,15 @@ def capped_mode(mode: int) -> int:
     return mode & ~current_umask() & ~0o022
 
 
+def nearest_existing_dir(path: Path) -> Path:
+    """``path`` or its nearest parent that is a directory (``/`` at worst): where a
+    deleted or not yet created directory would be."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path("/")
+
+
 def host_tag() -> str:
     """This host's name without dots, as it appears in the names of work-in-progress trees.
 
