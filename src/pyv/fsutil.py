@@ -117,6 +117,15 @@ def nearest_existing_dir(path: Path) -> Path:
     return Path("/")
 
 
+def human_size(size: float) -> str:
+    """A byte count as people read it: ``512 B``, ``1.5 KiB`` … ``2.0 TiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
 def host_tag() -> str:
     """This host's name without dots, as it appears in the names of work-in-progress trees.
 
