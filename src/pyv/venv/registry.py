@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.errors import PyvError, from_os_error
+from pyv.locations import RECORD
 from pyv.venv.layout import PROJECTS_FILE
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ def describe_environment(env: Path, *, with_size: bool = True) -> EnvironmentInf
     version = ".".join(version.split(".")[:3])
     home = cfg.get("home", "")
     # A managed base records its real version; through a minor link it moves on upgrade.
-    record = Path(home).parent / ".pyv-install.json" if home else None
+    record = Path(home).parent / RECORD if home else None
     if record is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             version = str(json.loads(record.read_text(encoding="utf-8"))["version"])
