@@ -497,10 +497,9 @@ def providers(settings: Settings, name: str) -> list[str]:
     from pyv.store import all_installations
 
     result = [i.key for i in all_installations(settings) if _in_bin(i.bin_dir, name)]
-    try:
-        envs = sorted(p for p in settings.envs_dir.iterdir() if not p.name.startswith("."))
-    except OSError:
-        envs = []
+    from pyv.locations import named_environments
+
+    envs = [Path(p) for p in named_environments(str(settings.envs_dir))]
     result.extend(f"env {p.name}" for p in envs if _in_bin(p / "bin", name))
     return result
 
