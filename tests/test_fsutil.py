@@ -15,6 +15,8 @@ from pyv.fsutil import (
     atomic_write,
     capped_mode,
     exchange,
+    human_size,
+    nearest_existing_dir,
     pid_alive,
     remove_tree,
     restore_aside,
@@ -169,3 +171,20 @@ def test_capped_mode_never_opens_to_others(tmp_path: Path) -> None:
         assert capped_mode(0o755) == 0o700
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"),
+    (5 * 1024**2, "5.0 MiB"), (3 * 1024**3, "3.0 GiB"), (2 * 1024**4, "2.0 TiB"),
+    (4096 * 1024**4, "4096.0 TiB"),
+])
+def test_human_size(size: int, text: str) -> None:
+    assert human_size(size) == text
+
+
+def test_nearest_existing_dir_skips_missing_paths_and_files(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "file").write_text("")
+    assert nearest_existing_dir(tmp_path / "a" / "gone" / "deeper") == tmp_path / "a"
+    assert nearest_existing_dir(tmp_path / "a" / "file" / "x") == tmp_path / "a"
+    assert nearest_existing_dir(tmp_path / "a") == tmp_path / "a"

@@ -84,7 +84,8 @@ def test_modes_are_explicit_under_umask_000(run_pyv, pbs_mirror, archive, pyv_ho
 
 def test_uninstall_refuses_what_the_caller_says_is_in_use(pbs_mirror, archive, pyv_home):
     from pyv.errors import InUse
-    from pyv.installer import install, uninstall
+    from pyv.installer import install
+    from pyv.installer.removal import uninstall
     from pyv.settings import load_settings
     from pyv.shims import ShimUpdates
 
@@ -114,7 +115,9 @@ def _imported_modules(path: Path) -> set[str]:
 def test_the_installer_imports_neither_shims_nor_environments():
     import pyv.installer
 
-    imported = _imported_modules(Path(pyv.installer.__file__))
+    imported: set[str] = set()
+    for module in Path(pyv.installer.__file__).parent.glob("*.py"):
+        imported |= _imported_modules(module)
     assert not [m for m in imported if m.startswith(("pyv.shims", "pyv.venv", "pyv.selection"))]
     assert "pyv.shims" not in json.dumps(sorted(imported))
 

@@ -468,3 +468,18 @@ def test_an_overlong_pyv_version_is_one_line(three, pyv_home, tmp_path) -> None:
     assert result.returncode == 10
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and len(lines[0]) < 1000, result.stderr[:300]
+
+
+def test_a_directory_in_envs_without_pyvenv_cfg_is_no_environment(fake_env, pyv_home):
+    """The shims use the one rule `pyv envs` uses: an environment has a pyvenv.cfg."""
+    from pyv.shims import named_envs
+    from pyv.venv.registry import named_environments
+
+    real = fake_env("real", ("python", "realtool"))
+    stray = fake_env("stray", ("python", "straytool"))
+    (stray / "pyvenv.cfg").unlink()
+    settings = _settings()
+    rehash(settings)
+    assert named_envs(settings) == named_environments(settings) == [real]
+    assert (pyv_home / "shims" / "realtool").exists()
+    assert not (pyv_home / "shims" / "straytool").exists()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyv.errors import PyvError
+from pyv.fsutil import human_size, nearest_existing_dir
 
 if TYPE_CHECKING:
     from pyv.platform import Host
@@ -243,24 +244,9 @@ def check_terminfo(environ: Mapping[str, str], root: Path = Path("/")) -> Findin
 
 
 # ----- the store ------------------------------------------------------------------
-def _nearest_existing(path: Path) -> Path:
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path("/")
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
 def check_disk(path: Path, statvfs: Callable[[str], Any] = os.statvfs) -> Finding:
     """Free space and inodes where the store lives."""
-    where = _nearest_existing(path)
+    where = nearest_existing_dir(path)
     try:
         st = statvfs(str(where))
     except OSError as exc:
@@ -268,9 +254,9 @@ def check_disk(path: Path, statvfs: Callable[[str], Any] = os.statvfs) -> Findin
     free = st.f_bavail * st.f_frsize
     problems: list[tuple[str, str]] = []
     if free < SPACE_ERROR:
-        problems.append(("error", f"only {_size(free)} free"))
+        problems.append(("error", f"only {human_size(free)} free"))
     elif free < SPACE_WARNING:
-        problems.append(("warning", f"only {_size(free)} free"))
+        problems.append(("warning", f"only {human_size(free)} free"))
     # Filesystems that do not count inodes (btrfs, some network ones) report 0 files.
     if st.f_files:
         if st.f_favail < INODES_ERROR:
@@ -279,7 +265,7 @@ def check_disk(path: Path, statvfs: Callable[[str], Any] = os.statvfs) -> Findin
             problems.append(("warning", f"only {st.f_favail} free inodes"))
     if not problems:
         inodes = f", {st.f_favail} inodes" if st.f_files else ""
-        return Finding("disk", "ok", f"{_size(free)} free{inodes} at {where}")
+        return Finding("disk", "ok", f"{human_size(free)} free{inodes} at {where}")
     level = "error" if any(lvl == "error" for lvl, _ in problems) else "warning"
     return Finding(
         "disk", level,
@@ -323,7 +309,7 @@ def check_permissions(settings: Settings) -> list[Finding]:
         else:
             findings.extend(_lock_findings(store, store / STORE_LOCK, store / LOCKS))
     else:
-        parent = _nearest_existing(store)
+        parent = nearest_existing_dir(store)
         if not os.access(parent, os.W_OK | os.X_OK):
             findings.append(Finding(
                 "permissions", "error",

@@ -108,6 +108,24 @@ def capped_mode(mode: int) -> int:
     return mode & ~current_umask() & ~0o022
 
 
+def nearest_existing_dir(path: Path) -> Path:
+    """``path`` or its nearest parent that is a directory (``/`` at worst): where a
+    deleted or not yet created directory would be."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path("/")
+
+
+def human_size(size: float) -> str:
+    """A byte count as people read it: ``512 B``, ``1.5 KiB`` … ``2.0 TiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
 def host_tag() -> str:
     """This host's name without dots, as it appears in the names of work-in-progress trees.
 

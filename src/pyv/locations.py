@@ -43,6 +43,19 @@ def minor_key_for(
     return f"{implementation}-{version}-{os_name}-{arch_part}-{libc}"
 
 
+def named_environments(envs_dir: str) -> list[str]:
+    """The named environments in ``envs_dir``, by name: its directories that hold a
+    ``pyvenv.cfg`` (names starting with a dot are pyv's own files). The one rule for
+    what an environment is, shared by the listing, the shims and ``pyv which``."""
+    try:
+        names = sorted(os.listdir(envs_dir))
+    except OSError:
+        return []
+    return [os.path.join(envs_dir, name) for name in names
+            if not name.startswith(".")
+            and os.path.isfile(os.path.join(envs_dir, name, "pyvenv.cfg"))]
+
+
 def home_dir(environ: Mapping[str, str]) -> str:
     """``$PYV_HOME`` if set, else platformdirs' user data dir for pyv."""
     home = environ.get("PYV_HOME", "").strip()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
+from pyv.fsutil import nearest_existing_dir
 from pyv.locations import ALIASES, VERSION_FILES
 from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
@@ -251,15 +252,11 @@ def find_pyproject(start: Path) -> Path | None:
 
 def requires_python(pyproject: Path) -> str | None:
     """``project.requires-python`` of a pyproject.toml, or None (also when unreadable)."""
-    import sys
+    from pyv.settings import parse_toml
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.9/3.10 only
-        import tomli as tomllib
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = parse_toml(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
     project = data.get("project")
     value = project.get("requires-python") if isinstance(project, dict) else None
@@ -275,8 +272,8 @@ def start_dir(cwd: Path, environ: Mapping[str, str]) -> Path:
     except OSError:
         for text in (environ.get("PWD", ""), _proc_cwd()):
             if text and os.path.isabs(text):
-                return _nearest_existing(Path(text))
-    return _nearest_existing(cwd)
+                return nearest_existing_dir(Path(text))
+    return nearest_existing_dir(cwd)
 
 
 def _proc_cwd() -> str:
@@ -286,13 +283,6 @@ def _proc_cwd() -> str:
         return ""
     suffix = " (deleted)"
     return link[: -len(suffix)] if link.endswith(suffix) else link
-
-
-def _nearest_existing(path: Path) -> Path:
-    for parent in (path, *path.parents):
-        if parent.is_dir():
-            return parent
-    return Path("/")
 
 
 def env_selection(value: str) -> Selection:
@@ -507,10 +497,9 @@ def providers(settings: Settings, name: str) -> list[str]:
     from pyv.store import all_installations
 
     result = [i.key for i in all_installations(settings) if _in_bin(i.bin_dir, name)]
-    try:
-        envs = sorted(p for p in settings.envs_dir.iterdir() if not p.name.startswith("."))
-    except OSError:
-        envs = []
+    from pyv.locations import named_environments
+
+    envs = [Path(p) for p in named_environments(str(settings.envs_dir))]
     result.extend(f"env {p.name}" for p in envs if _in_bin(p / "bin", name))
     return result
 

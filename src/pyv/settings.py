@@ -282,6 +282,21 @@ def config_file_path(environ: Mapping[str, str]) -> Path:
     return Path(locations.config_file(environ))
 
 
+def parse_toml(text: str) -> dict[str, Any]:
+    """``text`` parsed as TOML; a ``ValueError`` (``TOMLDecodeError``) when it is not.
+
+    tomllib is imported here, not at the top: the hot commands never read TOML.
+    """
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10 only
+        import tomli as tomllib
+    parsed: dict[str, Any] = tomllib.loads(text)
+    return parsed
+
+
 def read_config_file(path: Path, *, required: bool = False) -> dict[str, tuple[str, object]]:
     """The config file's settings as ``{attr: (key as written, value)}``.
 
@@ -299,15 +314,9 @@ def read_config_file(path: Path, *, required: bool = False) -> dict[str, tuple[s
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.9/3.10 only
-        import tomli as tomllib
     try:
-        parsed = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        parsed = parse_toml(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise ConfigError(
             f"config file {path} is not valid TOML: {reason}", "fix or remove the file"

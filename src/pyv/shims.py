@@ -150,13 +150,10 @@ def _executables(bin_dir: Path) -> set[str]:
 
 
 def named_envs(settings: Settings) -> list[Path]:
-    """Named environments: directories of ``envs/`` with a ``bin/`` (dot-dirs skipped)."""
-    try:
-        entries = sorted(os.scandir(settings.envs_dir), key=lambda e: e.name)
-    except OSError:
-        return []
-    return [Path(e.path) for e in entries
-            if not e.name.startswith(".") and (Path(e.path) / "bin").is_dir()]
+    """The named environments (the one rule: :func:`pyv.locations.named_environments`)."""
+    from pyv.locations import named_environments
+
+    return [Path(p) for p in named_environments(str(settings.envs_dir))]
 
 
 def shim_names(installs: Iterable[Installation], envs: Iterable[Path],

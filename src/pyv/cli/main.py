@@ -240,7 +240,9 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         cwd = Path.cwd()
     except FileNotFoundError:
         # The current directory was deleted under us; behave as if at $PWD's nearest parent.
-        cwd = _nearest_existing(Path(environ.get("PWD", "/")))
+        from pyv.fsutil import nearest_existing_dir
+
+        cwd = nearest_existing_dir(Path(environ.get("PWD", "/")))
     ctx = Context(
         settings=settings,
         environ=environ,
@@ -253,13 +255,6 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
 
         silence_wait_notices()
     return int(command.run(args, ctx))
-
-
-def _nearest_existing(path: Path) -> Path:
-    for candidate in (path, *path.parents):
-        if candidate.is_dir():
-            return candidate
-    return Path("/")
 
 
 if __name__ == "__main__":

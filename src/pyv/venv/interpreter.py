@@ -73,10 +73,6 @@ class BaseInterpreter:
     def minor(self) -> str:
         return f"{self.version[0]}.{self.version[1]}"
 
-    @property
-    def implementation_display(self) -> str:
-        return layout.IMPL_DISPLAY.get(self.implementation, self.implementation)
-
     def describe(self) -> str:
         return layout.describe(self.implementation, self.freethreaded, self.version,
                                str(self.executable))

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.errors import PyvError, from_os_error
+from pyv import locations
+from pyv.locations import RECORD
 from pyv.venv.layout import PROJECTS_FILE
 
 if TYPE_CHECKING:
@@ -49,13 +51,8 @@ def envs_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
 
 
 def named_environments(settings: Settings) -> list[Path]:
-    """Directories of ``envs/`` holding a ``pyvenv.cfg``, by name."""
-    try:
-        entries = sorted(os.scandir(settings.envs_dir), key=lambda e: e.name)
-    except OSError:
-        return []
-    return [Path(e.path) for e in entries
-            if not e.name.startswith(".") and os.path.isfile(os.path.join(e.path, "pyvenv.cfg"))]
+    """The named environments (see :func:`pyv.locations.named_environments`)."""
+    return [Path(p) for p in locations.named_environments(str(settings.envs_dir))]
 
 
 def register_project(settings: Settings, env: Path) -> None:
@@ -181,7 +178,7 @@ def describe_environment(env: Path, *, with_size: bool = True) -> EnvironmentInf
     version = ".".join(version.split(".")[:3])
     home = cfg.get("home", "")
     # A managed base records its real version; through a minor link it moves on upgrade.
-    record = Path(home).parent / ".pyv-install.json" if home else None
+    record = Path(home).parent / RECORD if home else None
     if record is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             version = str(json.loads(record.read_text(encoding="utf-8"))["version"])

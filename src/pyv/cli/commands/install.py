@@ -179,7 +179,7 @@ class UninstallCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.installer import uninstall
+        from pyv.installer.removal import uninstall
         from pyv.shims import ShimUpdates
         from pyv.venv.manage import environments_guard
 

@@ -8,15 +8,6 @@ from pyv.cli.base import Command, Context, add_json_flag
 from pyv.errors import NotFound
 
 
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
 class VenvCommand(Command):
     """Create a virtual environment.
 
@@ -103,8 +94,10 @@ class EnvsCommand(Command):
         if not envs:
             ctx.info("No named environments; create one with `pyv venv --name NAME`")
             return 0
+        from pyv.fsutil import human_size
+
         rows = [(e.name, e.version + ("" if not e.broken else " (broken)"), e.interpreter,
-                 _human_size(e.size), str(e.path)) for e in envs]
+                 human_size(e.size), str(e.path)) for e in envs]
         header = ("NAME", "VERSION", "INTERPRETER", "SIZE", "PATH")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
         for row in [header, *rows]:

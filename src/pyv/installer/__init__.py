@@ -1,4 +1,6 @@
-"""Install, uninstall and upgrade: catalog → download → verify → extract → fix up → test → publish.
+"""Install and upgrade: catalog → download → verify → extract → fix up → test → publish.
+
+Uninstall is :mod:`pyv.installer.removal`.
 
 One pass over the bytes: the archive is hashed and extracted while it is read
 (from the network, the download cache or a local file) into an invisible
@@ -26,7 +28,6 @@ from urllib.parse import unquote, urlsplit
 from pyv.errors import (
     ArchiveError,
     IntegrityError,
-    InUse,
     NotFound,
     PyvError,
     UsageError,
@@ -103,7 +104,8 @@ def _stderr(stream: TextIO | None) -> TextIO:
     return stream if stream is not None else sys.stderr
 
 
-def _target_store(settings: Settings, options: InstallOptions) -> Store:
+def target_store(settings: Settings, options: InstallOptions) -> Store:
+    """The store a change goes to: ``--store DIR`` (or its ``pythons/``), else the user's."""
     if options.store is not None:
         root = options.store / "pythons" if (options.store / "pythons").is_dir() else options.store
         return Store(root, writable=True)
@@ -136,7 +138,7 @@ def install(
 
     options = options or InstallOptions()
     host = host or current_host()
-    store = _target_store(settings, options)
+    store = target_store(settings, options)
     store.check_writable()
     # What a killed pyv left behind goes now, whichever version it was installing.
     store.clean_leftovers(settings)
@@ -478,76 +480,6 @@ def _drain(stream: _HashedStream) -> None:
     """Read what the extractor left (tar padding, compressor trailer) so the digest is whole."""
     while stream.read(1 << 20):
         pass
-
-
-# ----- uninstall ------------------------------------------------------------
-def uninstall(
-    settings: Settings,
-    request_texts: Sequence[str],
-    *,
-    shims: ShimIndex,
-    in_use: InUseGuard,
-    force: bool = False,
-    store_dir: Path | None = None,
-) -> list[Installation]:
-    """Remove the installations the requests name (all matches of each request).
-
-    Without ``force``, refused while ``in_use`` names something that uses one.
-    """
-    from pyv.requests import parse_request
-    from pyv.store import installation_matches
-
-    store = _target_store(settings, InstallOptions(store=store_dir))
-    # Refused before anything else: a store the user cannot write is named as such even
-    # when the version is not in it.
-    store.check_writable()
-    # Matched in the target store itself: `--store DIR` need not be among the read stores.
-    installed = store.installations()
-    targets: list[Installation] = []
-    for text in request_texts:
-        request = parse_request(text)
-        matches = [
-            i
-            for i in installed
-            if request.kind not in ("path", "system", "name") and installation_matches(request, i)
-        ]
-        if not request.allows_prereleases:
-            matches = [i for i in matches if not i.version.is_prerelease] or matches
-        if request.kind != "key" and matches and not _names_patch(text):
-            # "3.12" removes the newest matching patch only, as pyenv/uv do for one request.
-            matches = matches[:1]
-        if not matches:
-            raise NotFound(
-                f"no installed Python matches {text!r} in {store.root}",
-                "see `pyv list --installed`",
-            )
-        for inst in matches:
-            if inst not in targets:
-                targets.append(inst)
-    if not force:
-        _refuse_if_used(targets, in_use)
-    for inst in targets:
-        with store.key_lock(settings, inst.key), store.lock(settings):
-            store.unpublish(inst.key)
-            store.sync_minor_links()
-    shims.refresh()
-    return targets
-
-
-def _names_patch(text: str) -> bool:
-    return text.count(".") >= 2
-
-
-def _refuse_if_used(targets: Sequence[Installation], in_use: InUseGuard) -> None:
-    users: list[str] = []
-    for inst in targets:
-        for user in in_use(inst):
-            users.append(f"{user} ({inst.key})")
-    if users:
-        raise InUse(
-            f"environments use this interpreter: {', '.join(users)}",
-            "remove them first, or pass --force",
-        )
 
 
 # ----- upgrade ----------------------------------------------------------------
