@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from archives import BuiltArchive, build_synthetic_archive
+from fixtures_venv import build_wheel
 from pyv.errors import ExitCode
+from pyv.settings import load_settings
+from pyv.venv.seed import unpacked_wheel
 
 OLD = "cpython-3.12.3-linux-x86_64-gnu"
 NEW = "cpython-3.12.4-linux-x86_64-gnu"
@@ -135,11 +138,11 @@ def test_cache_dir_prune_and_clean(run_pyv, upgraded, pyv_home, synthetic):
     stale = downloads / "cpython-3.10.0-stale.tar.gz.part"
     stale.write_bytes(b"x" * 1000)
     wheels = cache / "wheels"
-    wheels.mkdir()
-    old_pip = wheels / "pip-23.0-py3-none-any.whl"
-    new_pip = wheels / "pip-24.0-py3-none-any.whl"
-    old_pip.write_bytes(b"old")
-    new_pip.write_bytes(b"new")
+    old_pip = build_wheel(wheels, "pip", "23.0")
+    new_pip = build_wheel(wheels, "pip", "24.0")
+    settings = load_settings({"PYV_HOME": str(pyv_home)})
+    old_tree = unpacked_wheel(settings, old_pip).root
+    new_tree = unpacked_wheel(settings, new_pip).root
 
     dry = run_pyv("cache", "prune", "--dry-run", env=upgraded, check=True)
     assert "Would free" in dry.stdout and stale.exists() and old_pip.exists()
@@ -149,12 +152,14 @@ def test_cache_dir_prune_and_clean(run_pyv, upgraded, pyv_home, synthetic):
     left = {p.name for p in downloads.iterdir() if not p.name.startswith(".")}
     assert left == {synthetic["3.12.3"].path.name, synthetic["3.12.4"].path.name}
     assert not old_pip.exists() and new_pip.exists()
+    assert not old_tree.exists() and new_tree.is_dir()
     assert synthetic["3.11.9"].path.name in pruned.stderr
 
     cleaned = json.loads(run_pyv("cache", "clean", "--json", env=upgraded, check=True).stdout)
     assert cleaned["freed_bytes"] > 0
     assert not [p for p in downloads.iterdir() if not p.name.startswith(".")]
-    assert not new_pip.exists()
+    assert not new_pip.exists() and not new_tree.exists()
+    assert (wheels / "unpacked" / ".lock").exists()  # the lock stays for the seeds
     # A reinstall after a clean fetches the archive again.
     run_pyv("install", "--reinstall", "3.12.4", env=upgraded, check=True)
 

@@ -338,13 +338,14 @@ def cache_plan(settings: Settings, *, everything: bool) -> CachePlan:
             entries.append(CacheEntry(path, tree_usage(path), "seed wheel"))
         elif entry.name not in current:
             entries.append(CacheEntry(path, tree_usage(path), "older seed wheel"))
+    sources = {} if everything else _seed_sources(settings, wheels, current)
     for entry in _listing(wheels / "unpacked"):
         if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
             continue  # the lock, and trees a running seed is making
         path = Path(entry.path)
         if everything:
             entries.append(CacheEntry(path, tree_usage(path), "unpacked seed wheel"))
-        elif not _unpacked_still_needed(path, current):
+        elif not _unpacked_still_needed(path, sources):
             entries.append(CacheEntry(path, tree_usage(path), "unpacked tree of no current wheel"))
     return CachePlan(tuple(entries))
 
@@ -364,21 +365,29 @@ def _current_wheels(wheels: Path) -> set[str]:
     return {file for _, file in best.values()}
 
 
-def _unpacked_still_needed(root: Path, current: set[str]) -> bool:
-    """A tree made from a current cached wheel, or from a wheel an interpreter bundles."""
+def _seed_sources(settings: Settings, wheels: Path, current: set[str]) -> dict[str, Path]:
+    """Wheel file name -> file, for the wheels a seed may still unpack: the current cached
+    ones and those the installed interpreters bundle for ``ensurepip``."""
+    from pyv.store import user_store
+
+    sources = {name: wheels / name for name in current}
+    for inst in user_store(settings).installations():
+        for bundled in inst.path.glob("lib/*/ensurepip/_bundled/*.whl"):
+            sources.setdefault(bundled.name, bundled)
+    return sources
+
+
+def _unpacked_still_needed(root: Path, sources: dict[str, Path]) -> bool:
+    """A tree made from one of ``sources`` as it is now (a replaced wheel is not)."""
     from pyv.venv.wheel import load_unpacked
 
     found = load_unpacked(root)
-    if found is None:
+    if found is None or found.wheel not in sources:
         return False
     try:
-        st = os.stat(found.wheel)
+        return found.made_from(os.stat(sources[found.wheel]))
     except OSError:
-        return False  # its wheel is gone (an uninstalled interpreter's, a pruned one)
-    if not found.made_from(st):
         return False
-    source = Path(found.wheel)
-    return source.parent.name != "wheels" or source.name in current
 
 
 def apply_cache_plan(settings: Settings, plan: CachePlan) -> CachePlan:
