@@ -164,6 +164,20 @@ def test_cache_dir_prune_and_clean(run_pyv, upgraded, pyv_home, synthetic):
     run_pyv("install", "--reinstall", "3.12.4", env=upgraded, check=True)
 
 
+def test_cache_prune_keeps_a_running_download(run_pyv, pyv_home):
+    from pyv.locking import acquire
+
+    downloads = pyv_home / "cache" / "downloads"
+    downloads.mkdir(parents=True)
+    running = downloads / "cpython-3.13.1-running.tar.gz.part"
+    stale = downloads / "cpython-3.13.0-stale.tar.gz.part"
+    running.write_bytes(b"r" * 10)
+    stale.write_bytes(b"s" * 10)
+    with acquire(downloads / ".locks" / f"{running.name}.lock", timeout=5, what="a download"):
+        run_pyv("cache", "prune", check=True)
+    assert running.exists() and not stale.exists()
+
+
 def test_cache_bad_action_is_one_line(run_pyv):
     bad = run_pyv("cache", "empty")
     assert bad.returncode == ExitCode.USAGE and len(error_lines(bad.stderr)) == 1
