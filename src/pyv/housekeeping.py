@@ -41,15 +41,14 @@ def tree_usage(path: Path) -> Usage:
     Directories and symlinks count as inodes (cluster quotas count them too);
     a file hard-linked twice inside the tree counts once.
     """
-    if not os.path.lexists(path):
+    try:
+        top = os.lstat(path)
+    except OSError:
         return Usage(0, 0)
+    if not stat.S_ISDIR(top.st_mode):
+        return Usage(top.st_size, 1)
     seen: set[tuple[int, int]] = set()
     total = 0
-    count = 0
-    if not os.path.isdir(path) or os.path.islink(path):
-        with contextlib.suppress(OSError):
-            return Usage(os.lstat(path).st_size, 1)
-        return Usage(0, 0)
     count = 1  # the directory itself
     for root, dirs, files in os.walk(path):
         for name in files + dirs:
@@ -396,37 +395,40 @@ def apply_cache_plan(settings: Settings, plan: CachePlan) -> CachePlan:
     A ``.part`` file whose download is running (its lock is held) is left alone.
     """
     from pyv.errors import LockTimeout
-    from pyv.fsutil import remove_tree
     from pyv.locking import acquire
 
     done: list[CacheEntry] = []
     trees = _wheel_cache(settings) / "unpacked"
     for entry in plan.entries:
         path = entry.path
+        lock: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if path.parent == trees:
-            lock = trees / ".lock"
-            what = f"the wheel cache at {trees}"
-            timeout = settings.lock_timeout
+            lock = acquire(trees / ".lock", timeout=settings.lock_timeout,
+                           mode=settings.lock_mode, what=f"the wheel cache at {trees}")
         elif path.name.endswith(".part"):
-            lock = path.parent / ".locks" / f"{path.name}.lock"
-            what = f"the download {path}"
-            timeout = 0.0  # a running download keeps its file
-        else:
-            lock = None
+            # The lock its download holds; no wait: a running download keeps its file.
+            lock = acquire(path.parent / ".locks" / f"{path.name}.lock", timeout=0.0,
+                           mode=settings.lock_mode, what=f"the download {path}")
         try:
-            with acquire(lock, timeout=timeout, mode=settings.lock_mode, what=what) \
-                    if lock is not None else contextlib.nullcontext():
-                if path.is_dir() and not path.is_symlink():
-                    trash = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.old")
-                    os.rename(path, trash)
-                    remove_tree(trash)
-                else:
-                    path.unlink()
+            with lock:
+                _remove(path)
         except LockTimeout:
-            if lock is not None and timeout == 0.0:
-                continue
-            raise
-        except FileNotFoundError:
+            if path.parent == trees:
+                raise
             continue
+        except FileNotFoundError:
+            continue  # someone else removed it meanwhile
         done.append(entry)
     return CachePlan(tuple(done))
+
+
+def _remove(path: Path) -> None:
+    """Unlink a file; a tree is renamed aside first, so it vanishes at once."""
+    from pyv.fsutil import remove_tree
+
+    if path.is_dir() and not path.is_symlink():
+        trash = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.old")
+        os.rename(path, trash)
+        remove_tree(trash)
+    else:
+        path.unlink()
