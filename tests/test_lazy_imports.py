@@ -116,3 +116,10 @@ print(sorted(set(c for c in compiled if c.startswith("pyv"))))
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("args", [("du",), ("cache", "dir"), ("cache", "prune", "--dry-run"),
+                                  ("prune", "--dry-run"), ("outdated",)])
+def test_housekeeping_never_imports_the_download_stack(args: tuple[str, ...]) -> None:
+    data = run_probe(*args)
+    assert _loaded(data, DOWNLOAD_STACK) == [], data

@@ -52,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "update": ("update", "UpdateCommand", "refresh the catalog of available builds"),
     "mirror": ("mirror", "MirrorCommand", "download archives into an offline mirror"),
     "doctor": ("doctor", "DoctorCommand", "check the installation and explain what to fix"),
+    "du": ("housekeeping", "DuCommand", "show the disk space and files of versions and envs"),
+    "prune": ("housekeeping", "PruneCommand", "remove patch versions a newer patch superseded"),
+    "cache": ("housekeeping", "CacheCommand", "show or clean the download and wheel cache"),
+    "outdated": ("housekeeping", "OutdatedCommand", "list newer patches of installed versions"),
 }
 #: Internal commands, used by shims and shell integration, not listed in --help.
 HIDDEN: dict[str, tuple[str, str, str]] = {

@@ -169,7 +169,9 @@ class UninstallCommand(Command):
     """Remove installed Python versions (refused while environments use them)."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("requests", nargs="+", metavar="REQUEST")
+        parser.add_argument("requests", nargs="*", metavar="REQUEST")
+        parser.add_argument("--all", action="store_true",
+                            help="remove every version in the store (refused while used)")
         parser.add_argument(
             "--force", action="store_true", help="remove even if virtual environments use it"
         )
@@ -183,9 +185,24 @@ class UninstallCommand(Command):
         from pyv.shims import ShimUpdates
         from pyv.venv.manage import environments_guard
 
+        requests = list(args.requests)
+        if args.all == bool(requests):
+            raise UsageError("give versions to uninstall, or --all (not both)",
+                             "see `pyv uninstall --help`")
+        if args.all:
+            from pyv.installer import InstallOptions, _target_store
+
+            store = _target_store(ctx.settings, InstallOptions(
+                store=args.store.absolute() if args.store else None))
+            requests = [i.key for i in store.installations()]
+            if not requests:
+                ctx.info(f"Nothing to uninstall: no Python is installed in {store.root}")
+                if args.json:
+                    ctx.emit_json([])
+                return 0
         removed = uninstall(
             ctx.settings,
-            args.requests,
+            requests,
             shims=ShimUpdates(ctx.settings),
             in_use=environments_guard(ctx.settings),
             force=args.force,
@@ -214,9 +231,19 @@ class UpgradeCommand(Command):
             metavar="REQUEST",
             help="only these installed versions (default: all)",
         )
+        parser.add_argument("--dry-run", action="store_true",
+                            help="list the newer patches available, install nothing "
+                                 "(as `pyv outdated`)")
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        if args.dry_run:
+            if args.requests:
+                raise UsageError("--dry-run lists every installed minor; it takes no REQUEST",
+                                 "run `pyv upgrade --dry-run` alone")
+            from pyv.cli.commands.housekeeping import show_outdated
+
+            return show_outdated(ctx, json=args.json)
         from pyv.installer import upgrade
         from pyv.shims import ShimUpdates
 
