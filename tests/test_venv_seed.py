@@ -18,11 +18,13 @@ from pyv.errors import ArchiveError, NotFound
 from pyv.settings import load_settings
 from pyv.venv.manage import make_environment
 from pyv.venv.seed import (
-    best_index_file,
     bundled_wheels_dir,
-    parse_project_page,
+    find_seed_wheels,
     seed_packages,
+    unpacked_dir,
+    wheel_cache,
 )
+from pyv.venv.seed_index import best_index_file, parse_project_page
 from pyv.venv.wheel import Scheme, install_wheel, launcher, shebang
 
 PY = tuple(sys.version_info[:3])
@@ -459,3 +461,49 @@ def test_uninstalling_pip_in_one_env_leaves_the_others_and_the_cache_intact(pyv_
         out = subprocess.run([str(env / "bin" / "pip"), "--version"], capture_output=True,
                              text=True, check=True).stdout
         assert str(env) in out
+
+
+def test_remembered_choice_follows_the_cache_listing(pyv_home, tmp_path):
+    settings = load_settings(overrides={"offline": True})
+    cache = wheel_cache(settings)
+    python = (3, 12, 0)  # pip only
+    base, site = system_python(), "lib/python3.12/site-packages"
+
+    def chosen() -> list[str]:
+        return [w.path.name for w in find_seed_wheels(settings, python, base, site)]
+
+    build_wheel(cache, name="pip", version="1.0")
+    assert chosen() == ["pip-1.0-py3-none-any.whl"]
+    memo = unpacked_dir(settings) / "choices.json"
+    assert "pip-1.0-py3-none-any.whl" in memo.read_text()
+    assert chosen() == ["pip-1.0-py3-none-any.whl"]
+    newer = build_wheel(cache, name="pip", version="2.0")
+    assert chosen() == ["pip-2.0-py3-none-any.whl"]  # a new wheel is seen at once
+    newer.unlink()
+    assert chosen() == ["pip-1.0-py3-none-any.whl"]
+    # A damaged or tampered memo is ignored, never followed outside the cache.
+    for text in ("{", '{"format":1,"pythons":{"3.12.0":{"listing":["pip-1.0-py3-none-any.whl"],'
+                      '"wheels":[["pip","9","../../evil.whl"]]}}}'):
+        memo.write_text(text)
+        assert chosen() == ["pip-1.0-py3-none-any.whl"]
+
+
+def test_warm_seed_reads_no_wheel_and_no_version_machinery(pyv_home, tmp_path):
+    from test_lazy_imports import run_probe
+
+    _bundled("pip")
+    if "wheel" in seed_packages(PY):  # type: ignore[arg-type]
+        # Not bundled: the index would provide it; here the cache does.
+        build_wheel(wheel_cache(load_settings()), name="wheel", version="0.99")
+    python = str(system_python())
+    for n in range(2):  # the first fills the cache, the second remembers the choice
+        run_probe("venv", "-p", python, "--seed", f"warm{n}")
+    data = run_probe("venv", "-p", python, "--seed", "warm")
+    assert data["code"] == 0, data["err"]
+    loaded = data["loaded"]
+    assert isinstance(loaded, list)
+    assert "pyv.venv.wheel" in loaded  # it did seed
+    heavy = ("zipfile", "configparser", "packaging.specifiers", "packaging.utils",
+             "packaging.version", "pyv.venv.seed_index", "pyv.download", "httpx", "html.parser")
+    assert [m for m in heavy if m in loaded] == []
+    assert (Path.cwd() / "warm" / "bin" / "pip").exists()

@@ -2,8 +2,10 @@
 
 Wheels come from, in order: pyv's wheel cache (``$PYV_HOME/cache/wheels``, so
 every seed after the first is offline), the package index (PEP 503/691 simple
-API at ``PYV_INDEX_URL``/``PIP_INDEX_URL``, default PyPI; skipped when offline),
-and the wheels the base interpreter bundles for ``ensurepip``.
+API at ``PYV_INDEX_URL``/``PIP_INDEX_URL``, default PyPI; skipped when offline;
+see :mod:`pyv.venv.seed_index`), and the wheels the base interpreter bundles for
+``ensurepip``. A choice made wholly from the cache is remembered per Python
+version with the cache's listing (:func:`_remembered`), so a warm seed parses nothing.
 
 Each wheel is unpacked and verified once into ``cache/wheels/unpacked/<wheel>``
 (:func:`unpacked_wheel`); seeds hard-link from there (see :mod:`pyv.venv.wheel`).
@@ -13,49 +15,30 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html.parser
 import json
 import os
 import re
-import urllib.parse
-import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-from packaging.version import Version
-
-from pyv.errors import NetworkError, NotFound, PyvError
+from pyv.errors import NotFound, PyvError
 
 if TYPE_CHECKING:
+    from packaging.version import Version
+
     from pyv.settings import Settings
     from pyv.venv.wheel import UnpackedWheel
-
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
-
 
 @dataclass(frozen=True)
 class SeedWheel:
     """A wheel chosen for seeding and where it came from (cache|index|bundled)."""
 
     name: str
-    version: Version
+    version: str
     path: Path
     source: str
-
-
-@dataclass(frozen=True)
-class IndexFile:
-    """One file listed by a simple-API project page."""
-
-    filename: str
-    url: str
-    sha256: str | None
-    requires_python: str | None
-    yanked: bool
 
 
 def seed_packages(version: tuple[int, int, int]) -> tuple[str, ...]:
@@ -65,17 +48,14 @@ def seed_packages(version: tuple[int, int, int]) -> tuple[str, ...]:
     return ("pip",)
 
 
-def index_url(settings: Settings) -> str:
-    env = settings.environ
-    return (env.get("PYV_INDEX_URL") or env.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).strip()
-
-
 def wheel_cache(settings: Settings) -> Path:
     return settings.cache_dir / "wheels"
 
 
 def _wheel_facts(path: Path) -> tuple[str, Version] | None:
     """(normalised name, version) of a pure-Python wheel file name, else None."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
     try:
         name, version, _, tags = parse_wheel_filename(path.name)
     except (InvalidWheelFilename, ValueError):
@@ -87,6 +67,8 @@ def _wheel_facts(path: Path) -> tuple[str, Version] | None:
 
 def _requires_python(path: Path) -> str | None:
     """The Requires-Python of a wheel's METADATA (None if absent or unreadable)."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as zf:
             meta = next((n for n in zf.namelist()
@@ -103,6 +85,8 @@ def _requires_python(path: Path) -> str | None:
 def _admits(requires: str | None, python: tuple[int, int, int]) -> bool:
     if not requires:
         return True
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(requires).contains(".".join(map(str, python)), prereleases=True)
     except InvalidSpecifier:
@@ -140,15 +124,21 @@ def find_seed_wheels(
 ) -> list[SeedWheel]:
     """Pick a wheel for each seed package; pip is required, the others are best effort."""
     cache = wheel_cache(settings)
+    listing = _listdir(cache)
+    remembered = _remembered(settings, python, listing)
+    if remembered is not None:
+        return remembered
     bundled = bundled_wheels_dir(base_executable, site_packages)
     chosen: list[SeedWheel] = []
     network_error: PyvError | None = None
     for name in seed_packages(python):
-        found = _best_local(_listdir(cache), name, python)
+        found = _best_local(listing, name, python)
         if found:
-            chosen.append(SeedWheel(name, found[0], found[1], "cache"))
+            chosen.append(SeedWheel(name, str(found[0]), found[1], "cache"))
             continue
         if not settings.offline and network_error is None:
+            from pyv.venv.seed_index import download_seed_wheel
+
             try:
                 downloaded = download_seed_wheel(settings, name, python, stderr=stderr)
             except PyvError as exc:
@@ -164,7 +154,7 @@ def find_seed_wheels(
             if not settings.offline:
                 # The index could not help: keep this wheel so later seeds stay offline.
                 path = _keep_in_cache(path, cache)
-            chosen.append(SeedWheel(name, found[0], path, "bundled"))
+            chosen.append(SeedWheel(name, str(found[0]), path, "bundled"))
             continue
         if name == "pip":
             why = f" ({network_error.message})" if network_error else ""
@@ -177,7 +167,74 @@ def find_seed_wheels(
     if network_error is not None and stderr is not None:
         stderr.write(f"warning: could not reach the package index ({network_error.message}); "
                      "used the interpreter's bundled wheels\n")
+    _remember(settings, python, listing, chosen)
     return chosen
+
+
+# ----- the remembered choice ------------------------------------------------------
+#: Which cached wheels each Python's seed chose, and the cache listing they were chosen
+#: from. A seed whose cache lists the same wheel files reuses the choice, so a warm seed
+#: neither parses wheel names and versions nor opens wheels to read Requires-Python.
+CHOICES = "choices.json"
+CHOICES_FORMAT = 1
+
+
+def _choices_path(settings: Settings) -> Path:
+    return unpacked_dir(settings) / CHOICES
+
+
+def _read_choices(settings: Settings) -> dict[str, object]:
+    try:
+        raw = json.loads(_choices_path(settings).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(raw, dict) or raw.get("format") != CHOICES_FORMAT:
+        return {}
+    pythons = raw.get("pythons")
+    return pythons if isinstance(pythons, dict) else {}
+
+
+def _remembered(
+    settings: Settings, python: tuple[int, int, int], listing: list[Path]
+) -> list[SeedWheel] | None:
+    """The wheels chosen before for ``python`` from this very cache listing, else None."""
+    entry = _read_choices(settings).get(".".join(map(str, python)))
+    names = sorted(p.name for p in listing)
+    try:
+        if not isinstance(entry, dict) or entry["listing"] != names:
+            return None
+        wheels = [SeedWheel(str(n), str(v), listing[0].parent / str(f), "cache")
+                  for n, v, f in entry["wheels"]]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    # Only whole, plain choices of this cache's own files are trusted.
+    if ([w.name for w in wheels] != list(seed_packages(python))
+            or any(w.path.name not in names for w in wheels)):
+        return None
+    return wheels
+
+
+def _remember(settings: Settings, python: tuple[int, int, int], listing: list[Path],
+              chosen: list[SeedWheel]) -> None:
+    """Keep a choice made wholly from the cache (best effort: a seed never fails on it)."""
+    if (not listing or [w.name for w in chosen] != list(seed_packages(python))
+            or any(w.source != "cache" for w in chosen)):
+        return
+    pythons = _read_choices(settings)
+    pythons[".".join(map(str, python))] = {
+        "listing": sorted(p.name for p in listing),
+        "wheels": [[w.name, w.version, w.path.name] for w in chosen],
+    }
+    data = json.dumps({"format": CHOICES_FORMAT, "pythons": pythons}, separators=(",", ":"))
+    path = _choices_path(settings)
+    tmp = path.with_name(f".{CHOICES}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _keep_in_cache(wheel: Path, cache: Path) -> Path:
@@ -270,7 +327,12 @@ def _remove_leftovers(trees: Path) -> None:
     for name in os.listdir(trees):
         match = re.fullmatch(r"\..+\.(\d+)\.[0-9a-f]{8}\.(tmp|old)", name)
         if match and not pid_alive(int(match.group(1))):
-            remove_tree(trees / name)
+            path = trees / name
+            if path.is_dir() and not path.is_symlink():
+                remove_tree(path)
+            else:  # a choices file (see _remember) half-written by that seed
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _listdir(directory: Path) -> list[Path]:
@@ -278,102 +340,3 @@ def _listdir(directory: Path) -> list[Path]:
         return [directory / n for n in os.listdir(directory) if n.endswith(".whl")]
     except OSError:
         return []
-
-
-# ----- the index ---------------------------------------------------------------
-class _LinkParser(html.parser.HTMLParser):
-    """Anchors of a PEP 503 page with their data-* attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[dict[str, str | None]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.links.append(dict(attrs))
-
-
-def parse_project_page(content: bytes, page_url: str, content_type: str = "") -> list[IndexFile]:
-    """Files of a simple-API project page, HTML (PEP 503) or JSON (PEP 691)."""
-    text = content.decode("utf-8", "replace")
-    files: list[IndexFile] = []
-    if "json" in content_type or text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise NetworkError(f"the package index page {page_url} is not valid JSON") from None
-        for entry in data.get("files", []) if isinstance(data, dict) else []:
-            if not isinstance(entry, dict) or "filename" not in entry or "url" not in entry:
-                continue
-            hashes = entry.get("hashes") or {}
-            files.append(IndexFile(
-                filename=str(entry["filename"]),
-                url=urllib.parse.urljoin(page_url, str(entry["url"])),
-                sha256=hashes.get("sha256") if isinstance(hashes, dict) else None,
-                requires_python=entry.get("requires-python") or None,
-                yanked=bool(entry.get("yanked")),
-            ))
-        return files
-    parser = _LinkParser()
-    parser.feed(text)
-    for attrs in parser.links:
-        href = attrs.get("href")
-        if not href:
-            continue
-        url, _, fragment = urllib.parse.urljoin(page_url, href).partition("#")
-        sha = fragment[len("sha256="):] if fragment.startswith("sha256=") else None
-        filename = urllib.parse.unquote(url.rsplit("/", 1)[-1])
-        files.append(IndexFile(
-            filename=filename, url=url, sha256=sha,
-            requires_python=attrs.get("data-requires-python") or None,
-            yanked="data-yanked" in attrs,
-        ))
-    return files
-
-
-def best_index_file(
-    files: Iterable[IndexFile], name: str, python: tuple[int, int, int]
-) -> IndexFile | None:
-    """The newest final, unyanked, pure-Python wheel of ``name`` that admits ``python``."""
-    best: tuple[Version, IndexFile] | None = None
-    for f in files:
-        if f.yanked or not f.filename.endswith(".whl"):
-            continue
-        facts = _wheel_facts(Path(f.filename))
-        if not facts or facts[0] != name or facts[1].is_prerelease:
-            continue
-        if not _admits(f.requires_python, python):
-            continue
-        if best is None or facts[1] > best[0]:
-            best = (facts[1], f)
-    return best[1] if best else None
-
-
-def _headers(page: Mapping[str, str]) -> str:
-    return page.get("content-type", "")
-
-
-def download_seed_wheel(
-    settings: Settings, name: str, python: tuple[int, int, int], *, stderr: TextIO | None = None
-) -> SeedWheel | None:
-    """Download the best wheel of ``name`` from the index into the wheel cache."""
-    from pyv import download
-
-    page_url = index_url(settings).rstrip("/") + f"/{name}/"
-    response = download.get(page_url, settings, headers={
-        "Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.2",
-    })
-    files = parse_project_page(response.content, response.url or page_url,
-                               _headers(response.headers))
-    chosen = best_index_file(files, name, python)
-    if chosen is None:
-        return None
-    dest = wheel_cache(settings) / chosen.filename
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # The download's one line (its progress bar on a terminal); none for a cache hit.
-    status = f"Downloading {chosen.filename} into the wheel cache" if stderr is not None else ""
-    download.fetch(chosen.url, dest, settings, expected_sha256=chosen.sha256, stderr=stderr,
-                   status=status)
-    facts = _wheel_facts(dest)
-    assert facts is not None
-    return SeedWheel(name, facts[1], dest, "index")

@@ -17,7 +17,6 @@ files in an environment, never writes through them (:func:`_write_new`).
 from __future__ import annotations
 
 import base64
-import configparser
 import contextlib
 import csv
 import errno
@@ -29,13 +28,16 @@ import posixpath
 import re
 import shutil
 import stat
-import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyv.archive.safety import DIR, FILE, SYMLINK, UnsafeMember, check_member, zip_kind
 from pyv.errors import ArchiveError
+
+if TYPE_CHECKING:
+    import zipfile
 
 #: Linux refuses shebang lines longer than this (BINPRM_BUF_SIZE before 5.1).
 _SHEBANG_MAX = 127
@@ -140,6 +142,9 @@ def _script_names(
 
 
 def _open_wheel(wheel: Path) -> zipfile.ZipFile:
+    # Imported here: a warm seed links a verified tree and never opens a wheel.
+    import zipfile
+
     try:
         return zipfile.ZipFile(wheel)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -284,6 +289,8 @@ def _console_scripts(zf: zipfile.ZipFile, dist_info: str) -> dict[str, str]:
         text = zf.read(f"{dist_info}/entry_points.txt").decode("utf-8")
     except KeyError:
         return {}
+    import configparser
+
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
