@@ -19,8 +19,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -269,3 +270,28 @@ def test_print_build_picks_this_host(tools: Path) -> None:
     machine = {"arm64": "aarch64"}.get(os.uname().machine, os.uname().machine)
     assert f"-{machine}-unknown-linux-" in url and url.startswith(PBS_DOWNLOAD_PREFIX + "/")
     assert sha in SCRIPT.read_text()
+
+
+def test_install_from_a_pyv_mirror_bundle(
+    tmp_path: Path, tools: Path, served: Path, real_archive: BuiltArchive,
+    pbs_mirror: Callable[..., dict[str, str]], run_pyv: Callable[..., Any],
+    wheelhouse: tuple[Path, Path],
+) -> None:
+    """An offline node: the interpreter from a `pyv mirror --pack` bundle, pyv from a wheel."""
+    env = pbs_mirror([real_archive])
+    bundle = tmp_path / "bundle.tar"
+    version = ".".join(map(str, real_archive.version))
+    platform = "linux-{}-{}".format(*served.read_text().split()[1:3])
+    packed = run_pyv("mirror", "--pack", str(bundle), version, "--platform", platform, env=env)
+    assert packed.returncode == 0, packed.stderr
+    wheel, house = wheelhouse
+    prefix, bin_dir = tmp_path / "opt" / "pyv", tmp_path / "bin"
+    result = _run(
+        [*_shell_argv(SHELLS[0]), str(SCRIPT), "--prefix", str(prefix), "--bin-dir",
+         str(bin_dir), "--wheel", str(wheel), "--bundle", str(bundle), "--builds", str(served)],
+        tools, PIP_FIND_LINKS=str(house),
+    )
+    assert result.returncode == 0, result.stderr
+    version_out = _run([str(bin_dir / "pyv"), "--version"], tools)
+    assert importlib.metadata.version("pyv") in version_out.stdout
+    assert sorted(p.name for p in prefix.parent.iterdir()) == ["pyv"]
