@@ -146,10 +146,11 @@ def bootstrap_builds(downloads: list[Download]) -> list[Download]:
 
 
 def bootstrap_table(downloads: list[Download]) -> str:
-    """``install.sh``'s embedded table: ``# os arch libc url sha256`` lines."""
-    return "".join(
-        f"# {d.os} {d.arch} {d.libc} {d.url} {d.sha256}\n" for d in bootstrap_builds(downloads)
+    """``install.sh``'s embedded table: ``os arch libc url sha256`` lines in ``BUILDS='…'``."""
+    rows = "".join(
+        f"{d.os} {d.arch} {d.libc} {d.url} {d.sha256}\n" for d in bootstrap_builds(downloads)
     )
+    return f"BUILDS='\n{rows}'\n"
 
 
 def write_bootstrap_table(script: Path, downloads: list[Download]) -> bool:

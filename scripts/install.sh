@@ -13,22 +13,43 @@ PBS_PREFIX="https://github.com/astral-sh/python-build-standalone/releases/downlo
 
 # The builds this script installs, one per host: os arch libc url sha256.
 # Generated from the bundled catalog by scripts/generate_catalog.py; do not edit.
+# A variable, not comments read back from "$0": the script also runs piped into sh.
 # BEGIN BOOTSTRAP BUILDS
-# darwin aarch64 none https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-aarch64-apple-darwin-install_only_stripped.tar.gz 423717c485b9ee7822590b9d973c1b5fb2cda0fe43448ab82a3d44f823bd329c
-# darwin x86_64 none https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64-apple-darwin-install_only_stripped.tar.gz e085b44e21d9c60acd866680747e1f82800cf9a1630a369da1723976d87bead1
-# linux aarch64 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-aarch64-unknown-linux-gnu-install_only_stripped.tar.gz 86dfb106b303fa6a1991f7da42ced3e11576f777be299b3162e06617b6d22542
-# linux aarch64 musl https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-aarch64-unknown-linux-musl-install_only_stripped.tar.gz 1bdbb1d5267120b5ba8531332be695693ba49567d28c40dd670545b6a25b70a7
-# linux armv7 gnueabi https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-armv7-unknown-linux-gnueabi-install_only_stripped.tar.gz b7af682bd74770d7c7d1696bf7ef205d4456421376d39ee78e05d8e783a0c0e6
-# linux armv7 gnueabihf https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-armv7-unknown-linux-gnueabihf-install_only_stripped.tar.gz 6c9d2888bbee0f3d32aceb9701acd754425cfb5cececc6032280e4018e433faf
-# linux i686 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20230826/cpython-3.11.5%2B20230826-i686-unknown-linux-gnu-install_only.tar.gz 82de7e2551c015145c017742a5c0411d67a7544595df43c02b5efa4762d5123e
-# linux powerpc64le gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-ppc64le-unknown-linux-gnu-install_only_stripped.tar.gz 4c64e243334a51950ad144917dedbce58b6e0ae06fa93f93d60fc6b2e5d0f777
-# linux riscv64 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-riscv64-unknown-linux-gnu-install_only_stripped.tar.gz c23b81983c03e18cc95b3048e656f94d34498256b8d82f5c92f7b03fa13003b6
-# linux s390x gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-s390x-unknown-linux-gnu-install_only_stripped.tar.gz 05803a942de41913768b11714e16042d86c7c7a7124ad3507d706671b98c9db1
-# linux x86_64 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz cefba034445d2875408d1fd4d5700ae6731563aeb54dcb39fd8164ab5c457533
-# linux x86_64 musl https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64-unknown-linux-musl-install_only_stripped.tar.gz d92793e7c75f88e0ebfe3f6dc9a80b1571e287537938c536b07c60f9c23d6360
+BUILDS='
+darwin aarch64 none https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-aarch64-apple-darwin-install_only_stripped.tar.gz 423717c485b9ee7822590b9d973c1b5fb2cda0fe43448ab82a3d44f823bd329c
+darwin x86_64 none https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64-apple-darwin-install_only_stripped.tar.gz e085b44e21d9c60acd866680747e1f82800cf9a1630a369da1723976d87bead1
+linux aarch64 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-aarch64-unknown-linux-gnu-install_only_stripped.tar.gz 86dfb106b303fa6a1991f7da42ced3e11576f777be299b3162e06617b6d22542
+linux aarch64 musl https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-aarch64-unknown-linux-musl-install_only_stripped.tar.gz 1bdbb1d5267120b5ba8531332be695693ba49567d28c40dd670545b6a25b70a7
+linux armv7 gnueabi https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-armv7-unknown-linux-gnueabi-install_only_stripped.tar.gz b7af682bd74770d7c7d1696bf7ef205d4456421376d39ee78e05d8e783a0c0e6
+linux armv7 gnueabihf https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-armv7-unknown-linux-gnueabihf-install_only_stripped.tar.gz 6c9d2888bbee0f3d32aceb9701acd754425cfb5cececc6032280e4018e433faf
+linux i686 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20230826/cpython-3.11.5%2B20230826-i686-unknown-linux-gnu-install_only.tar.gz 82de7e2551c015145c017742a5c0411d67a7544595df43c02b5efa4762d5123e
+linux powerpc64le gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-ppc64le-unknown-linux-gnu-install_only_stripped.tar.gz 4c64e243334a51950ad144917dedbce58b6e0ae06fa93f93d60fc6b2e5d0f777
+linux riscv64 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-riscv64-unknown-linux-gnu-install_only_stripped.tar.gz c23b81983c03e18cc95b3048e656f94d34498256b8d82f5c92f7b03fa13003b6
+linux s390x gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-s390x-unknown-linux-gnu-install_only_stripped.tar.gz 05803a942de41913768b11714e16042d86c7c7a7124ad3507d706671b98c9db1
+linux x86_64 gnu https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz cefba034445d2875408d1fd4d5700ae6731563aeb54dcb39fd8164ab5c457533
+linux x86_64 musl https://github.com/astral-sh/python-build-standalone/releases/download/20260814/cpython-3.14.7%2B20260814-x86_64-unknown-linux-musl-install_only_stripped.tar.gz d92793e7c75f88e0ebfe3f6dc9a80b1571e287537938c536b07c60f9c23d6360
+'
 # END BOOTSTRAP BUILDS
 
 prog=install.sh
+usage() {
+    cat <<'USAGE'
+usage: sh install.sh [--prefix DIR] [--bin-dir DIR] [--wheel FILE] [--bundle FILE.tar]
+                     [--python-mirror URL|DIR] [--builds FILE] [--print-build]
+
+Installs pyv onto a python-build-standalone interpreter of its own (sha256
+verified) and writes a `pyv` launcher into --bin-dir (default ~/.local/bin).
+  --prefix DIR         where the interpreter and pyv go
+                       (default ${XDG_DATA_HOME:-~/.local/share}/pyv-bootstrap)
+  --wheel FILE         install this pyv wheel instead of `pyv` from PyPI
+  --bundle FILE.tar    take the interpreter from a `pyv mirror --pack` bundle
+  --python-mirror URL  a python-build-standalone mirror (URL or directory;
+                       default $PYV_PYTHON_INSTALL_MIRROR, else upstream)
+  --builds FILE        read the "os arch libc url sha256" table from FILE
+  --print-build        print the URL and sha256 for this host and stop
+Exit status: 0 done, 2 wrong option, 1 anything else (one line on stderr).
+USAGE
+}
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 usage_error() { printf '%s: error: %s (see --help)\n' "$prog" "$*" >&2; exit 2; }
 
@@ -55,8 +76,7 @@ while [ $# -gt 0 ]; do
             esac
             shift 2 ;;
         --print-build) print_build=1; shift ;;
-        -h|--help)
-            sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         *) usage_error "unknown argument '$1'" ;;
     esac
 done
@@ -101,7 +121,7 @@ if [ -n "$builds_file" ]; then
     [ -f "$builds_file" ] || die "build table $builds_file does not exist"
     table=$(sed -n p "$builds_file")
 else
-    table=$(sed -n '/^# BEGIN BOOTSTRAP BUILDS$/,/^# END BOOTSTRAP BUILDS$/s/^# \([a-z]\)/\1/p' "$0")
+    table=$BUILDS
 fi
 url=
 sha256=
@@ -142,6 +162,8 @@ fi
 # Map the upstream URL onto the mirror as pyv does: a directory names files as
 # they are on disk ('+', not '%2B'), a URL keeps the URL's spelling.
 source=$url
+# file:// is a directory too (wget cannot fetch it; the name on disk has '+').
+case $mirror in file://*) mirror=${mirror#file://} ;; esac
 if [ -n "$mirror" ]; then
     case $url in
         "$PBS_PREFIX"/*) rest=${url#"$PBS_PREFIX"} ;;

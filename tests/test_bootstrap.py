@@ -225,14 +225,17 @@ def test_unknown_flag_is_a_usage_error(shell: str, tools: Path) -> None:
     ]
 
 
-def test_missing_mirror_file_is_one_line(tmp_path: Path, tools: Path, served: Path) -> None:
+@pytest.mark.parametrize("scheme", ["", "file://"])
+def test_missing_mirror_file_is_one_line(
+    scheme: str, tmp_path: Path, tools: Path, served: Path
+) -> None:
     """A directory mirror without the build: one line naming the file, nothing left."""
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     prefix = tmp_path / "opt" / "pyv"
     result = _run(
         [*_shell_argv(SHELLS[0]), str(SCRIPT), "--prefix", str(prefix), "--bin-dir",
-         str(tmp_path / "bin"), "--builds", str(served), "--python-mirror", str(mirror)],
+         str(tmp_path / "bin"), "--builds", str(served), "--python-mirror", f"{scheme}{mirror}"],
         tools,
     )
     assert result.returncode == 1
@@ -255,16 +258,21 @@ def test_embedded_table_is_generated_from_the_bundled_catalog() -> None:
     table = generator.bootstrap_table(list(catalog.downloads))
     text = SCRIPT.read_text()
     assert "# BEGIN BOOTSTRAP BUILDS\n" + table + "# END BOOTSTRAP BUILDS\n" in text
-    rows = [line.split() for line in table.splitlines()]
-    hosts = {(r[1], r[2], r[3]) for r in rows}
+    rows = [line.split() for line in table.splitlines()[1:-1]]
+    hosts = {(r[0], r[1], r[2]) for r in rows}
     expected = {("linux", "x86_64", "gnu"), ("linux", "aarch64", "musl"),
                 ("darwin", "aarch64", "none")}
     assert expected <= hosts
-    assert all("-install_only" in r[4] and len(r[5]) == 64 for r in rows)
+    assert all("-install_only" in r[3] and len(r[4]) == 64 for r in rows)
 
 
 def test_print_build_picks_this_host(tools: Path) -> None:
-    result = _run([*_shell_argv(SHELLS[0]), str(SCRIPT), "--print-build"], tools)
+    """Piped into sh, as `curl … | sh -s -- --print-build` runs it."""
+    result = subprocess.run(
+        [*_shell_argv(SHELLS[0]), "-s", "--", "--print-build"], input=SCRIPT.read_text(),
+        env={"PATH": str(tools), "HOME": os.environ["HOME"]}, capture_output=True, text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     url, sha = result.stdout.split()
     machine = {"arm64": "aarch64"}.get(os.uname().machine, os.uname().machine)
