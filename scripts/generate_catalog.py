@@ -56,6 +56,10 @@ from pyv.catalog import (  # noqa: E402
 from pyv.settings import PBS_DOWNLOAD_PREFIX  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "src" / "pyv" / "data" / "catalog.json"
+#: The no-Python bootstrap script whose build table is generated from the catalog.
+INSTALL_SH = ROOT / "scripts" / "install.sh"
+_TABLE_BEGIN = "# BEGIN BOOTSTRAP BUILDS\n"
+_TABLE_END = "# END BOOTSTRAP BUILDS\n"
 #: Platforms the SHA256SUMS fixture covers (PBS triples).
 FIXTURE_TRIPLES = ("x86_64_v3-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-pc-windows-msvc")
 #: How many minor versions (newest first) of the fixture tag to include.
@@ -119,6 +123,50 @@ def write_fixture(downloads: list[Download], fixture_dir: Path) -> tuple[Path, P
     return sums, expected
 
 
+def bootstrap_builds(downloads: list[Download]) -> list[Download]:
+    """The interpreter ``scripts/install.sh`` installs on each host it supports.
+
+    Per (os, arch, libc) of Linux and macOS: the newest stable, default-flavour
+    CPython ``install_only`` archive for the baseline CPU (no ``x86_64_v2+``), so
+    it runs on any machine of that architecture.
+    """
+    best: dict[tuple[str, str, str], Download] = {}
+    for d in downloads:
+        if (d.implementation != "cpython" or d.os not in ("linux", "darwin") or d.prerelease
+                or d.variant is not None or d.arch_variant is not None
+                or not d.url.startswith(PBS_DOWNLOAD_PREFIX + "/")
+                or "-install_only" not in d.filename or not d.filename.endswith(".tar.gz")):
+            continue
+        host = (d.os, d.arch, d.libc)
+        rank = (d.major, d.minor, d.patch, d.build)
+        current = best.get(host)
+        if current is None or rank > (current.major, current.minor, current.patch, current.build):
+            best[host] = d
+    return [best[host] for host in sorted(best)]
+
+
+def bootstrap_table(downloads: list[Download]) -> str:
+    """``install.sh``'s embedded table: ``os arch libc url sha256`` lines in ``BUILDS='…'``."""
+    rows = "".join(
+        f"{d.os} {d.arch} {d.libc} {d.url} {d.sha256}\n" for d in bootstrap_builds(downloads)
+    )
+    return f"BUILDS='\n{rows}'\n"
+
+
+def write_bootstrap_table(script: Path, downloads: list[Download]) -> bool:
+    """Replace the table between the markers of ``script``; return whether it changed."""
+    text = script.read_text(encoding="utf-8")
+    head, sep, rest = text.partition(_TABLE_BEGIN)
+    _, sep2, tail = rest.partition(_TABLE_END)
+    if not sep or not sep2:
+        raise SystemExit(f"error: {script} has no bootstrap build table markers")
+    new = head + _TABLE_BEGIN + bootstrap_table(downloads) + _TABLE_END + tail
+    if new == text:
+        return False
+    script.write_text(new, encoding="utf-8")
+    return True
+
+
 def check_parser_agrees(downloads: list[Download]) -> int:
     """Re-derive every PBS entry from its own file name; return how many disagree."""
     bad = 0
@@ -154,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", default=None,
                         help="timestamp to record (default: the snapshot date in a "
                              "python-downloads-YYYY-MM-DD.json name, else now)")
+    parser.add_argument("--install-sh", type=Path, default=INSTALL_SH,
+                        help="bootstrap script whose build table is rewritten "
+                             "(default: scripts/install.sh)")
     parser.add_argument("--fixture-dir", type=Path, default=None,
                         help="also write the SHA256SUMS test fixture here")
     args = parser.parse_args(argv)
@@ -195,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     if loaded.downloads != catalog.downloads:
         print("error: the written catalog does not read back identically", file=sys.stderr)
         return 1
+    if write_bootstrap_table(args.install_sh, list(loaded.downloads)):
+        print(f"updated the bootstrap build table in {args.install_sh}", file=sys.stderr)
     summary: dict[str, Any] = {
         "output": str(args.output),
         "downloads": len(merged),
