@@ -98,7 +98,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _global_parser() -> _Parser:
     common = _Parser(add_help=False, formatter_class=_Formatter)
-    group = common.add_argument_group("global options")
+    _add_global_options(common)
+    return common
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("global options")
     group.add_argument(
         "-q",
         "--quiet",
@@ -121,7 +126,18 @@ def _global_parser() -> _Parser:
         default=argparse.SUPPRESS,
         help="never touch the network (PYV_OFFLINE=1)",
     )
-    return common
+
+
+def _nested_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """A command's own sub-parsers (``envs rm``...), each once although aliases repeat it."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found.setdefault(id(child), child)
+                for grandchild in _nested_parsers(child):
+                    found.setdefault(id(grandchild), grandchild)
+    return list(found.values())
 
 
 INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the command again"
@@ -165,6 +181,9 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
                 formatter_class=_Formatter,
             )
             command_obj.add_arguments(sp)
+            # Global options go anywhere, also after a command's own action.
+            for nested in _nested_parsers(sp):
+                _add_global_options(nested)
         elif name in COMMANDS and selected is None:
             # Only `pyv --help` lists the others; a real command builds one parser.
             sub.add_parser(name, help=help_text, add_help=False, formatter_class=_Formatter)
