@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "update": ("update", "UpdateCommand", "refresh the catalog of available builds"),
     "mirror": ("mirror", "MirrorCommand", "download archives into an offline mirror"),
     "doctor": ("doctor", "DoctorCommand", "check the installation and explain what to fix"),
+    "completion": ("completion", "CompletionCommand", "print the shell completion script"),
 }
 #: Internal commands, used by shims and shell integration, not listed in --help.
 HIDDEN: dict[str, tuple[str, str, str]] = {
@@ -193,6 +194,8 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     environ = dict(os.environ)
+    if args_list[:2] == ["_complete", "--"]:
+        return _complete(args_list[2:], environ)
     try:
         selected = _find_command(args_list)
         if selected is not None and selected not in COMMANDS and selected not in HIDDEN:
@@ -228,6 +231,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(error.exit_code)
     except Exception as exc:
         return _internal_error(exc, environ)
+
+
+def _complete(words: list[str], environ: dict[str, str]) -> int:
+    """The completion scripts' helper: candidates, one a line; never an error on screen."""
+    from pyv.cli.completion import complete
+
+    try:
+        candidates = complete(words, environ)
+    except Exception:
+        if environ.get("PYV_DEBUG"):
+            raise
+        return ExitCode.OK  # a broken config or catalog must not spoil the prompt
+    if candidates:
+        sys.stdout.write("\n".join(candidates) + "\n")
+    return ExitCode.OK
 
 
 def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
