@@ -58,8 +58,10 @@ def _positional(command: str, args: list[str]) -> tuple[str, ...]:
     if command in ("uninstall", "upgrade"):
         return ("installed",)
     if command in ("pin", "shell"):
-        return ("installed", "envs")
-    if command in ("find", "which", "list"):
+        return ("system", "installed", "envs")
+    if command in ("which", "exec"):
+        return ("shims",) if not args else ("files",)
+    if command in ("find", "list"):
         return ("installed",)
     if command == "activate":
         return ("envs", "files") if not args else ()
@@ -98,6 +100,9 @@ def _values(kinds: Iterable[str], environ: Mapping[str, str]) -> list[str]:
             continue
         if kind == "completion-shells":
             found.extend(SHELLS)
+            continue
+        if kind == "system":
+            found.append("system")
             continue
         if kind == "actions":
             found.extend(("list", "remove", "rm", "path"))
@@ -149,7 +154,14 @@ def _envs(settings: Settings) -> list[str]:
     return [env.name for env in list_named(settings, with_size=False) if env.name]
 
 
-_SOURCES = {"available": _available, "installed": _installed, "envs": _envs}
+def _shims(settings: Settings) -> list[str]:
+    try:
+        return sorted(entry.name for entry in settings.shims_dir.iterdir())
+    except OSError:
+        return []
+
+
+_SOURCES = {"available": _available, "installed": _installed, "envs": _envs, "shims": _shims}
 
 
 def _flags(command: str | None, args: list[str]) -> list[str]:
