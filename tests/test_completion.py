@@ -105,3 +105,11 @@ def test_completion_never_imports_the_download_stack() -> None:
     data = run_probe("_complete", "--", "install", "3.1")
     assert data["code"] == 0
     assert _loaded(data, DOWNLOAD_STACK) == []
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_init_loads_the_same_completion(shell: str, run_pyv: Any, tmp_path: Path) -> None:
+    script = tmp_path / f"init.{shell}"
+    script.write_text(run_pyv("init", shell, check=True).stdout)
+    assert "3.12" in CANDIDATES[shell](script, "pyv install 3.1")
+    assert "system" in CANDIDATES[shell](script, "pyv pin s")

@@ -402,7 +402,11 @@ def init_script(settings: Settings, shell: str, commands: Iterable[str]) -> str:
         values["SHIMS"] = _csh_quote(str(settings.shims_dir))
         values["INDEX"] = _csh_quote(str(settings.index_dir))
         values["CSH_HELPER"] = _csh_quote(str(templates_dir() / "pyv.csh"))
-    return render(_template(template), values)
+    from pyv.cli.completion import SHELLS as COMPLETION_SHELLS
+    from pyv.cli.completion import script
+
+    completion = script(shell) if shell in COMPLETION_SHELLS else ""
+    return render(_template(template), values) + completion
 
 
 def _fish_quote(text: str) -> str:
