@@ -14,21 +14,3 @@ pyv() {
     *) @PYV@ "$@" ;;
   esac
 }
-_pyv_complete() {
-  local cur=${COMP_WORDS[COMP_CWORD]} words=() entry
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    words=(@COMMANDS@ --help --version)
-  else
-    case ${COMP_WORDS[1]} in
-      init) words=(bash zsh fish tcsh sh) ;;
-      which|exec)
-        for entry in @SHIMS@/*; do [ -e "$entry" ] && words+=("${entry##*/}"); done ;;
-      pin|shell|install|uninstall|find|venv|activate|upgrade)
-        words=(system)
-        for entry in @INDEX@/*; do [ -e "$entry" ] && words+=("${entry##*/}"); done ;;
-      *) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-    esac
-  fi
-  COMPREPLY=($(compgen -W "${words[*]}" -- "$cur"))
-}
-complete -F _pyv_complete pyv

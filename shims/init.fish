@@ -13,19 +13,3 @@ function pyv --description 'pyv: Python versions, shims and environments'
             @PYV@ $argv
     end
 end
-function __pyv_index_entries
-    echo system
-    for entry in @INDEX@/*
-        string replace -r '.*/' '' -- $entry
-    end
-end
-function __pyv_shim_names
-    for entry in @SHIMS@/*
-        string replace -r '.*/' '' -- $entry
-    end
-end
-complete -c pyv -f
-complete -c pyv -n __fish_use_subcommand -a '@COMMANDS@'
-complete -c pyv -n '__fish_seen_subcommand_from init' -a 'bash zsh fish tcsh sh'
-complete -c pyv -n '__fish_seen_subcommand_from which exec' -a '(__pyv_shim_names)'
-complete -c pyv -n '__fish_seen_subcommand_from pin shell install uninstall find venv activate upgrade' -a '(__pyv_index_entries)'

@@ -14,16 +14,3 @@ pyv() {
     *) @PYV@ "$@" ;;
   esac
 }
-_pyv() {
-  if (( CURRENT == 2 )); then
-    compadd -- @COMMANDS@
-    return
-  fi
-  case ${words[2]} in
-    init) compadd -- bash zsh fish tcsh sh ;;
-    which|exec) compadd -- @SHIMS@/*(N:t) ;;
-    pin|shell|install|uninstall|find|venv|activate|upgrade) compadd -- system @INDEX@/*(N:t) ;;
-    *) _files ;;
-  esac
-}
-if (( $+functions[compdef] )); then compdef _pyv pyv; fi

@@ -56,6 +56,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "prune": ("housekeeping", "PruneCommand", "remove patch versions a newer patch superseded"),
     "cache": ("housekeeping", "CacheCommand", "show or clean the download and wheel cache"),
     "outdated": ("housekeeping", "OutdatedCommand", "list newer patches of installed versions"),
+
+    "completion": ("completion", "CompletionCommand", "print the shell completion script"),
 }
 #: Internal commands, used by shims and shell integration, not listed in --help.
 HIDDEN: dict[str, tuple[str, str, str]] = {
@@ -104,7 +106,12 @@ class _Parser(argparse.ArgumentParser):
 
 def _global_parser() -> _Parser:
     common = _Parser(add_help=False, formatter_class=_Formatter)
-    group = common.add_argument_group("global options")
+    _add_global_options(common)
+    return common
+
+
+def _add_global_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("global options")
     group.add_argument(
         "-q",
         "--quiet",
@@ -127,7 +134,18 @@ def _global_parser() -> _Parser:
         default=argparse.SUPPRESS,
         help="never touch the network (PYV_OFFLINE=1)",
     )
-    return common
+
+
+def _nested_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """A command's own sub-parsers (``envs rm``...), each once although aliases repeat it."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found.setdefault(id(child), child)
+                for grandchild in _nested_parsers(child):
+                    found.setdefault(id(grandchild), grandchild)
+    return list(found.values())
 
 
 INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the command again"
@@ -171,6 +189,9 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
                 formatter_class=_Formatter,
             )
             command_obj.add_arguments(sp)
+            # Global options go anywhere, also after a command's own action.
+            for nested in _nested_parsers(sp):
+                _add_global_options(nested)
         elif name in COMMANDS and selected is None:
             # Only `pyv --help` lists the others; a real command builds one parser.
             sub.add_parser(name, help=help_text, add_help=False, formatter_class=_Formatter)
@@ -180,6 +201,8 @@ def build_parser(selected: str | None) -> tuple[argparse.ArgumentParser, object 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     environ = dict(os.environ)
+    if args_list[:2] == ["_complete", "--"]:
+        return _complete(args_list[2:], environ)
     try:
         selected = _find_command(args_list)
         if selected is not None and selected not in COMMANDS and selected not in HIDDEN:
@@ -215,6 +238,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(error.exit_code)
     except Exception as exc:
         return _internal_error(exc, environ)
+
+
+def _complete(words: list[str], environ: dict[str, str]) -> int:
+    """The completion scripts' helper: candidates, one a line; never an error on screen."""
+    from pyv.cli.completion import complete
+
+    try:
+        candidates = complete(words, environ)
+    except Exception:
+        if environ.get("PYV_DEBUG"):
+            raise
+        return ExitCode.OK  # a broken config or catalog must not spoil the prompt
+    if candidates:
+        sys.stdout.write("\n".join(candidates) + "\n")
+    return ExitCode.OK
 
 
 def _internal_error(exc: Exception, environ: dict[str, str]) -> int:

@@ -48,7 +48,7 @@ class PruneCommand(Command):
         plan = prune_plan(ctx.settings)
         removed: list[str] = []
         if not args.dry_run and plan.removable:
-            from pyv.installer import uninstall
+            from pyv.installer.removal import uninstall
             from pyv.shims import ShimUpdates
             from pyv.venv.manage import environments_guard
 

@@ -190,9 +190,9 @@ class UninstallCommand(Command):
             raise UsageError("give versions to uninstall, or --all (not both)",
                              "see `pyv uninstall --help`")
         if args.all:
-            from pyv.installer import InstallOptions, _target_store
+            from pyv.installer import InstallOptions, target_store
 
-            store = _target_store(ctx.settings, InstallOptions(
+            store = target_store(ctx.settings, InstallOptions(
                 store=args.store.absolute() if args.store else None))
             requests = [i.key for i in store.installations()]
             if not requests:

@@ -425,7 +425,12 @@ class InitCommand(Command):
         from pyv.shims import check_shell, detect_shell, init_script
 
         shell = check_shell(args.shell) if args.shell else detect_shell(ctx.environ)
+        from pyv.cli.completion import SHELLS as COMPLETION_SHELLS
+        from pyv.cli.completion import script as completion_script
+
         script = init_script(ctx.settings, shell, COMMANDS)
+        if shell in COMPLETION_SHELLS:  # the integration loads completion too
+            script += completion_script(shell)
         if shell == "tcsh":
             script = _tcsh_path_line(ctx) + script
         ctx.stdout.write(script)
