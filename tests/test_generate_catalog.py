@@ -27,6 +27,16 @@ def generator() -> ModuleType:
     return module
 
 
+@pytest.fixture(autouse=True)
+def _own_install_sh(generator: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The generator also rewrites scripts/install.sh's build table: give it a copy, so a
+    test run never rewrites the repository's script from a synthetic catalog."""
+    copy = tmp_path / "install.sh"
+    copy.write_bytes(generator.INSTALL_SH.read_bytes())
+    monkeypatch.setattr(generator, "INSTALL_SH", copy)
+    return copy
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from packaging.version import Version
+
     from pyv.platform import Host
     from pyv.settings import Settings
     from pyv.store import Installation
@@ -287,7 +289,7 @@ class CachePlan:
 
 
 def _wheel_cache(settings: Settings) -> Path:
-    from pyv.venv.seed import wheel_cache
+    from pyv.venv.wheel import wheel_cache
 
     return wheel_cache(settings)
 
@@ -351,15 +353,15 @@ def cache_plan(settings: Settings, *, everything: bool) -> CachePlan:
 
 def _current_wheels(wheels: Path) -> set[str]:
     """File names of the newest cached wheel of each package (what seeding picks first)."""
-    from pyv.venv.seed import _wheel_facts as wheel_facts
+    from pyv.venv.wheel import wheel_facts
 
-    best: dict[str, tuple[object, str]] = {}
+    best: dict[str, tuple[Version, str]] = {}
     for entry in _listing(wheels):
         facts = wheel_facts(Path(entry.path))
         if facts is None:
             continue
         name, version = facts
-        if name not in best or version > best[name][0]:  # type: ignore[operator]
+        if name not in best or version > best[name][0]:
             best[name] = (version, entry.name)
     return {file for _, file in best.values()}
 

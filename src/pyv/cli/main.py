@@ -242,7 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _complete(words: list[str], environ: dict[str, str]) -> int:
     """The completion scripts' helper: candidates, one a line; never an error on screen."""
-    from pyv.cli.completion import complete
+    # By name, as every command module is loaded: pyv.cli.completion reads this module's
+    # registry and parsers, so a static import here would make the two import each other.
+    complete = importlib.import_module("pyv.cli.completion").complete
 
     try:
         candidates = complete(words, environ)

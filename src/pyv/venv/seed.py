@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import NotFound, PyvError
+from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -31,38 +32,11 @@ if TYPE_CHECKING:
     from pyv.settings import Settings
     from pyv.venv.wheel import UnpackedWheel
 
-@dataclass(frozen=True)
-class SeedWheel:
-    """A wheel chosen for seeding and where it came from (cache|index|bundled)."""
-
-    name: str
-    version: str
-    path: Path
-    source: str
-
-
 def seed_packages(version: tuple[int, int, int]) -> tuple[str, ...]:
     """What ``--seed`` installs: pip, plus setuptools and wheel below 3.12 (as venv did)."""
     if version[:2] < (3, 12):
         return ("pip", "setuptools", "wheel")
     return ("pip",)
-
-
-def wheel_cache(settings: Settings) -> Path:
-    return settings.cache_dir / "wheels"
-
-
-def _wheel_facts(path: Path) -> tuple[str, Version] | None:
-    """(normalised name, version) of a pure-Python wheel file name, else None."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    try:
-        name, version, _, tags = parse_wheel_filename(path.name)
-    except (InvalidWheelFilename, ValueError):
-        return None
-    if not any(str(t) == "py3-none-any" for t in tags):
-        return None
-    return str(name), version
 
 
 def _requires_python(path: Path) -> str | None:
@@ -82,27 +56,16 @@ def _requires_python(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def _admits(requires: str | None, python: tuple[int, int, int]) -> bool:
-    if not requires:
-        return True
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        return SpecifierSet(requires).contains(".".join(map(str, python)), prereleases=True)
-    except InvalidSpecifier:
-        return False
-
-
 def _best_local(
     paths: Iterable[Path], name: str, python: tuple[int, int, int]
 ) -> tuple[Version, Path] | None:
     candidates: list[tuple[Version, Path]] = []
     for path in paths:
-        facts = _wheel_facts(path)
+        facts = wheel_facts(path)
         if facts and facts[0] == name and not facts[1].is_prerelease:
             candidates.append((facts[1], path))
     for version, path in sorted(candidates, reverse=True):
-        if _admits(_requires_python(path), python):
+        if admits(_requires_python(path), python):
             return version, path
     return None
 

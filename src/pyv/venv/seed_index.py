@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import NetworkError
-from pyv.venv.seed import SeedWheel, _admits, _wheel_facts, wheel_cache
+from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -99,10 +99,10 @@ def best_index_file(
     for f in files:
         if f.yanked or not f.filename.endswith(".whl"):
             continue
-        facts = _wheel_facts(Path(f.filename))
+        facts = wheel_facts(Path(f.filename))
         if not facts or facts[0] != name or facts[1].is_prerelease:
             continue
-        if not _admits(f.requires_python, python):
+        if not admits(f.requires_python, python):
             continue
         if best is None or facts[1] > best[0]:
             best = (facts[1], f)
@@ -134,6 +134,6 @@ def download_seed_wheel(
     status = f"Downloading {chosen.filename} into the wheel cache" if stderr is not None else ""
     download.fetch(chosen.url, dest, settings, expected_sha256=chosen.sha256, stderr=stderr,
                    status=status)
-    facts = _wheel_facts(dest)
+    facts = wheel_facts(dest)
     assert facts is not None
     return SeedWheel(name, str(facts[1]), dest, "index")

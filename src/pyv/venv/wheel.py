@@ -39,6 +39,10 @@ from pyv.errors import ArchiveError
 if TYPE_CHECKING:
     import zipfile
 
+    from packaging.version import Version
+
+    from pyv.settings import Settings
+
 #: Linux refuses shebang lines longer than this (BINPRM_BUF_SIZE before 5.1).
 _SHEBANG_MAX = 127
 #: Script shebangs a wheel leaves for the installer to fill in (PEP 427).
@@ -511,3 +515,44 @@ def install_unpacked(unpacked: UnpackedWheel, scheme: Scheme, python_version: tu
         raise
     return _finish(scheme, python_version, unpacked.name, unpacked.version, unpacked.dist_info,
                    dict(unpacked.scripts), installed)
+
+
+# ----- facts seeding and the cache share (pyv.venv.seed, seed_index, housekeeping) -----
+@dataclass(frozen=True)
+class SeedWheel:
+    """A wheel chosen for seeding and where it came from (cache|index|bundled)."""
+
+    name: str
+    version: str
+    path: Path
+    source: str
+
+
+def wheel_cache(settings: Settings) -> Path:
+    """Where downloaded seed wheels and their unpacked trees are kept."""
+    return settings.cache_dir / "wheels"
+
+
+def wheel_facts(path: Path) -> tuple[str, Version] | None:
+    """(normalised name, version) of a pure-Python wheel file name, else None."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        name, version, _, tags = parse_wheel_filename(path.name)
+    except (InvalidWheelFilename, ValueError):
+        return None
+    if not any(str(t) == "py3-none-any" for t in tags):
+        return None
+    return str(name), version
+
+
+def admits(requires: str | None, python: tuple[int, int, int]) -> bool:
+    """Whether a Requires-Python value admits ``python`` (no value admits all)."""
+    if not requires:
+        return True
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(requires).contains(".".join(map(str, python)), prereleases=True)
+    except InvalidSpecifier:
+        return False
