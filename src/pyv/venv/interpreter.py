@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from pyv.errors import NotFound, PyvError
+from pyv.errors import NotFound, PyvError, shown_command
 from pyv.venv import layout
 
 if TYPE_CHECKING:
@@ -213,7 +213,8 @@ def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
         target = Path(os.readlink(env / "bin" / "python"))
     except OSError:
         raise NotFound(f"the environment {env} has no bin/python link",
-                       f"recreate it with `pyv venv --clear --name {env.name}`") from None
+                       "recreate it with "
+                       + shown_command("pyv", "venv", "--clear", "--name", env.name)) from None
     if not target.is_absolute():
         target = (env / "bin" / target).resolve()
     from pyv.store import installed_for_key
@@ -285,7 +286,7 @@ def _resolve_text(
         if not (install and settings.auto_install):
             raise NotFound(
                 f"Python {text} is not installed (from {origin})",
-                f"run `pyv install {text}` first, or set PYV_AUTO_INSTALL=1",
+                f"run {shown_command('pyv', 'install', text)} first, or set PYV_AUTO_INSTALL=1",
             )
         from pyv.install_hooks import ShimUpdates
         from pyv.installer import install as install_pythons
