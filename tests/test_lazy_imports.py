@@ -70,7 +70,11 @@ def _loaded(data: dict[str, object], names: tuple[str, ...]) -> list[str]:
 )
 def test_hot_commands_stay_light(args: tuple[str, ...]) -> None:
     data = run_probe(*args)
-    assert _loaded(data, NOT_ON_HOT_PATHS) == [], data
+    budget = NOT_ON_HOT_PATHS
+    if args[0] == "find" and data["code"] == 3:
+        # Nothing found: the error reads the catalog to hint only an install that can work.
+        budget = tuple(n for n in NOT_ON_HOT_PATHS if n != "pyv.catalog")
+    assert _loaded(data, budget) == [], data
     loaded = data["loaded"]
     assert isinstance(loaded, list)
     commands = [m for m in loaded if m.startswith("pyv.cli.commands.")]

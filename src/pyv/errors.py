@@ -51,6 +51,17 @@ class PyvError(Exception):
         return f"error: {text}"
 
 
+def shown_command(*argv: str) -> str:
+    """A command line for a message, in backticks, quoted so that pasting it runs it as shown.
+
+    POSIX quoting: what bash, zsh and sh read, and fish and tcsh too for these arguments
+    (single quotes, no newlines).
+    """
+    import shlex
+
+    return f"`{shlex.join(argv)}`"
+
+
 class UsageError(PyvError):
     exit_code = ExitCode.USAGE
 

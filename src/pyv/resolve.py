@@ -57,6 +57,7 @@ def installed(settings: Settings, request: PythonRequest) -> Installation | None
 
 
 def install_command(text: str) -> str:
+    """The install command for ``text``, quoted so that pasting it works."""
     return f"pyv install {shlex.quote(text)}"
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
+from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError, shown_command
 from pyv.fsutil import nearest_existing_dir
 from pyv.locations import ALIASES, VERSION_FILES
 from pyv.resolve import NotInstalled as NotInstalled
@@ -473,6 +473,16 @@ def _resolve_entries(
     return None
 
 
+def _install_hint(name: str) -> str:
+    """``python3.10`` comes with Python 3.10; any other command from a package."""
+    version = name.removeprefix("python")
+    if name.startswith("python") and version.replace(".", "").isdigit() and "." in version:
+        return f"install that version with {shown_command('pyv', 'install', version)}"
+    # Managed interpreters are externally managed (PEP 668): an environment it is.
+    return ("install it into an environment, e.g. `pyv venv && .venv/bin/pip install "
+            f"{shown_command(name).strip('`')}`")
+
+
 def _not_provided(settings: Settings, selection: Selection, name: str) -> PyvError:
     if not selection.entries:
         return CommandNotFound(
@@ -484,7 +494,7 @@ def _not_provided(settings: Settings, selection: Selection, name: str) -> PyvErr
     hint = (f"it exists in {', '.join(elsewhere)}; select one with `pyv shell` or `pyv pin`"
             if elsewhere
             # Managed interpreters are externally managed (PEP 668): an environment it is.
-            else f"install it into an environment, e.g. `pyv venv && .venv/bin/pip install {name}`")
+            else _install_hint(name))
     return CommandNotFound(
         f"{name}: command not found in the selected Python ({chosen}, set by "
         f"{selection.origin.describe()})",

@@ -32,6 +32,7 @@ from pyv.errors import (
     PyvError,
     UsageError,
     from_os_error,
+    shown_command,
 )
 from pyv.fsutil import is_group_store, remove_tree, share_tree
 from pyv.store import (
@@ -505,7 +506,8 @@ def upgrade(
             request = parse_request(text)
             found = [i for i in find_installed(settings, request) if i.store == store.root]
             if not found:
-                raise NotFound(f"no installed Python matches {text!r}", f"run `pyv install {text}`")
+                raise NotFound(f"no installed Python matches {text!r}",
+                               f"run {shown_command('pyv', 'install', text)}")
             wanted.extend(found)
         installed = wanted
     catalog = load_catalog(settings)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from pyv.errors import NotFound, PyvError
+from pyv.errors import NotFound, PyvError, shown_command
 from pyv.venv import layout
 
 if TYPE_CHECKING:
@@ -176,7 +176,8 @@ def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
         target = Path(os.readlink(env / "bin" / "python"))
     except OSError:
         raise NotFound(f"the environment {env} has no bin/python link",
-                       f"recreate it with `pyv venv --clear --name {env.name}`") from None
+                       "recreate it with "
+                       + shown_command("pyv", "venv", "--clear", "--name", env.name)) from None
     if not target.is_absolute():
         target = (env / "bin" / target).resolve()
     from pyv.store import installed_for_key

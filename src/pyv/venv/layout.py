@@ -148,6 +148,14 @@ def report_lines(env: str, cwd: str, *, implementation: str, freethreaded: bool,
              f"{describe(implementation, freethreaded, version, executable)}{follow}"]
     if seeded:
         lines.append(f"Seeded: {', '.join(seeded)}")
-    target = name if name else shown
-    lines.append(f"Activate with: pyv activate{'' if target == '.venv' else ' ' + target}")
+    from pyv.errors import shown_command
+
+    if name:
+        target: tuple[str, ...] = (name,)
+    elif shown == ".venv":
+        target = ()
+    else:
+        # A bare word would name an environment (`pyv activate astro2`): show a path.
+        target = (shown if os.sep in shown else os.path.join(".", shown),)
+    lines.append(f"Activate with: {shown_command('pyv', 'activate', *target).strip('`')}")
     return lines

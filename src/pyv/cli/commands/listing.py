@@ -211,7 +211,20 @@ def find_interpreter(
         return found.executable, version, "path"
     shown = request_text or " or ".join(texts)
     where = "installed by pyv" if managed_only else "installed by pyv or on PATH"
-    raise NotFound(f"no Python matching {shown!r} is {where}", f"run `pyv install {shown}`")
+    message = f"no Python matching {shown!r} is {where}"
+    if request_text is None:
+        raise NotFound(message, "run `pyv install` to install the selected versions")
+    from pyv.catalog import best_download, load_catalog
+    from pyv.errors import PyvError, shown_command
+    from pyv.platform import current_host
+
+    try:
+        best_download(load_catalog(ctx.settings), parse_request(request_text), current_host(),
+                      arch_variant=ctx.settings.arch_variant)
+    except PyvError as exc:
+        # Installing it cannot work either: say why instead of hinting a failing command.
+        raise NotFound(f"{message}, and {exc.message}", exc.hint) from None
+    raise NotFound(message, f"run {shown_command('pyv', 'install', request_text)}")
 
 
 def _selected_requests(ctx: Context) -> list[str]:

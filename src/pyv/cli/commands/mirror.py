@@ -74,8 +74,10 @@ class MirrorCommand(Command):
         for entry in result.entries:
             ctx.info(f"{entry.action:10} {entry.key}")
         if packed is not None:
-            ctx.out(f"wrote {packed}; install from it with "
-                    f"`pyv install --from-bundle {packed} REQ`")
+            from pyv.errors import shown_command
+
+            command = shown_command("pyv", "install", "--from-bundle", str(packed))
+            ctx.out(f"wrote {packed}; install from it with {command[:-1]} REQ`")
             return 0
         fetched = sum(1 for e in result.entries if e.action == "downloaded")
         ctx.out(f"mirror {root}: {fetched} downloaded, {len(result.entries) - fetched} already "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import ExitCode, NotFound, PyvError, UsageError
+from pyv.errors import ExitCode, NotFound, PyvError, UsageError, shown_command
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
@@ -30,7 +30,7 @@ def _missing_pin_warning(ctx: Context, text: str, request: PythonRequest) -> str
                       arch_variant=ctx.settings.arch_variant)
     except PyvError as exc:
         return f"Python {text} is not installed, and {exc.message}"
-    return f"Python {text} is not installed; run `pyv install {text}`"
+    return f"Python {text} is not installed; run {shown_command('pyv', 'install', text)}"
 
 
 class PinCommand(Command):
@@ -97,7 +97,8 @@ class PinCommand(Command):
         if path is None:
             where = "globally" if args.is_global else f"in {ctx.cwd} or above"
             raise NotFound(f"no version is pinned {where}",
-                           "pin one with `pyv pin 3.12`" + (" --global" if args.is_global else ""))
+                           "pin one with " + shown_command(
+                               "pyv", "pin", *(["--global"] if args.is_global else []), "3.12"))
         found = selection.read_version_file(path, "global" if args.is_global else "file")
         for warning in found.warnings:
             ctx.warn(warning)
