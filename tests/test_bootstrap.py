@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from packaging.requirements import Requirement
@@ -167,6 +167,7 @@ def _run(argv: list[str], tools: Path, **env: str) -> subprocess.CompletedProces
     return subprocess.run(argv, env=full, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_install_without_python_then_pyv_runs(
     tmp_path: Path, tools: Path, served: Path, http_server: LoopbackServer,
     wheelhouse: tuple[Path, Path],
@@ -280,6 +281,7 @@ def test_print_build_picks_this_host(tools: Path) -> None:
     assert sha in SCRIPT.read_text()
 
 
+@pytest.mark.slow
 def test_install_from_a_pyv_mirror_bundle(
     tmp_path: Path, tools: Path, served: Path, real_archive: BuiltArchive,
     pbs_mirror: Callable[..., dict[str, str]], run_pyv: Callable[..., Any],
@@ -344,3 +346,27 @@ def test_generator_rewrites_a_stale_table(tmp_path: Path) -> None:
     assert generator.write_bootstrap_table(script, downloads) is True
     assert script.read_text() == text
     assert generator.write_bootstrap_table(script, downloads) is False
+
+
+@pytest.mark.skipif(shutil.which("wget") is None, reason="wget is not installed")
+def test_wget_when_there_is_no_curl(
+    tmp_path: Path, tools: Path, served: Path, http_server: LoopbackServer,
+) -> None:
+    """Without curl the script downloads with wget (the checksum then fails on purpose)."""
+    (tools / "curl").unlink()
+    wget = shutil.which("wget")
+    assert wget is not None
+    (tools / "wget").symlink_to(wget)
+    good = served.read_text().split()
+    served.write_text(" ".join([*good[:4], "e" * 64]) + "\n")
+    prefix = tmp_path / "opt" / "pyv"
+    result = _run(
+        [*_shell_argv(SHELLS[0]), str(SCRIPT), "--prefix", str(prefix), "--bin-dir",
+         str(tmp_path / "bin"), "--builds", str(served), "--python-mirror", http_server.url],
+        tools,
+    )
+    (line,) = result.stderr.splitlines()
+    # The archive arrived whole: the line reports its real checksum.
+    assert result.returncode == 1 and f"got {good[4]};" in line
+    assert http_server.requests[-1].path.endswith(unquote(good[3].rsplit("/", 1)[1]))
+    assert list(prefix.parent.iterdir()) == []
