@@ -202,9 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generated", default=None,
                         help="timestamp to record (default: the snapshot date in a "
                              "python-downloads-YYYY-MM-DD.json name, else now)")
-    parser.add_argument("--install-sh", type=Path, default=INSTALL_SH,
-                        help="bootstrap script whose build table is rewritten "
-                             "(default: scripts/install.sh)")
+    parser.add_argument("--install-sh", type=Path, default=None,
+                        help="bootstrap script whose build table is rewritten (default: "
+                             "scripts/install.sh when writing the bundled catalog)")
     parser.add_argument("--fixture-dir", type=Path, default=None,
                         help="also write the SHA256SUMS test fixture here")
     args = parser.parse_args(argv)
@@ -246,8 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     if loaded.downloads != catalog.downloads:
         print("error: the written catalog does not read back identically", file=sys.stderr)
         return 1
-    if write_bootstrap_table(args.install_sh, list(loaded.downloads)):
-        print(f"updated the bootstrap build table in {args.install_sh}", file=sys.stderr)
+    # The script ships with the bundled catalog: another output (a test's, a mirror's)
+    # leaves it alone unless asked.
+    install_sh = args.install_sh
+    if install_sh is None and args.output.resolve() == DEFAULT_OUTPUT.resolve():
+        install_sh = INSTALL_SH
+    if install_sh is not None and write_bootstrap_table(install_sh, list(loaded.downloads)):
+        print(f"updated the bootstrap build table in {install_sh}", file=sys.stderr)
     summary: dict[str, Any] = {
         "output": str(args.output),
         "downloads": len(merged),

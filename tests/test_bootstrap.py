@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 from packaging.requirements import Requirement
@@ -167,6 +167,7 @@ def _run(argv: list[str], tools: Path, **env: str) -> subprocess.CompletedProces
     return subprocess.run(argv, env=full, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_install_without_python_then_pyv_runs(
     tmp_path: Path, tools: Path, served: Path, http_server: LoopbackServer,
     wheelhouse: tuple[Path, Path],
@@ -280,6 +281,7 @@ def test_print_build_picks_this_host(tools: Path) -> None:
     assert sha in SCRIPT.read_text()
 
 
+@pytest.mark.slow
 def test_install_from_a_pyv_mirror_bundle(
     tmp_path: Path, tools: Path, served: Path, real_archive: BuiltArchive,
     pbs_mirror: Callable[..., dict[str, str]], run_pyv: Callable[..., Any],
@@ -303,3 +305,68 @@ def test_install_from_a_pyv_mirror_bundle(
     version_out = _run([str(bin_dir / "pyv"), "--version"], tools)
     assert importlib.metadata.version("pyv") in version_out.stdout
     assert sorted(p.name for p in prefix.parent.iterdir()) == ["pyv"]
+
+
+def test_failed_reinstall_keeps_the_previous_installation(
+    tmp_path: Path, tools: Path, served: Path, http_server: LoopbackServer,
+) -> None:
+    good = served.read_text().split()
+    served.write_text(" ".join([*good[:4], "f" * 64]) + "\n")
+    prefix, bin_dir = tmp_path / "opt" / "pyv", tmp_path / "bin"
+    (prefix / "python").mkdir(parents=True)
+    (prefix / "python" / "marker").write_text("old")
+    bin_dir.mkdir()
+    (bin_dir / "pyv").write_text("old launcher")
+    result = _run(
+        [*_shell_argv(SHELLS[0]), str(SCRIPT), "--prefix", str(prefix), "--bin-dir",
+         str(bin_dir), "--builds", str(served), "--python-mirror", http_server.url],
+        tools,
+    )
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert (prefix / "python" / "marker").read_text() == "old"
+    assert (bin_dir / "pyv").read_text() == "old launcher"
+    assert sorted(p.name for p in prefix.parent.iterdir()) == ["pyv"]
+    assert sorted(p.name for p in bin_dir.iterdir()) == ["pyv"]
+
+
+def test_generator_rewrites_a_stale_table(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "generate_catalog", ROOT / "scripts" / "generate_catalog.py"
+    )
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    script = tmp_path / "install.sh"
+    text = SCRIPT.read_text()
+    head, _, rest = text.partition("# BEGIN BOOTSTRAP BUILDS\n")
+    _, _, tail = rest.partition("# END BOOTSTRAP BUILDS\n")
+    script.write_text(head + "# BEGIN BOOTSTRAP BUILDS\nBUILDS='\nstale\n'\n"
+                      "# END BOOTSTRAP BUILDS\n" + tail)
+    downloads = list(read_catalog_file(ROOT / "src" / "pyv" / "data" / "catalog.json").downloads)
+    assert generator.write_bootstrap_table(script, downloads) is True
+    assert script.read_text() == text
+    assert generator.write_bootstrap_table(script, downloads) is False
+
+
+@pytest.mark.skipif(shutil.which("wget") is None, reason="wget is not installed")
+def test_wget_when_there_is_no_curl(
+    tmp_path: Path, tools: Path, served: Path, http_server: LoopbackServer,
+) -> None:
+    """Without curl the script downloads with wget (the checksum then fails on purpose)."""
+    (tools / "curl").unlink()
+    wget = shutil.which("wget")
+    assert wget is not None
+    (tools / "wget").symlink_to(wget)
+    good = served.read_text().split()
+    served.write_text(" ".join([*good[:4], "e" * 64]) + "\n")
+    prefix = tmp_path / "opt" / "pyv"
+    result = _run(
+        [*_shell_argv(SHELLS[0]), str(SCRIPT), "--prefix", str(prefix), "--bin-dir",
+         str(tmp_path / "bin"), "--builds", str(served), "--python-mirror", http_server.url],
+        tools,
+    )
+    (line,) = result.stderr.splitlines()
+    # The archive arrived whole: the line reports its real checksum.
+    assert result.returncode == 1 and f"got {good[4]};" in line
+    assert http_server.requests[-1].path.endswith(unquote(good[3].rsplit("/", 1)[1]))
+    assert list(prefix.parent.iterdir()) == []
