@@ -188,3 +188,18 @@ def test_nearest_existing_dir_skips_missing_paths_and_files(tmp_path: Path) -> N
     assert nearest_existing_dir(tmp_path / "a" / "gone" / "deeper") == tmp_path / "a"
     assert nearest_existing_dir(tmp_path / "a" / "file" / "x") == tmp_path / "a"
     assert nearest_existing_dir(tmp_path / "a") == tmp_path / "a"
+
+
+def test_tree_usage_counts_inodes_and_hard_links_once(tmp_path):
+    from pyv.fsutil import Usage, tree_usage
+
+    root = tmp_path / "tree"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a").write_bytes(b"x" * 100)
+    os.link(root / "sub" / "a", root / "b")  # the same inode: counted once
+    (root / "c").symlink_to("sub")  # an inode of its own, never followed
+    usage = tree_usage(root)
+    assert usage.files == 4  # tree, sub, a (= b), c
+    assert usage.bytes == 100 + os.lstat(root / "c").st_size
+    assert tree_usage(root / "sub" / "a") == Usage(100, 1)
+    assert tree_usage(tmp_path / "missing") == Usage(0, 0)

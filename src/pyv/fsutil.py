@@ -15,6 +15,7 @@ import shutil
 import stat
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,50 @@ def nearest_existing_dir(path: Path) -> Path:
         if candidate.is_dir():
             return candidate
     return Path("/")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Bytes and inodes of a tree (each hard-linked file once; symlinks not followed)."""
+
+    bytes: int
+    files: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"bytes": self.bytes, "files": self.files}
+
+
+def tree_usage(path: Path) -> Usage:
+    """What ``path`` costs against a quota: bytes of its files and its inode count.
+
+    Directories and symlinks count as inodes (cluster quotas count them too);
+    a file hard-linked twice inside the tree counts once.
+    """
+    try:
+        top = os.lstat(path)
+    except OSError:
+        return Usage(0, 0)
+    if not stat.S_ISDIR(top.st_mode):
+        return Usage(top.st_size, 1)
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    count = 1  # the directory itself
+    for root, dirs, files in os.walk(path):
+        for name in files + dirs:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                count += 1
+                continue
+            if st.st_nlink > 1:
+                if (st.st_dev, st.st_ino) in seen:
+                    continue
+                seen.add((st.st_dev, st.st_ino))
+            count += 1
+            total += st.st_size
+    return Usage(total, count)
 
 
 def human_size(size: float) -> str:

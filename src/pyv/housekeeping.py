@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pyv.fsutil import Usage, tree_usage
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -26,60 +27,6 @@ if TYPE_CHECKING:
 
 
 # ----- sizes ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Usage:
-    """Bytes and inodes of a tree (each hard-linked file once; symlinks not followed)."""
-
-    bytes: int
-    files: int
-
-    def to_json(self) -> dict[str, int]:
-        return {"bytes": self.bytes, "files": self.files}
-
-
-def tree_usage(path: Path) -> Usage:
-    """What ``path`` costs against a quota: bytes of its files and its inode count.
-
-    Directories and symlinks count as inodes (cluster quotas count them too);
-    a file hard-linked twice inside the tree counts once.
-    """
-    try:
-        top = os.lstat(path)
-    except OSError:
-        return Usage(0, 0)
-    if not stat.S_ISDIR(top.st_mode):
-        return Usage(top.st_size, 1)
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    count = 1  # the directory itself
-    for root, dirs, files in os.walk(path):
-        for name in files + dirs:
-            try:
-                st = os.lstat(os.path.join(root, name))
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                count += 1
-                continue
-            if st.st_nlink > 1:
-                if (st.st_dev, st.st_ino) in seen:
-                    continue
-                seen.add((st.st_dev, st.st_ino))
-            count += 1
-            total += st.st_size
-    return Usage(total, count)
-
-
-def format_bytes(size: int) -> str:
-    """``1.5 MB`` style (powers of 1024, as `du -h`)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover - the loop always returns
-
-
 @dataclass(frozen=True)
 class Item:
     """One thing on disk and what it costs."""

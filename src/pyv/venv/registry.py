@@ -158,13 +158,10 @@ class EnvironmentInfo:
 
 
 def tree_size(path: Path) -> int:
-    """Bytes used by the files of a tree (symlinks not followed)."""
-    total = 0
-    for root, dirs, files in os.walk(path):
-        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total
+    """Bytes used by the files of a tree (symlinks not followed; hard links once)."""
+    from pyv.fsutil import tree_usage
+
+    return tree_usage(path).bytes
 
 
 def describe_environment(env: Path, *, with_size: bool = True) -> EnvironmentInfo:

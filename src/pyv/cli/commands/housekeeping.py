@@ -19,17 +19,18 @@ class DuCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.housekeeping import disk_report, format_bytes
+        from pyv.fsutil import human_size
+        from pyv.housekeeping import disk_report
 
         report = disk_report(ctx.settings)
         if args.json:
             ctx.emit_json(report.to_json())
             return 0
         for item in report.items:
-            ctx.out(f"{format_bytes(item.usage.bytes):>10} {item.usage.files:>8} files  "
+            ctx.out(f"{human_size(item.usage.bytes):>10} {item.usage.files:>8} files  "
                     f"{item.kind:<12} {item.name}")
         total = report.total
-        ctx.out(f"{format_bytes(total.bytes):>10} {total.files:>8} files  total")
+        ctx.out(f"{human_size(total.bytes):>10} {total.files:>8} files  total")
         return 0
 
 
@@ -43,7 +44,8 @@ class PruneCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.housekeeping import format_bytes, prune_plan
+        from pyv.fsutil import human_size
+        from pyv.housekeeping import prune_plan
 
         plan = prune_plan(ctx.settings)
         removed: list[str] = []
@@ -65,10 +67,10 @@ class PruneCommand(Command):
             for cand in plan.removable:
                 inst = cand.installation
                 ctx.out(f"{verb} Python {inst.version} ({inst.key}): "
-                        f"{format_bytes(cand.usage.bytes)}, {cand.usage.files} files")
+                        f"{human_size(cand.usage.bytes)}, {cand.usage.files} files")
             freed = sum(c.usage.bytes for c in plan.removable)
             if plan.removable:
-                ctx.info(f"{'Would free' if args.dry_run else 'Freed'} {format_bytes(freed)}")
+                ctx.info(f"{'Would free' if args.dry_run else 'Freed'} {human_size(freed)}")
             elif not plan.in_use:
                 ctx.info("Nothing to prune: no installed patch is superseded by a newer one")
         for cand in plan.in_use:
@@ -93,7 +95,8 @@ class CacheCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.housekeeping import apply_cache_plan, cache_plan, format_bytes
+        from pyv.fsutil import human_size
+        from pyv.housekeeping import apply_cache_plan, cache_plan
 
         if args.action == "dir":
             if args.json:
@@ -108,9 +111,9 @@ class CacheCommand(Command):
                            **{f"freed_{k}": v for k, v in done.total.to_json().items()}})
             return 0
         for entry in done.entries:
-            ctx.info(f" - {entry.path.name} ({entry.reason}, {format_bytes(entry.usage.bytes)})")
+            ctx.info(f" - {entry.path.name} ({entry.reason}, {human_size(entry.usage.bytes)})")
         verb = "Would free" if args.dry_run else "Freed"
-        ctx.out(f"{verb} {format_bytes(done.total.bytes)} ({done.total.files} files) "
+        ctx.out(f"{verb} {human_size(done.total.bytes)} ({done.total.files} files) "
                 f"from {ctx.settings.cache_dir}")
         return 0
 
