@@ -87,3 +87,29 @@ def test_never_modified_and_a_vanished_one_is_just_gone(run_pyv, tmp_path, pyv_h
     assert [p for p in before if "uv-python" not in p] == [
         p for p in after if not p.startswith(str(pyv_home))]
     assert not marker.exists()
+
+
+def test_a_version_file_selects_them_only_when_turned_on(run_pyv, tmp_path):
+    import sys
+
+    from fixtures_venv import REAL_MINOR, system_python
+
+    prefix = tmp_path / "pyenv" / "versions" / ".".join(map(str, sys.version_info[:3]))
+    (prefix / "bin").mkdir(parents=True)
+    for name in ("python", "python3"):
+        os.symlink(system_python(), prefix / "bin" / name)
+    (Path.cwd() / ".python-version").write_text(f"{REAL_MINOR}\n")
+    (tmp_path / "empty").mkdir()
+    # No interpreter on PATH, so only the pyenv one can match when turned on.
+    env = {"PYENV_ROOT": str(tmp_path / "pyenv"), "PATH": str(tmp_path / "empty")}
+    show = ("python", "-c", "import sys; print(sys.executable)")
+    off = run_pyv("run", *show, env=env)
+    assert off.returncode == 127 and f"pyv install {REAL_MINOR}" in off.stderr
+    on = run_pyv("run", *show, env={**env, "PYV_EXTERNAL": "1"}, check=True)
+    assert Path(on.stdout.strip()) == prefix / "bin" / "python"
+    which = run_pyv("which", "python", env={**env, "PYV_EXTERNAL": "1"}, check=True)
+    assert Path(which.stdout.strip()) == prefix / "bin" / "python"
+    shutil.rmtree(prefix)  # pyenv uninstalled it: back to the managed rule, one line
+    gone = run_pyv("run", *show, env={**env, "PYV_EXTERNAL": "1"})
+    assert gone.returncode == 127 and gone.stderr.count("\n") == 1
+    assert f"pyv install {REAL_MINOR}" in gone.stderr

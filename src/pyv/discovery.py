@@ -424,3 +424,14 @@ def _on_path(path: Path) -> ExternalInterpreter:
             return ExternalInterpreter(path, "path", found.implementation, found.version,
                                        found.freethreaded)
     return ExternalInterpreter(path, "path", impl, version, ft)
+
+
+def find_external(settings: Settings, request: PythonRequest,
+                  environ: Mapping[str, str]) -> ExternalInterpreter | None:
+    """The newest interpreter another tool installed that satisfies ``request``."""
+    matching = [item for item in external_interpreters(settings, environ)
+                if item.version is not None
+                and request.matches(item.implementation, item.version, item.variant)]
+    if not matching:
+        return None
+    return max(matching, key=lambda item: item.version or Version("0"))
