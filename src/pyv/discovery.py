@@ -225,3 +225,213 @@ def find_on_path(
         ):
             return found
     return None
+
+
+# ----- interpreters other tools installed (pyenv, uv, conda) -------------------------------
+#: ``cpython-3.12.1-linux-x86_64-gnu``, ``cpython-3.13.0+freethreaded-…``, ``pypy-3.10.14-…``
+_UV_NAME_RE = re.compile(r"^(?P<impl>[a-z]+)-(?P<version>\d+\.\d+\.\d+[a-z0-9]*)"
+                         r"(?P<variant>\+[a-z]+)?-")
+#: ``3.11.7``, ``3.13.0t``, ``pypy3.10-7.3.12`` as pyenv names its versions
+_PYENV_NAME_RE = re.compile(r"^(?P<impl>pypy|graalpy)?(?P<version>\d+\.\d+(?:\.\d+)?[a-z0-9]*?)"
+                            r"(?P<ft>t)?(?:-.*)?$")
+_PATCHLEVEL_RE = re.compile(rb'#define\s+PY_VERSION\s+"(?P<version>[^"]+)"')
+_CONDA_META_RE = re.compile(r"^python-(?P<version>\d+\.\d+\.\d+)-")
+#: Where conda and mamba installers put their base prefix by default.
+_CONDA_BASES = ("miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".conda")
+
+
+@dataclass(frozen=True)
+class ExternalInterpreter:
+    """An interpreter pyv did not install: listed, maybe selected, never modified."""
+
+    path: Path
+    #: ``pyenv`` | ``uv`` | ``conda`` | ``path``
+    source: str
+    implementation: str
+    version: Version | None
+    freethreaded: bool = False
+
+    @property
+    def variant(self) -> str | None:
+        return "freethreaded" if self.freethreaded else None
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": str(self.path), "source": self.source, "managed": False,
+                "implementation": self.implementation,
+                "version": str(self.version) if self.version is not None else None,
+                "variant": self.variant}
+
+
+def _parse_version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _prefix_python(prefix: Path) -> Path | None:
+    for name in ("python3", "python", "pypy3", "pypy"):
+        candidate = prefix / "bin" / name
+        if _is_executable_file(candidate):
+            return candidate
+    return None
+
+
+def version_from_prefix(prefix: Path) -> Version | None:
+    """The exact version an installation prefix holds, read from files, never by running it:
+    conda's package record, else CPython's ``patchlevel.h``."""
+    try:
+        for name in sorted(os.listdir(prefix / "conda-meta")):
+            match = _CONDA_META_RE.match(name)
+            if match:
+                return _parse_version(match.group("version"))
+    except OSError:
+        pass
+    try:
+        includes = sorted((prefix / "include").glob("python*/patchlevel.h"))
+    except OSError:
+        includes = []
+    for header in includes:
+        try:
+            found = _PATCHLEVEL_RE.search(header.read_bytes())
+        except OSError:
+            continue
+        if found:
+            return _parse_version(found.group("version").decode("ascii", "replace"))
+    return None
+
+
+def _children(directory: Path) -> list[Path]:
+    try:
+        return sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+
+
+def pyenv_interpreters(environ: Mapping[str, str]) -> list[ExternalInterpreter]:
+    """``$(pyenv root)/versions/*`` (``PYENV_ROOT``, else ``~/.pyenv``); virtualenvs excluded."""
+    root = Path(environ.get("PYENV_ROOT") or Path(environ.get("HOME", "~")) / ".pyenv")
+    result: list[ExternalInterpreter] = []
+    for prefix in _children(root.expanduser() / "versions"):
+        python = _prefix_python(prefix)
+        if python is None or (prefix / "pyvenv.cfg").exists():
+            continue
+        match = _PYENV_NAME_RE.match(prefix.name)
+        version = version_from_prefix(prefix)
+        impl = (match.group("impl") if match else None) or "cpython"
+        if version is None and match:
+            version = _parse_version(match.group("version"))
+        result.append(ExternalInterpreter(python, "pyenv", impl, version,
+                                          bool(match and match.group("ft"))))
+    return result
+
+
+def uv_interpreters(environ: Mapping[str, str]) -> list[ExternalInterpreter]:
+    """``uv python dir``: ``UV_PYTHON_INSTALL_DIR``, else ``$XDG_DATA_HOME/uv/python``."""
+    base = environ.get("UV_PYTHON_INSTALL_DIR")
+    if not base:
+        data = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", "~")) / ".local"
+                                                   / "share")
+        base = str(Path(data) / "uv" / "python")
+    result: list[ExternalInterpreter] = []
+    for prefix in _children(Path(base).expanduser()):
+        match = _UV_NAME_RE.match(prefix.name)
+        python = _prefix_python(prefix)
+        if match is None or python is None or prefix.is_symlink():
+            continue  # uv's minor links (cpython-3.12-…) point at a listed directory
+        version = _parse_version(match.group("version")) or version_from_prefix(prefix)
+        result.append(ExternalInterpreter(python, "uv", match.group("impl"), version,
+                                          match.group("variant") == "+freethreaded"))
+    return result
+
+
+def conda_prefixes(environ: Mapping[str, str]) -> list[Path]:
+    """conda/mamba prefixes: ``CONDA_PREFIX``, ``~/.conda/environments.txt``, and the usual
+    base installs with their ``envs/*``."""
+    home = Path(environ.get("HOME", "~")).expanduser()
+    found: list[Path] = []
+    if environ.get("CONDA_PREFIX"):
+        found.append(Path(environ["CONDA_PREFIX"]))
+    try:
+        lines = (home / ".conda" / "environments.txt").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    found.extend(Path(line.strip()) for line in lines if line.strip())
+    for name in _CONDA_BASES:
+        base = home / name
+        if (base / "conda-meta").is_dir():
+            found.append(base)
+        found.extend(_children(base / "envs"))
+    unique: dict[str, Path] = {}
+    for prefix in found:
+        unique.setdefault(_canonical(prefix), prefix)
+    return list(unique.values())
+
+
+def conda_interpreters(environ: Mapping[str, str]) -> list[ExternalInterpreter]:
+    """The python of every conda/mamba prefix that has one."""
+    result: list[ExternalInterpreter] = []
+    for prefix in conda_prefixes(environ):
+        python = _prefix_python(prefix)
+        if python is not None:
+            result.append(ExternalInterpreter(python, "conda", "cpython",
+                                              version_from_prefix(prefix)))
+    return result
+
+
+def external_interpreters(settings: Settings,
+                          environ: Mapping[str, str]) -> list[ExternalInterpreter]:
+    """Every interpreter another tool installed, then those on PATH, each real file once;
+    nothing under pyv's home. Versions come from names and files; only a bare ``python3`` on
+    PATH whose prefix has no ``patchlevel.h`` is asked."""
+    home = _canonical(settings.home)
+    seen: set[str] = set()
+    result: list[ExternalInterpreter] = []
+    on_path = [_on_path(candidate) for candidate in _path_candidates(settings, environ)]
+    for item in [*pyenv_interpreters(environ), *uv_interpreters(environ),
+                 *conda_interpreters(environ), *on_path]:
+        real = _canonical(item.path)
+        if real in seen or real == home or real.startswith(home + os.sep):
+            continue
+        seen.add(real)
+        result.append(item)
+    return result
+
+
+def _path_candidates(settings: Settings, environ: Mapping[str, str]) -> list[Path]:
+    result: list[Path] = []
+    for directory in path_dirs(environ.get("PATH", os.defpath), default_skip_dirs(settings)):
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        result.extend(directory / name for name in names
+                      if _INTERPRETER_RE.match(name) and _is_executable_file(directory / name))
+    return result
+
+
+def _on_path(path: Path) -> ExternalInterpreter:
+    """An interpreter on PATH: its name, else its prefix's files, else one probe."""
+    match = _INTERPRETER_RE.match(path.name)
+    assert match is not None
+    impl, ft = _IMPL_OF_NAME[match.group("impl")], bool(match.group("ft"))
+    version = version_from_name(path.name)
+    if version is None or len(version.release) < 2:
+        version = version_from_prefix(Path(_canonical(path)).parent.parent)
+    if version is None:
+        found = probe(path)
+        if found is not None:
+            return ExternalInterpreter(path, "path", found.implementation, found.version,
+                                       found.freethreaded)
+    return ExternalInterpreter(path, "path", impl, version, ft)
+
+
+def find_external(settings: Settings, request: PythonRequest,
+                  environ: Mapping[str, str]) -> ExternalInterpreter | None:
+    """The newest interpreter another tool installed that satisfies ``request``."""
+    matching = [item for item in external_interpreters(settings, environ)
+                if item.version is not None
+                and request.matches(item.implementation, item.version, item.variant)]
+    if not matching:
+        return None
+    return max(matching, key=lambda item: item.version or Version("0"))

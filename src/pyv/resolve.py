@@ -35,7 +35,7 @@ class Found:
 
     #: The interpreter itself (for an environment, its ``bin/python``).
     executable: Path
-    #: ``managed`` | ``environment`` | ``path`` | ``system``
+    #: ``managed`` | ``environment`` | ``path`` | ``system`` | ``external``
     source: str
     #: Where the request came from (``--python``, ``/proj/.python-version:1``…).
     where: str
@@ -104,6 +104,14 @@ def find_or_install(
         if hit is not None:
             return Found(hit.path, "system", where,
                          version=str(hit.version) if hit.version is not None else "")
+    if inst is None and settings.external and request.is_download_request:
+        # Opted in (`external = true`): pyenv's, uv's, conda's or PATH's, read-only.
+        from pyv.discovery import find_external
+
+        other = find_external(settings, request, settings.environ)
+        if other is not None:
+            return Found(other.path, "external", where,
+                         version=str(other.version) if other.version is not None else "")
     if inst is None and install and request.is_download_request:
         from pyv.installer import install as install_pythons
         from pyv.shims import ShimUpdates

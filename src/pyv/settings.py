@@ -175,6 +175,8 @@ COMPILE_BYTECODE: _Spec[bool | None] = _Spec(
 LOCK_TIMEOUT = _Spec("lock_timeout", "PYV_LOCK_TIMEOUT", _parse_float, 300.0, toml=_NUMBER)
 LOCK_MODE = _Spec("lock_mode", "PYV_LOCK_MODE", _choice("auto", "fcntl", "lockfile"), "auto")
 AUTO_INSTALL = _Spec("auto_install", "PYV_AUTO_INSTALL", parse_bool, False, toml=_BOOL)
+#: Whether a version request may select an interpreter pyenv, uv or conda installed.
+EXTERNAL = _Spec("external", "PYV_EXTERNAL", parse_bool, False, toml=_BOOL)
 FALLBACK = _Spec("fallback", "PYV_FALLBACK", _choice("system", "error"), "system")
 STORES: _Spec[tuple[Path, ...]] = _Spec(
     "stores", "PYV_STORES", _parse_paths, (), toml=(list, str))
@@ -209,6 +211,7 @@ class Settings:
     lock_timeout: float = LOCK_TIMEOUT.default
     lock_mode: str = LOCK_MODE.default  # auto | fcntl | lockfile
     auto_install: bool = AUTO_INSTALL.default
+    external: bool = EXTERNAL.default
     fallback: str = FALLBACK.default  # system | error
     stores: tuple[Path, ...] = STORES.default
     connect_timeout: float = CONNECT_TIMEOUT.default
@@ -265,7 +268,7 @@ class Settings:
 _SPECS: tuple[_Spec[Any], ...] = (
     PYTHON_INSTALL_MIRROR, PYPY_INSTALL_MIRROR, GRAALPY_INSTALL_MIRROR, DOWNLOADS_JSON, OFFLINE,
     ARCH_VARIANT, EXTERNALLY_MANAGED, COMPILE_BYTECODE, LOCK_TIMEOUT, LOCK_MODE, AUTO_INSTALL,
-    FALLBACK, STORES, CONNECT_TIMEOUT, READ_TIMEOUT, STALL_TIMEOUT, RETRIES, PROGRESS,
+    EXTERNAL, FALLBACK, STORES, CONNECT_TIMEOUT, READ_TIMEOUT, STALL_TIMEOUT, RETRIES, PROGRESS,
     LATEST_RELEASE_URL, RELEASE_DOWNLOAD_URL,
 )
 
@@ -425,6 +428,7 @@ def load_settings(
         lock_timeout=src.get(LOCK_TIMEOUT),
         lock_mode=src.get(LOCK_MODE),
         auto_install=src.get(AUTO_INSTALL),
+        external=src.get(EXTERNAL),
         fallback=src.get(FALLBACK),
         stores=src.get(STORES),
         connect_timeout=src.get(CONNECT_TIMEOUT),

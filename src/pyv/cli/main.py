@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "ExecCommand",
         "run a command with the selected interpreter first on PATH",
     ),
+    "run": ("run", "RunCommand",
+            "run a command with this directory's interpreter, in the project's .venv"),
     "shell": ("selection", "ShellCommand", "select a version for this shell session"),
     "rehash": ("selection", "RehashCommand", "regenerate the shims and their lookup index"),
     "init": ("selection", "InitCommand", "print the shell integration to eval"),

@@ -110,6 +110,8 @@ class ListCommand(Command):
             action="store_true",
             help="only versions available for download",
         )
+        only.add_argument("--external", action="store_true",
+                          help="only interpreters pyv did not install (pyenv, uv, conda, PATH)")
         parser.add_argument("--all-versions", action="store_true", help="every patch version")
         parser.add_argument("--all-platforms", action="store_true", help="every platform's builds")
         add_json_flag(parser)
@@ -118,6 +120,8 @@ class ListCommand(Command):
         from pyv.requests import parse_request
 
         request = parse_request(args.request) if args.request is not None else None
+        if args.external:
+            return _list_external(ctx, request, args.json)
         rows, catalog = list_pythons(
             ctx,
             request,
@@ -153,6 +157,24 @@ class ListCommand(Command):
             # On stderr, so that piping the list stays clean.
             ctx.info(status.describe())
         return 0
+
+
+def _list_external(ctx: Context, request: PythonRequest | None, as_json: bool) -> int:
+    """Interpreters other tools installed: read-only to pyv, shown as not managed."""
+    from pyv.discovery import external_interpreters
+
+    found = [item for item in external_interpreters(ctx.settings, ctx.environ)
+             if request is None or (item.version is not None and request.matches(
+                 item.implementation, item.version, item.variant))]
+    if as_json:
+        ctx.emit_json({"external": [item.to_json() for item in found]})
+        return 0
+    names = [f"{item.implementation}-{item.version or '?'}"
+             + ("+freethreaded" if item.freethreaded else "") for item in found]
+    width = max(map(len, names), default=0) + 2
+    for name, item in zip(names, found):
+        ctx.out(f"{name:<{width}}{item.source + ' (not managed)':<22}{item.path}")
+    return 0
 
 
 class FindCommand(Command):

@@ -1,0 +1,173 @@
+"""``pyv run``: a command with this directory's interpreter, inside the project's environment.
+
+What runs is decided by :func:`pyv.selection.resolve` (or, for ``-p``, by
+:func:`pyv.resolve.find_or_install`); this module only finds the project's
+``.venv``, refuses one made from another interpreter, and execs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyv.cli.base import Command, Context
+from pyv.errors import ExitCode, NotFound, PyvError
+
+#: Files whose directory is a project's root: the search for ``.venv`` stops there.
+PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
+                   "setup.cfg", ".git")
+
+
+class StaleEnvironment(PyvError):
+    """The project's ``.venv`` was made from an interpreter the selection no longer names."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The interpreter chosen here: where it is, its version if known, and why."""
+
+    executable: Path
+    version: str
+    where: str
+    #: Set when the selection itself names an environment (``pyv pin`` of a named env).
+    env_dir: Path | None = None
+
+
+def project_environment(cwd: Path) -> Path | None:
+    """The nearest ``.venv`` (with a ``pyvenv.cfg``) from ``cwd`` up to the project's root."""
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / ".venv"
+        if (candidate / "pyvenv.cfg").is_file():
+            return candidate
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return None
+    return None
+
+
+def read_cfg(env: Path) -> dict[str, str]:
+    """``pyvenv.cfg`` as a dict (keys lower-cased); every venv tool writes ``key = value``."""
+    result: dict[str, str] = {}
+    try:
+        text = (env / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return result
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            result[key.strip().lower()] = value.strip()
+    return result
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def check_environment(env: Path, chosen: Chosen, recreate: str) -> None:
+    """Raise :class:`StaleEnvironment` unless ``env`` was made from ``chosen``'s minor and its
+    base interpreter is still there."""
+    cfg = read_cfg(env)
+    # `python -m venv` and pyv write `version`, uv and virtualenv `version_info`.
+    made_from = cfg.get("version") or cfg.get("version_info") or ""
+    home = cfg.get("home", "")
+    if (home and not Path(home).is_dir()) or not (env / "bin" / "python").exists():
+        raise StaleEnvironment(
+            f"{env} was made from Python {made_from or '?'} at {home or '?'}, which is no "
+            "longer there", f"recreate it with `{recreate}`")
+    if chosen.version and made_from and _minor(made_from) != _minor(chosen.version):
+        raise StaleEnvironment(
+            f"{env} was made from Python {made_from}, but Python {chosen.version} is selected "
+            f"(set by {chosen.where})", f"recreate it with `{recreate}`")
+
+
+def _version_of(executable: Path) -> str:
+    """An unmanaged interpreter's version: from its name, else asked once."""
+    from pyv.discovery import describe
+
+    found = describe(executable)
+    if found is None or found.version is None:
+        found = describe(executable, exact=True)
+    return str(found.version) if found is not None and found.version is not None else ""
+
+
+class RunCommand(Command):
+    """Run COMMAND with the interpreter selected here (or -p), inside the project's .venv.
+
+    The nearest .venv up to the project's root (whoever made it) is used as activation
+    would: its bin/ first on PATH and VIRTUAL_ENV set. A missing interpreter is installed
+    with --install (or auto_install); a .venv made from another interpreter is refused.
+    The exit status is COMMAND's.
+    """
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("-p", "--python", default=None, metavar="REQUEST",
+                            help="the interpreter to use instead of this directory's selection")
+        parser.add_argument("--install", action=argparse.BooleanOptionalAction, default=None,
+                            help="install a missing interpreter first (default: auto_install)")
+        parser.add_argument("command", metavar="COMMAND")
+        parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        install = ctx.settings.auto_install if args.install is None else bool(args.install)
+        env = project_environment(ctx.cwd)
+        chosen = self._choose(args.python, install, env, ctx)
+        if chosen is not None and chosen.env_dir is not None:
+            env = chosen.env_dir
+        elif env is not None and chosen is not None:
+            recreate = "pyv venv --clear"
+            if args.python is not None:
+                recreate += f" -p {shlex.quote(args.python)}"
+            if env.parent != ctx.cwd:
+                recreate += f" {shlex.quote(str(env))}"
+            check_environment(env, chosen, recreate)
+        environ = dict(ctx.environ)
+        if env is not None:
+            bin_dir = env / "bin"
+            environ["VIRTUAL_ENV"] = str(env)
+            environ.pop("PYTHONHOME", None)  # as `activate` does
+        else:
+            assert chosen is not None
+            bin_dir = chosen.executable.parent
+        environ["PATH"] = os.pathsep.join([str(bin_dir), environ.get("PATH", os.defpath)])
+        argv = [args.command, *args.args]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            os.execvpe(argv[0], argv, environ)
+        except OSError as exc:
+            raise NotFound(f"cannot run {argv[0]}: {exc.strerror}",
+                           f"check that {argv[0]} is installed in {bin_dir} or on PATH",
+                           exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
+
+    def _choose(self, text: str | None, install: bool, env: Path | None,
+                ctx: Context) -> Chosen | None:
+        """The interpreter for ``-p`` or this directory; None when nothing is selected and the
+        project's environment is the only choice."""
+        if text is not None:
+            from pyv.requests import parse_request
+            from pyv.resolve import find_or_install
+
+            found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
+                                    text=text, where="-p", install=install,
+                                    stderr=ctx.status_stream, cwd=ctx.cwd)
+            version = found.version or _version_of(found.executable)
+            return Chosen(found.executable, version, "-p", found.env_dir)
+        from pyv.selection import resolve, select
+
+        if env is not None and select(ctx.settings, ctx.cwd, ctx.environ).origin.kind in (
+                "fallback", "pyproject"):
+            return None  # no pin: the project's environment is what this directory uses
+        hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, auto_install=install,
+                      stderr=ctx.status_stream)
+        if hit.installation is not None:
+            version = hit.installation.version_str
+        elif hit.env_dir is not None:
+            version = ""
+        else:
+            version = _version_of(hit.path)
+        return Chosen(hit.path, version, hit.entry.where, hit.env_dir)
