@@ -204,3 +204,13 @@ def test_trust_lets_a_version_file_run_what_its_tree_ships(run_pyv, tmp_path, py
     assert ran.stdout.split()[0] == "shipped", ran.stderr
     run_pyv("trust", "--revoke", str(repo), check=True)
     assert run_pyv("which", cwd=repo).returncode == 10
+
+
+@pytest.mark.parametrize("line", [">=3.11, <3.12", ">3.10, <3.12  # uv python pin",
+                                  "==3.11.*", "python-3.11", "python-3.11.9"])
+def test_files_uv_and_pyenv_write_are_read_alike(installed, run_pyv, tmp_path: Path,
+                                                line: str) -> None:
+    (tmp_path / "work" / ".python-version").write_text(f"{line}\n")
+    which = run_pyv("which", "python3", check=True).stdout.strip()
+    assert Path(which).parent.parent.name.startswith("cpython-3.11")
+    assert run_pyv("version", check=True).stdout.startswith("3.11.9 ")

@@ -28,9 +28,11 @@ from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError
 from pyv.locations import ALIASES, VERSION_FILES
 from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
+    BLANKS,
     MAX_REQUEST_BYTES,
     VERSION_FILE_MAX_BYTES,
     VERSION_FILE_MAX_LINES,
+    first_word,
     read_bounded,
     words,
 )
@@ -138,6 +140,42 @@ def _escapes(word: str) -> bool:
     return any(c in _GLOB_CHARS for c in word) or ".." in word.replace("\\", "/").split("/")
 
 
+def _is_specifier(word: str) -> bool:
+    """``==3.12.*`` is a version specifier, not a glob."""
+    from pyv.requests import parse_request
+
+    if "/" in word or not word.startswith(("=", "<", ">", "!", "~=")):
+        return False
+    try:
+        parse_request(word)
+    except InvalidRequest:
+        return False
+    return True
+
+
+def _line_request(text: str) -> str:
+    """The request a version file's line (see :func:`pyv.versionfile.line_text`) names: the
+    whole line when it parses as one request, spaces included (``>=3.11, <3.13``), else its
+    first word; pyenv's ``python-`` prefix is dropped when a version follows
+    (``python-3.12.1``)."""
+    from pyv.requests import parse_request
+
+    word = text
+    if any(c in BLANKS for c in text):
+        try:
+            parse_request(text)
+        except InvalidRequest:
+            word = first_word(text)
+    prefix = "python-"
+    if word[: len(prefix)].lower() == prefix and word[len(prefix):][:1].isdigit():
+        try:
+            if parse_request(word[len(prefix):]).kind == "version":
+                return word[len(prefix):]
+        except InvalidRequest:
+            pass
+    return word
+
+
 def parse_entries(data: bytes, origin: Origin) -> tuple[list[Entry], list[str]]:
     """The entries of a version file's bytes, and warnings for the lines ignored."""
     from pyv.requests import parse_request
@@ -145,14 +183,15 @@ def parse_entries(data: bytes, origin: Origin) -> tuple[list[Entry], list[str]]:
     where = origin.path if origin.path is not None else origin.describe()
     entries: list[Entry] = []
     warnings: list[str] = []
-    for number, word in words(data):
+    for number, text in words(data):
+        word = _line_request(text)
         if len(word.encode("utf-8")) > MAX_REQUEST_BYTES:
             raise SelectionError(
                 f"{where}:{number}: an entry of {len(word.encode('utf-8'))} bytes is longer "
                 f"than any version or name can be (at most {MAX_REQUEST_BYTES})",
                 "write one version per line, e.g. 3.12",
             )
-        if _escapes(word):
+        if _escapes(word) and not _is_specifier(word):
             warnings.append(
                 f"{where}:{number}: ignoring {word!r} (paths with '..' and globs are not allowed)"
             )
