@@ -46,6 +46,11 @@ if TYPE_CHECKING:
 _GLOB_CHARS = frozenset("*?[")
 
 
+#: ``pyv shell`` sets this beside PYV_VERSION, to the same value: an error then says who
+#: set PYV_VERSION (a value exported by hand differs from the mark, or has none).
+SHELL_MARK = "_PYV_SHELL_VERSION"
+
+
 class SelectionError(PyvError):
     """A version file or ``PYV_VERSION`` that cannot be used as written."""
 
@@ -65,10 +70,12 @@ class Origin:
     #: ``env`` | ``file`` | ``global`` | ``pyproject`` | ``fallback``
     kind: str
     path: Path | None = None
+    #: For ``env``: ``pyv shell`` set it (its mark, :data:`SHELL_MARK`, has the same value).
+    by_shell: bool = False
 
     def describe(self) -> str:
         if self.kind == "env":
-            return "PYV_VERSION (set by `pyv shell`)"
+            return "PYV_VERSION (set by `pyv shell`)" if self.by_shell else "PYV_VERSION"
         if self.kind == "file":
             return str(self.path)
         if self.kind == "global":
@@ -334,9 +341,9 @@ def _nearest_existing(path: Path) -> Path:
     return Path("/")
 
 
-def env_selection(value: str) -> Selection:
+def env_selection(value: str, by_shell: bool = False) -> Selection:
     """The selection ``PYV_VERSION`` makes (requests separated by ``:`` or whitespace)."""
-    origin = Origin("env")
+    origin = Origin("env", by_shell=by_shell)
     text = "\n".join(value.replace(":", " ").split())
     entries, warnings = parse_entries(text.encode("utf-8", "surrogateescape"), origin)
     return Selection(origin, tuple(Entry(e.text, e.request, origin) for e in entries),
@@ -350,9 +357,15 @@ def select(settings: Settings, cwd: Path, environ: Mapping[str, str] | None = No
     env = settings.environ if environ is None else environ
     shell_value = env.get("PYV_VERSION", "").strip()
     if shell_value:
-        selection = env_selection(shell_value)
+        by_shell = env.get(SHELL_MARK, "").strip() == shell_value
+        selection = env_selection(shell_value, by_shell)
         if selection.entries:
             return selection
+        raise SelectionError(  # never a silent fall-through to files the user did not mean
+            f"{selection.origin.describe()} names only entries that were ignored: "
+            + "; ".join(w.split(": ", 1)[-1] for w in selection.warnings),
+            "set it to a version (`pyv shell 3.12`), or unset it",
+        )
     start = start_dir(cwd, env)
     local = find_version_file(start)
     if local is not None:
@@ -510,15 +523,26 @@ def _resolve_entries(
     settings: Settings, selection: Selection, name: str, environ: Mapping[str, str],
     install: bool, stderr: TextIO | None, *, hint_only: bool = False,
 ) -> Resolution | None:
+    """The first entry that provides ``name``. An entry that is not installed is skipped
+    (as pyenv does, saying so on ``stderr``) unless ``install`` installs it; when no later
+    entry provides ``name`` either, the first missing one is the error."""
+    skipped: list[NotInstalled] = []
     for entry in selection.entries:
         try:
             hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
-        except NotInstalled:
+        except NotInstalled as exc:
             if hint_only:
                 return None
-            raise
+            skipped.append(exc)
+            continue
         if hit is not None:
+            if stderr is not None:
+                for missing in skipped:
+                    print(f"warning: skipping {missing.message}; using {hit.entry.text}",
+                          file=stderr)
             return hit
+    if skipped:
+        raise skipped[0]
     return None
 
 

@@ -94,6 +94,14 @@ class PinCommand(Command):
                 path = None
         else:
             path = selection.find_version_file(selection.start_dir(ctx.cwd, ctx.environ))
+        if path is None and args.is_global and ctx.settings.fallback == "system":
+            # As pyenv: no global pin means the system interpreter (the fallback setting).
+            if args.json:
+                ctx.emit_json({"path": None, "requests": ["system"], "fallback": True})
+            else:
+                ctx.out("system")
+                ctx.info("(no global pin: the fallback setting)")
+            return ExitCode.OK
         if path is None:
             where = "globally" if args.is_global else f"in {ctx.cwd} or above"
             raise NotFound(f"no version is pinned {where}",
@@ -187,11 +195,17 @@ class VersionCommand(Command):
                 ctx.warn(warning)
             if not rows:
                 ctx.out(f"no version selected (set by {sel.origin.describe()})")
-            for row in rows:
-                ctx.out(_render_row(row))
+            for row in rows:  # as pyenv: what is missing goes to stderr
+                if row["status"] == "not-installed":
+                    print(_render_row(row), file=ctx.stderr)
+                else:
+                    ctx.out(_render_row(row))
             if note:
                 ctx.info(f"note: {note}")
-        return ExitCode.OK if usable else ExitCode.NOT_FOUND
+        if not usable:
+            return ExitCode.NOT_FOUND
+        missing = any(r["status"] == "not-installed" for r in rows)
+        return ExitCode.FAILURE if missing else ExitCode.OK
 
 
 def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
@@ -203,6 +217,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     }
     try:
         hit = selection.resolve_entry(ctx.settings, entry, "python", ctx.environ)
+        if hit is None and entry.request.kind == "system":  # a host with only python3
+            hit = selection.resolve_entry(ctx.settings, entry, "python3", ctx.environ)
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
@@ -336,7 +352,7 @@ class ShellCommand(Command):
                 self._check_available(ctx, text, request)
             value = ":".join(t.strip() for t in args.requests)
         code = shell_eval(shell, "PYV_VERSION", value)
-        ctx.out(code)
+        ctx.out(f"{code} {shell_eval(shell, selection.SHELL_MARK, value)}")
         if args.eval:
             return ExitCode.OK
         print(
