@@ -261,3 +261,23 @@ def test_pyv_version_of_only_ignored_entries_says_so(installed, run_pyv) -> None
     assert result.returncode == 10, result.stderr
     assert "PYV_VERSION names only entries that were ignored" in result.stderr
     assert "'3.*'" in result.stderr and "fallback" not in result.stderr
+
+
+def test_pin_respects_requires_python(installed, run_pyv, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.12"\n')
+    refused = run_pyv("pin", "3.11")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) <= 2
+    assert "requires-python" in refused.stderr and "--force" in refused.stderr
+    assert not (work / ".python-version").exists()
+    run_pyv("pin", "3.12", check=True)
+    run_pyv("pin", "--force", "3.11", check=True)
+    text = (work / ".python-version").read_text()
+    assert text.endswith("\n3.11\n") and "--force" in text
+    assert run_pyv("version", check=True).stdout.startswith("3.11.9 ")
+
+
+def test_pin_resolved_writes_the_exact_version(installed, run_pyv, tmp_path: Path) -> None:
+    run_pyv("pin", "--resolved", "3.12", check=True)
+    assert (tmp_path / "work" / ".python-version").read_text() == "3.12.4\n"
+    assert run_pyv("pin", "--resolved", "3.8").returncode == 3

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -579,6 +579,45 @@ def providers(settings: Settings, name: str) -> list[str]:
 
 
 # ----- writing pins --------------------------------------------------------------------
+def project_requires_python(cwd: Path, environ: Mapping[str, str]) -> tuple[Path, str] | None:
+    """(pyproject.toml, its requires-python) of the project around ``cwd``, if it says one."""
+    pyproject = find_pyproject(start_dir(cwd, environ))
+    spec = requires_python(pyproject) if pyproject is not None else None
+    return (pyproject, spec) if pyproject is not None and spec is not None else None
+
+
+def contradicts(settings: Settings, request: PythonRequest, spec_text: str) -> str | None:
+    """What contradicts ``requires-python`` (the installed version a request selects, or the
+    request itself), or None.
+
+    An installed match is judged by its version; otherwise the request contradicts when no
+    release it allows (3.0-3.30, patch 0-60) is allowed by ``spec_text``. Names, paths,
+    ``system`` and ``any`` are not judged here: what they run is known only when used.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from pyv.resolve import installed
+
+    if not request.is_download_request or request.specifier is None:
+        return None
+    try:
+        project = SpecifierSet(spec_text)
+    except InvalidSpecifier:
+        return None
+    found = installed(settings, request)
+    if found is not None:
+        version = Version(found.version_str)
+        return None if project.contains(version, prereleases=True) else found.version_str
+    wanted = request.specifier
+    allowed = [v for minor in range(31) for patch in range(61)
+               if wanted.contains(v := Version(f"3.{minor}.{patch}"), prereleases=True)]
+    if not allowed or any(project.contains(v, prereleases=True) for v in allowed):
+        return None
+    return request.raw
+
+
+
 def validate_requests(texts: list[str]) -> list[PythonRequest]:
     """Parse what ``pyv pin``/``pyv shell`` were given; names of environments are allowed."""
     from pyv.requests import parse_request
@@ -592,9 +631,11 @@ def validate_requests(texts: list[str]) -> list[PythonRequest]:
     return result
 
 
-def write_version_file(path: Path, texts: list[str]) -> None:
-    """Write one request per line, replacing the file atomically."""
+def write_version_file(path: Path, texts: list[str], comments: Sequence[str] = ()) -> None:
+    """Write one request per line (after ``#`` comment lines), replacing the file
+    atomically."""
     from pyv.fsutil import atomic_write
 
     validate_requests(texts)
-    atomic_write(path, "".join(f"{t.strip()}\n" for t in texts))
+    atomic_write(path, "".join(f"# {c}\n" for c in comments)
+                 + "".join(f"{t.strip()}\n" for t in texts))

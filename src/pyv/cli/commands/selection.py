@@ -33,6 +33,45 @@ def _missing_pin_warning(ctx: Context, text: str, request: PythonRequest) -> str
     return f"Python {text} is not installed; run `pyv install {text}`"
 
 
+def _resolved(ctx: Context, text: str, request: PythonRequest) -> str:
+    """``pyv pin --resolved``: the exact version (with its variant) a request selects now."""
+    from pyv.resolve import installed
+
+    if not request.is_download_request:
+        return text  # a name, path or system is what it says
+    found = installed(ctx.settings, request)
+    if found is None:
+        raise NotFound(f"Python {text} is not installed, so it resolves to no exact version",
+                       f"install it first (`pyv install {text}`), or pin without --resolved")
+    suffix = ("t" if found.freethreaded else "") + ("d" if found.debug else "")
+    prefix = "" if found.implementation == "cpython" else f"{found.implementation}@"
+    return f"{prefix}{found.version_str}{suffix}"
+
+
+def _requires_python_check(ctx: Context, args: argparse.Namespace,
+                           requests: list[PythonRequest]) -> list[str]:
+    """Refuse a pin the project's requires-python excludes (as uv); with --force, the
+    comment that records it in the file."""
+    from pyv import selection
+
+    project = selection.project_requires_python(ctx.cwd, ctx.environ)
+    if project is None:
+        return []
+    pyproject, spec = project
+    for text, request in zip(args.requests, requests):
+        bad = selection.contradicts(ctx.settings, request, spec)
+        if bad is None:
+            continue
+        if not args.force:
+            raise UsageError(
+                f"{text} ({bad}) is outside requires-python {spec!r} of {pyproject}",
+                "pin a version it allows, or pass --force to pin it anyway",
+            )
+        ctx.warn(f"pinning {text} against requires-python {spec!r} of {pyproject} (--force)")
+        return [f"pinned with --force against requires-python {spec!r}"]
+    return []
+
+
 class PinCommand(Command):
     """Write the Python version for this directory into ./.python-version.
 
@@ -47,6 +86,11 @@ class PinCommand(Command):
         parser.add_argument("--global", dest="is_global", action="store_true",
                             help="pin the global default ($PYV_HOME/version) instead")
         parser.add_argument("--rm", action="store_true", help="remove the pin")
+        parser.add_argument("--resolved", action="store_true",
+                            help="write the exact installed version each request selects now")
+        parser.add_argument("--force", action="store_true",
+                            help="pin even against the project's requires-python (the file "
+                                 "records it in a comment)")
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
@@ -69,8 +113,13 @@ class PinCommand(Command):
         if not args.requests:
             return self._show(args, ctx)
         requests = selection.validate_requests(args.requests)
-        selection.write_version_file(target, args.requests)
         from pyv.resolve import installed
+
+        if args.resolved:
+            args.requests = [_resolved(ctx, t, r) for t, r in zip(args.requests, requests)]
+            requests = selection.validate_requests(args.requests)
+        comments = [] if args.is_global else _requires_python_check(ctx, args, requests)
+        selection.write_version_file(target, args.requests, comments)
 
         for text, request in zip(args.requests, requests):
             missing = installed(ctx.settings, request) is None
