@@ -281,3 +281,17 @@ def test_pin_resolved_writes_the_exact_version(installed, run_pyv, tmp_path: Pat
     run_pyv("pin", "--resolved", "3.12", check=True)
     assert (tmp_path / "work" / ".python-version").read_text() == "3.12.4\n"
     assert run_pyv("pin", "--resolved", "3.8").returncode == 3
+
+
+def test_unsatisfied_requires_python_says_the_system_runs(installed, run_pyv,
+                                                          tmp_path: Path) -> None:
+    host = tmp_path / "host-bin"
+    host.mkdir()
+    (host / "python3").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "work" / "pyproject.toml").write_text(
+        '[project]\nrequires-python = ">=3.10,<3.11"\n')
+    result = run_pyv("which", "python3", env={"PATH": f"{host}:/usr/bin:/bin",
+                                              "PYV_FALLBACK": "system"})
+    assert result.returncode == 0 and result.stdout.strip() == str(host / "python3")
+    assert "no installed Python satisfies requires-python '>=3.10,<3.11'" in result.stderr
+    assert "system interpreter runs instead" in result.stderr

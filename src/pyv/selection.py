@@ -512,7 +512,14 @@ def resolve(
         hit = _resolve_entries(settings, selection, name, env, install, stderr, hint_only=True)
         if hit is not None:
             return hit
+        hint = selection
         selection = fallback_selection(settings)
+        if stderr is not None and hint.entries:  # never another interpreter without a word
+            then = ("the system interpreter runs instead" if selection.entries
+                    else "and the fallback setting is 'error'")
+            print(f"warning: no installed Python satisfies requires-python "
+                  f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
+                  f"(`pyv install '{hint.entries[0].text}'` installs one)", file=stderr)
     hit = _resolve_entries(settings, selection, name, env, install, stderr)
     if hit is not None:
         return hit
