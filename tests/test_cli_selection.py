@@ -295,3 +295,14 @@ def test_unsatisfied_requires_python_says_the_system_runs(installed, run_pyv,
     assert result.returncode == 0 and result.stdout.strip() == str(host / "python3")
     assert "no installed Python satisfies requires-python '>=3.10,<3.11'" in result.stderr
     assert "system interpreter runs instead" in result.stderr
+
+
+def test_exec_with_system_leaves_path_alone(run_pyv, tmp_path: Path) -> None:
+    host = tmp_path / "host-bin"
+    host.mkdir()
+    (host / "python3").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "work" / ".python-version").write_text("system\n")
+    path = f"/bin:{host}:/usr/bin"
+    result = run_pyv("exec", "sh", "-c", 'echo "$PATH"', env={"PATH": path})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == path

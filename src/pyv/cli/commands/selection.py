@@ -330,7 +330,8 @@ def _tail(args: argparse.Namespace, argc: int | None = None) -> list[str]:
 
 
 class ExecCommand(Command):
-    """Run COMMAND with the selected interpreter's bin/ first on PATH (exit code passed on)."""
+    """Run COMMAND with the selected interpreter's bin/ first on PATH (exit code passed on;
+    with `system` selected, PATH is left alone)."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("command", metavar="COMMAND")
@@ -342,16 +343,16 @@ class ExecCommand(Command):
         argv = _tail(args)
         try:
             hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
-            bin_dir, target = hit.bin_dir, str(hit.path)
+            target = str(hit.path)
             system = hit.path if hit.entry.request.kind == "system" else None
         except CommandNotFound:
             system = None
             # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
-            bin_dir = resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
-                              stderr=ctx.stderr).bin_dir
+            hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, stderr=ctx.stderr)
             target = args.command
         env = dict(ctx.environ)
-        env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", os.defpath)])
+        if hit.entry.request.kind != "system":  # as pyenv: `system` leaves PATH alone
+            env["PATH"] = os.pathsep.join([str(hit.bin_dir), env.get("PATH", os.defpath)])
         if system is not None:
             from pyv.discovery import SYSTEM_TRIED, system_tried_value
 
