@@ -90,6 +90,10 @@ pyv_readfile() {
     pyv_word=${pyv_line%%[$pyv_ws]*}
     case $pyv_word in ''|'#'*) continue ;; esac
     pyv_any=1
+    # More than a comment after the word (`>=3.11, <3.13`): pyv decides what the line says.
+    pyv_line=${pyv_line#"$pyv_word"}
+    pyv_line=${pyv_line#"${pyv_line%%[!$pyv_ws]*}"}
+    case $pyv_line in ''|'#'*) ;; *) pyv_slow=1; return 0 ;; esac
     if [ "${#pyv_word}" -gt @MAXWORD@ ]; then pyv_slow=1; return 0; fi
     pyv_lookup "$pyv_word"
     if [ -n "$pyv_target$pyv_slow" ]; then return 0; fi

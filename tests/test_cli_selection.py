@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,17 +51,17 @@ def test_version_reports_origin(installed, run_pyv, tmp_path: Path) -> None:
     work = tmp_path / "work"
     (work / ".python-version").write_text("3.12\n3.8\n")
     result = run_pyv("version")
-    assert result.returncode == 0
+    assert result.returncode == 1  # as pyenv: an entry is missing
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("3.12.4 cpython-3.12.4-linux-x86_64-gnu")
+    assert lines[0].startswith("3.12.4 cpython-3.12.4-linux-x86_64-gnu") and len(lines) == 1
     assert str(work / ".python-version") + ":1" in lines[0]
-    assert "3.8: not installed" in lines[1] and "pyv install 3.8" in lines[1]
+    assert "3.8: not installed" in result.stderr and "pyv install 3.8" in result.stderr
     data = json.loads(run_pyv("version", "--json").stdout)
     assert data["origin"]["kind"] == "file"
     assert [e["status"] for e in data["entries"]] == ["ok", "not-installed"]
     assert data["entries"][0]["version"] == "3.12.4"
     missing = run_pyv("version", env={"PYV_VERSION": "3.8"})
-    assert missing.returncode == 3 and "PYV_VERSION" in missing.stdout
+    assert missing.returncode == 3 and "PYV_VERSION" in missing.stderr
 
 
 def test_version_says_requires_python_is_a_hint(installed, run_pyv, tmp_path: Path) -> None:
@@ -99,14 +100,17 @@ def test_exec_puts_bin_first_and_passes_exit_code(installed, run_pyv, tmp_path: 
 def test_shell_without_integration_prints_line_and_hint(installed, run_pyv) -> None:
     result = run_pyv("shell", "3.11", env={"SHELL": "/bin/bash"})
     assert result.returncode == 1
-    assert result.stdout.strip() == "export PYV_VERSION=3.11;"
+    assert result.stdout.strip() == "export PYV_VERSION=3.11; export _PYV_SHELL_VERSION=3.11;"
     assert 'eval "$(pyv init bash)"' in result.stderr
 
 
 @pytest.mark.parametrize(("shell", "set_line", "unset_line"), [
-    ("bash", "export PYV_VERSION=3.11:3.12;", "unset PYV_VERSION;"),
-    ("fish", "set -gx PYV_VERSION '3.11:3.12';", "set -e PYV_VERSION;"),
-    ("tcsh", "setenv PYV_VERSION '3.11:3.12';", "unsetenv PYV_VERSION;"),
+    ("bash", "export PYV_VERSION=3.11:3.12; export _PYV_SHELL_VERSION=3.11:3.12;",
+     "unset PYV_VERSION; unset _PYV_SHELL_VERSION;"),
+    ("fish", "set -gx PYV_VERSION '3.11:3.12'; set -gx _PYV_SHELL_VERSION '3.11:3.12';",
+     "set -e PYV_VERSION; set -e _PYV_SHELL_VERSION;"),
+    ("tcsh", "setenv PYV_VERSION '3.11:3.12'; setenv _PYV_SHELL_VERSION '3.11:3.12';",
+     "unsetenv PYV_VERSION; unsetenv _PYV_SHELL_VERSION;"),
 ])
 def test_shell_eval(installed, run_pyv, shell: str, set_line: str, unset_line: str) -> None:
     assert run_pyv("shell", "--eval", shell, "3.11", "3.12", check=True).stdout.strip() == set_line
@@ -204,3 +208,101 @@ def test_trust_lets_a_version_file_run_what_its_tree_ships(run_pyv, tmp_path, py
     assert ran.stdout.split()[0] == "shipped", ran.stderr
     run_pyv("trust", "--revoke", str(repo), check=True)
     assert run_pyv("which", cwd=repo).returncode == 10
+
+
+@pytest.mark.parametrize("line", [">=3.11, <3.12", ">3.10, <3.12  # uv python pin",
+                                  "==3.11.*", "python-3.11", "python-3.11.9"])
+def test_files_uv_and_pyenv_write_are_read_alike(installed, run_pyv, tmp_path: Path,
+                                                line: str) -> None:
+    (tmp_path / "work" / ".python-version").write_text(f"{line}\n")
+    which = run_pyv("which", "python3", check=True).stdout.strip()
+    assert Path(which).parent.parent.name.startswith("cpython-3.11")
+    assert run_pyv("version", check=True).stdout.startswith("3.11.9 ")
+
+
+def test_missing_first_entry_falls_through_everywhere(installed, run_pyv, tmp_path: Path) -> None:
+    (tmp_path / "work" / ".python-version").write_text("3.99\n3.11\n")
+    which = run_pyv("which", "python3", check=True)
+    assert Path(which.stdout.strip()).parent.parent.name == "cpython-3.11-linux-x86_64-gnu"
+    assert "skipping" in which.stderr and "3.99" in which.stderr
+    ran = run_pyv("exec", "python3", "-c", "import sys; print(sys.version_info[:2])")
+    assert ran.returncode == 0 and "3.99" in ran.stderr
+    version = run_pyv("version")
+    assert version.returncode == 1 and version.stdout.startswith("3.11.9 ")
+    assert "3.99: not installed" in version.stderr
+
+
+def test_global_pin_without_a_file_is_system(run_pyv) -> None:
+    shown = run_pyv("pin", "--global", env={"PYV_FALLBACK": "system"})
+    assert shown.returncode == 0 and shown.stdout.strip() == "system"
+    assert run_pyv("pin", "--global", env={"PYV_FALLBACK": "error"}).returncode == 3
+
+
+def test_system_on_a_host_with_only_python3(run_pyv, tmp_path: Path) -> None:
+    host = tmp_path / "host-bin"
+    host.mkdir()
+    (host / "python3").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "work" / ".python-version").write_text("system\n")
+    result = run_pyv("version", env={"PATH": f"{host}:/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert str(host / "python3") in result.stdout, result.stdout
+
+
+def test_errors_say_who_set_pyv_version(installed, run_pyv) -> None:
+    by_hand = run_pyv("which", env={"PYV_VERSION": "3.8"})
+    assert by_hand.returncode == 127 and "set by PYV_VERSION)" in by_hand.stderr
+    assert "pyv shell" not in by_hand.stderr.split(";")[0]
+    marked = run_pyv("which", env={"PYV_VERSION": "3.8", "_PYV_SHELL_VERSION": "3.8"})
+    assert "set by PYV_VERSION (set by `pyv shell`)" in marked.stderr
+
+
+def test_pyv_version_of_only_ignored_entries_says_so(installed, run_pyv) -> None:
+    result = run_pyv("which", env={"PYV_VERSION": "3.*:../x"})
+    assert result.returncode == 10, result.stderr
+    assert "PYV_VERSION names only entries that were ignored" in result.stderr
+    assert "'3.*'" in result.stderr and "fallback" not in result.stderr
+
+
+def test_pin_respects_requires_python(installed, run_pyv, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.12"\n')
+    refused = run_pyv("pin", "3.11")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) <= 2
+    assert "requires-python" in refused.stderr and "--force" in refused.stderr
+    assert not (work / ".python-version").exists()
+    run_pyv("pin", "3.12", check=True)
+    run_pyv("pin", "--force", "3.11", check=True)
+    text = (work / ".python-version").read_text()
+    assert text.endswith("\n3.11\n") and "--force" in text
+    assert run_pyv("version", check=True).stdout.startswith("3.11.9 ")
+
+
+def test_pin_resolved_writes_the_exact_version(installed, run_pyv, tmp_path: Path) -> None:
+    run_pyv("pin", "--resolved", "3.12", check=True)
+    assert (tmp_path / "work" / ".python-version").read_text() == "3.12.4\n"
+    assert run_pyv("pin", "--resolved", "3.8").returncode == 3
+
+
+def test_unsatisfied_requires_python_says_the_system_runs(installed, run_pyv,
+                                                          tmp_path: Path) -> None:
+    host = tmp_path / "host-bin"
+    host.mkdir()
+    (host / "python3").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "work" / "pyproject.toml").write_text(
+        '[project]\nrequires-python = ">=3.10,<3.11"\n')
+    result = run_pyv("which", "python3", env={"PATH": f"{host}:/usr/bin:/bin",
+                                              "PYV_FALLBACK": "system"})
+    assert result.returncode == 0 and result.stdout.strip() == str(host / "python3")
+    assert "no installed Python satisfies requires-python '>=3.10,<3.11'" in result.stderr
+    assert "system interpreter runs instead" in result.stderr
+
+
+def test_exec_with_system_leaves_path_alone(run_pyv, tmp_path: Path) -> None:
+    host = tmp_path / "host-bin"
+    host.mkdir()
+    (host / "python3").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "work" / ".python-version").write_text("system\n")
+    path = f"/bin:{host}:/usr/bin"
+    result = run_pyv("exec", "sh", "-c", 'echo "$PATH"', env={"PATH": path})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == path

@@ -18,6 +18,7 @@ VALID: list[tuple[str, str, str | None, str | None, str | None]] = [
     ("3.12", "version", None, "==3.12.*", None),
     ("3.12.4", "version", None, "==3.12.4", None),
     ("3.13.0rc1", "version", None, "==3.13.0rc1", None),
+    ("3.13rc1", "version", None, "==3.13.0rc1", None),
     ("312", "version", None, "==3.12.*", None),
     ("cpython@3.12", "version", "cpython", "==3.12.*", None),
     ("cpython3.12", "version", "cpython", "==3.12.*", None),
@@ -172,7 +173,7 @@ def test_names_only_when_allowed(text: str) -> None:
     "text",
     [
         "3.x", "foo", ">=", "cpython@", "3.12.4.5.6", "", "   ", "3124", "cpython-foo",
-        "3.12tt", "3.12t+freethreaded", "3.12+freethreaded+freethreaded", "3.12rc1", "rust@1.0",
+        "3.12tt", "3.12t+freethreaded", "3.12+freethreaded+freethreaded", "3rc1", "rust@1.0",
         "cpython-3.12-plan9", "cpython-3.12-linux-x86_64-glibc", "cp3.12", ">=3.11,", "3..12",
         "3.12-foo", "3.12-linux-linux", "pypy-3.10-linux-sparc", "any-any-any-any-any-any",
         "linux-cpython", "3.12-", "py", "python-3.12",

@@ -320,3 +320,14 @@ def test_symlinks_are_resolved_before_the_path_rules(tmp_path: Path, pyv_home: P
     (repo / ".python-version").write_text("link/python\n")
     with pytest.raises(SelectionError, match="not trusted"):
         _sel(pyv_home, repo)
+
+
+@pytest.mark.parametrize(("line", "text"), [
+    ("3.12", "3.12"), ("  3.12  # for CI\r", "3.12"), (">=3.11, <3.13", ">=3.11, <3.13"),
+    ("\ufeff>3.10, <3.13  # uv\r", ">3.10, <3.13"), ("3.12 3.11", "3.12 3.11"),
+    ("3.12\t# x y", "3.12"),
+])
+def test_line_text_keeps_what_follows_the_word_unless_a_comment(line: str, text: str) -> None:
+    from pyv.versionfile import line_text
+
+    assert line_text(line) == text

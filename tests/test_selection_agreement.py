@@ -40,8 +40,24 @@ CASES = {
     "system": ("system\n", None, None, None, "system"),
     "system after an entry": ("system\n3.11\n", None, None, None, "system"),
     "missing": ("3.99\n", None, None, None, "missing"),
-    "missing first of several": ("3.99\n3.11\n", None, None, None, "missing"),
+    "missing first of several": ("3.99\n3.11\n", None, None, None,
+                                 "cpython-3.11-linux-x86_64-gnu"),
+    "missing first in PYV_VERSION": (None, None, None, "3.99:3.12.1",
+                                     "cpython-3.12.1-linux-x86_64-gnu"),
+    "missing first of a uv range file": ("3.13rc1\n>=3.11, <3.12\n", None, None, None,
+                                         "cpython-3.11-linux-x86_64-gnu"),
+    "all missing": ("3.99\n3.98\n", None, None, None, "missing"),
     "missing in PYV_VERSION": (None, None, None, "3.99", "missing"),
+    # Files uv and pyenv write.
+    "uv range with spaces": (">=3.11, <3.13\n", None, None, None,
+                             "cpython-3.12-linux-x86_64-gnu"),
+    "uv range, strict": (">3.10, <3.12  # uv\n", None, None, None,
+                         "cpython-3.11-linux-x86_64-gnu"),
+    "series specifier": ("==3.12.*\n", None, None, None, "cpython-3.12-linux-x86_64-gnu"),
+    "uv pre-release spelling": ("3.13rc1\n", None, None, None, "missing"),
+    "pyenv prefix, minor": ("python-3.11\n", None, None, None, "cpython-3.11-linux-x86_64-gnu"),
+    "pyenv prefix, patch": ("python-3.12.1\n", None, None, None,
+                            "cpython-3.12.1-linux-x86_64-gnu"),
 }
 
 

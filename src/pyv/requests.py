@@ -254,8 +254,10 @@ def _parse_version(text: str, raw: str) -> tuple[str, bool, bool]:
         if len(release) > 3:
             raise _invalid(raw, "too many digits for a version without dots")
         parts = [release[0], release[1:]]
+    if pre and len(parts) == 2:
+        parts.append("0")  # ``3.13rc1`` is uv's canonical spelling of 3.13.0rc1
     if pre and len(parts) != 3:
-        raise _invalid(raw, "a pre-release needs a full version, e.g. 3.13.0rc1")
+        raise _invalid(raw, "a pre-release needs a minor version, e.g. 3.13rc1")
     numbers = [int(p) for p in parts]
     variants = long.split("+")[1:]
     freethreaded = "t" in short or "freethreaded" in variants

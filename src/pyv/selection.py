@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -29,9 +29,11 @@ from pyv.fsutil import nearest_existing_dir
 from pyv.locations import ALIASES, VERSION_FILES
 from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
+    BLANKS,
     MAX_REQUEST_BYTES,
     VERSION_FILE_MAX_BYTES,
     VERSION_FILE_MAX_LINES,
+    first_word,
     read_bounded,
     words,
 )
@@ -43,6 +45,11 @@ if TYPE_CHECKING:
 
 #: Characters that make an entry a glob; such entries are ignored (never expanded).
 _GLOB_CHARS = frozenset("*?[")
+
+
+#: ``pyv shell`` sets this beside PYV_VERSION, to the same value: an error then says who
+#: set PYV_VERSION (a value exported by hand differs from the mark, or has none).
+SHELL_MARK = "_PYV_SHELL_VERSION"
 
 
 class SelectionError(PyvError):
@@ -64,10 +71,12 @@ class Origin:
     #: ``env`` | ``file`` | ``global`` | ``pyproject`` | ``fallback``
     kind: str
     path: Path | None = None
+    #: For ``env``: ``pyv shell`` set it (its mark, :data:`SHELL_MARK`, has the same value).
+    by_shell: bool = False
 
     def describe(self) -> str:
         if self.kind == "env":
-            return "PYV_VERSION (set by `pyv shell`)"
+            return "PYV_VERSION (set by `pyv shell`)" if self.by_shell else "PYV_VERSION"
         if self.kind == "file":
             return str(self.path)
         if self.kind == "global":
@@ -139,6 +148,42 @@ def _escapes(word: str) -> bool:
     return any(c in _GLOB_CHARS for c in word) or ".." in word.replace("\\", "/").split("/")
 
 
+def _is_specifier(word: str) -> bool:
+    """``==3.12.*`` is a version specifier, not a glob."""
+    from pyv.requests import parse_request
+
+    if "/" in word or not word.startswith(("=", "<", ">", "!", "~=")):
+        return False
+    try:
+        parse_request(word)
+    except InvalidRequest:
+        return False
+    return True
+
+
+def _line_request(text: str) -> str:
+    """The request a version file's line (see :func:`pyv.versionfile.line_text`) names: the
+    whole line when it parses as one request, spaces included (``>=3.11, <3.13``), else its
+    first word; pyenv's ``python-`` prefix is dropped when a version follows
+    (``python-3.12.1``)."""
+    from pyv.requests import parse_request
+
+    word = text
+    if any(c in BLANKS for c in text):
+        try:
+            parse_request(text)
+        except InvalidRequest:
+            word = first_word(text)
+    prefix = "python-"
+    if word[: len(prefix)].lower() == prefix and word[len(prefix):][:1].isdigit():
+        try:
+            if parse_request(word[len(prefix):]).kind == "version":
+                return word[len(prefix):]
+        except InvalidRequest:
+            pass
+    return word
+
+
 def parse_entries(data: bytes, origin: Origin) -> tuple[list[Entry], list[str]]:
     """The entries of a version file's bytes, and warnings for the lines ignored."""
     from pyv.requests import parse_request
@@ -146,14 +191,15 @@ def parse_entries(data: bytes, origin: Origin) -> tuple[list[Entry], list[str]]:
     where = origin.path if origin.path is not None else origin.describe()
     entries: list[Entry] = []
     warnings: list[str] = []
-    for number, word in words(data):
+    for number, text in words(data):
+        word = _line_request(text)
         if len(word.encode("utf-8")) > MAX_REQUEST_BYTES:
             raise SelectionError(
                 f"{where}:{number}: an entry of {len(word.encode('utf-8'))} bytes is longer "
                 f"than any version or name can be (at most {MAX_REQUEST_BYTES})",
                 "write one version per line, e.g. 3.12",
             )
-        if _escapes(word):
+        if _escapes(word) and not _is_specifier(word):
             warnings.append(
                 f"{where}:{number}: ignoring {word!r} (paths with '..' and globs are not allowed)"
             )
@@ -285,9 +331,9 @@ def _proc_cwd() -> str:
     return link[: -len(suffix)] if link.endswith(suffix) else link
 
 
-def env_selection(value: str) -> Selection:
+def env_selection(value: str, by_shell: bool = False) -> Selection:
     """The selection ``PYV_VERSION`` makes (requests separated by ``:`` or whitespace)."""
-    origin = Origin("env")
+    origin = Origin("env", by_shell=by_shell)
     text = "\n".join(value.replace(":", " ").split())
     entries, warnings = parse_entries(text.encode("utf-8", "surrogateescape"), origin)
     return Selection(origin, tuple(Entry(e.text, e.request, origin) for e in entries),
@@ -301,9 +347,15 @@ def select(settings: Settings, cwd: Path, environ: Mapping[str, str] | None = No
     env = settings.environ if environ is None else environ
     shell_value = env.get("PYV_VERSION", "").strip()
     if shell_value:
-        selection = env_selection(shell_value)
+        by_shell = env.get(SHELL_MARK, "").strip() == shell_value
+        selection = env_selection(shell_value, by_shell)
         if selection.entries:
             return selection
+        raise SelectionError(  # never a silent fall-through to files the user did not mean
+            f"{selection.origin.describe()} names only entries that were ignored: "
+            + "; ".join(w.split(": ", 1)[-1] for w in selection.warnings),
+            "set it to a version (`pyv shell 3.12`), or unset it",
+        )
     start = start_dir(cwd, env)
     local = find_version_file(start)
     if local is not None:
@@ -450,7 +502,14 @@ def resolve(
         hit = _resolve_entries(settings, selection, name, env, install, stderr, hint_only=True)
         if hit is not None:
             return hit
+        hint = selection
         selection = fallback_selection(settings)
+        if stderr is not None and hint.entries:  # never another interpreter without a word
+            then = ("the system interpreter runs instead" if selection.entries
+                    else "and the fallback setting is 'error'")
+            print(f"warning: no installed Python satisfies requires-python "
+                  f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
+                  f"(`pyv install '{hint.entries[0].text}'` installs one)", file=stderr)
     hit = _resolve_entries(settings, selection, name, env, install, stderr)
     if hit is not None:
         return hit
@@ -461,15 +520,26 @@ def _resolve_entries(
     settings: Settings, selection: Selection, name: str, environ: Mapping[str, str],
     install: bool, stderr: TextIO | None, *, hint_only: bool = False,
 ) -> Resolution | None:
+    """The first entry that provides ``name``. An entry that is not installed is skipped
+    (as pyenv does, saying so on ``stderr``) unless ``install`` installs it; when no later
+    entry provides ``name`` either, the first missing one is the error."""
+    skipped: list[NotInstalled] = []
     for entry in selection.entries:
         try:
             hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
-        except NotInstalled:
+        except NotInstalled as exc:
             if hint_only:
                 return None
-            raise
+            skipped.append(exc)
+            continue
         if hit is not None:
+            if stderr is not None:
+                for missing in skipped:
+                    print(f"warning: skipping {missing.message}; using {hit.entry.text}",
+                          file=stderr)
             return hit
+    if skipped:
+        raise skipped[0]
     return None
 
 
@@ -515,6 +585,45 @@ def providers(settings: Settings, name: str) -> list[str]:
 
 
 # ----- writing pins --------------------------------------------------------------------
+def project_requires_python(cwd: Path, environ: Mapping[str, str]) -> tuple[Path, str] | None:
+    """(pyproject.toml, its requires-python) of the project around ``cwd``, if it says one."""
+    pyproject = find_pyproject(start_dir(cwd, environ))
+    spec = requires_python(pyproject) if pyproject is not None else None
+    return (pyproject, spec) if pyproject is not None and spec is not None else None
+
+
+def contradicts(settings: Settings, request: PythonRequest, spec_text: str) -> str | None:
+    """What contradicts ``requires-python`` (the installed version a request selects, or the
+    request itself), or None.
+
+    An installed match is judged by its version; otherwise the request contradicts when no
+    release it allows (3.0-3.30, patch 0-60) is allowed by ``spec_text``. Names, paths,
+    ``system`` and ``any`` are not judged here: what they run is known only when used.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from pyv.resolve import installed
+
+    if not request.is_download_request or request.specifier is None:
+        return None
+    try:
+        project = SpecifierSet(spec_text)
+    except InvalidSpecifier:
+        return None
+    found = installed(settings, request)
+    if found is not None:
+        version = Version(found.version_str)
+        return None if project.contains(version, prereleases=True) else found.version_str
+    wanted = request.specifier
+    allowed = [v for minor in range(31) for patch in range(61)
+               if wanted.contains(v := Version(f"3.{minor}.{patch}"), prereleases=True)]
+    if not allowed or any(project.contains(v, prereleases=True) for v in allowed):
+        return None
+    return request.raw
+
+
+
 def validate_requests(texts: list[str]) -> list[PythonRequest]:
     """Parse what ``pyv pin``/``pyv shell`` were given; names of environments are allowed."""
     from pyv.requests import parse_request
@@ -528,9 +637,11 @@ def validate_requests(texts: list[str]) -> list[PythonRequest]:
     return result
 
 
-def write_version_file(path: Path, texts: list[str]) -> None:
-    """Write one request per line, replacing the file atomically."""
+def write_version_file(path: Path, texts: list[str], comments: Sequence[str] = ()) -> None:
+    """Write one request per line (after ``#`` comment lines), replacing the file
+    atomically."""
     from pyv.fsutil import atomic_write
 
     validate_requests(texts)
-    atomic_write(path, "".join(f"{t.strip()}\n" for t in texts))
+    atomic_write(path, "".join(f"# {c}\n" for c in comments)
+                 + "".join(f"{t.strip()}\n" for t in texts))

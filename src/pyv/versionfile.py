@@ -47,11 +47,25 @@ def first_word(line: str) -> str:
     return line
 
 
+def line_text(line: str) -> str:
+    """What a line says: its first word, or, when more than a trailing ``#`` comment
+    follows that word, the whole line without that comment and the outer blanks
+    (``>=3.11, <3.13``, as ``uv python pin`` writes it). Which of the two a line means
+    is :func:`pyv.selection.parse_entries`' decision; the shim and ``pyv venv``'s fast
+    path hand such a line (it has a blank inside) to pyv."""
+    word = first_word(line)
+    rest = line[line.index(word) + len(word):] if word else ""
+    rest = rest.split("#", 1)[0] if rest.lstrip(BLANKS).startswith("#") else rest
+    body = rest.split(" #", 1)[0].split("\t#", 1)[0].rstrip(BLANKS)
+    return word + body if body.strip(BLANKS) else word
+
+
 def words(data: bytes) -> list[tuple[int, str]]:
-    """(line number, first word) of every line that names something (not blank or #)."""
+    """(line number, :func:`line_text`) of every line that names something (not blank
+    or #)."""
     result = []
     for number, raw in enumerate(data.decode("utf-8", errors="replace").split("\n"), 1):
-        word = first_word(raw)
-        if word and not word.startswith("#"):
-            result.append((number, word))
+        text = line_text(raw)
+        if text and not text.startswith("#"):
+            result.append((number, text))
     return result

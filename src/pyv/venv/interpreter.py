@@ -201,9 +201,21 @@ def resolve_interpreter(
         return _resolve_text(settings, cwd, request_text, "--python", stderr)
     selected = selected_requests(settings, cwd)
     if selected:
-        # The first entry decides, as for the shims and `pyv which`: a version it names
-        # that is missing is reported (or installed), never skipped for the next line.
-        return _resolve_text(settings, cwd, selected[0][0], selected[0][1], stderr)
+        # As for the shims and `pyv which` (pyv.selection): an entry that is not installed
+        # is installed (auto-install) or skipped for the next; none left: the first's error.
+        skipped: list[_MissingEntry] = []
+        for text, origin in selected:
+            try:
+                base = _resolve_text(settings, cwd, text, origin, stderr)
+            except _MissingEntry as exc:
+                if settings.auto_install:
+                    raise
+                skipped.append(exc)
+                continue
+            for missing in skipped if stderr is not None else ():
+                print(f"warning: skipping {missing.message}; using {text}", file=stderr)
+            return base
+        raise skipped[0]
     from pyv.store import all_installations
 
     installed = all_installations(settings)
@@ -211,6 +223,10 @@ def resolve_interpreter(
         raise NotFound("no Python is installed to make the environment from",
                        "install one (`pyv install 3.12`) or pass --python PATH|system")
     return from_installation(settings, installed[0], follow_minor=True)
+
+
+class _MissingEntry(NotFound):
+    """A selected version that is not installed (the next entry may serve)."""
 
 
 def _resolve_text(
@@ -235,7 +251,7 @@ def _resolve_text(
     except NotInstalled as exc:  # not a shim: the ordinary "not found" code
         hint = exc.hint if settings.auto_install or not request.is_download_request \
             else f"{exc.hint} first, or set PYV_AUTO_INSTALL=1"
-        raise NotFound(exc.message, hint) from None
+        raise _MissingEntry(exc.message, hint) from None
     if found.installation is not None:
         return from_installation(settings, found.installation, follow_minor=found.follows_minor)
     if found.env_dir is not None:

@@ -33,6 +33,45 @@ def _missing_pin_warning(ctx: Context, text: str, request: PythonRequest) -> str
     return f"Python {text} is not installed; run {shown_command('pyv', 'install', text)}"
 
 
+def _resolved(ctx: Context, text: str, request: PythonRequest) -> str:
+    """``pyv pin --resolved``: the exact version (with its variant) a request selects now."""
+    from pyv.resolve import installed
+
+    if not request.is_download_request:
+        return text  # a name, path or system is what it says
+    found = installed(ctx.settings, request)
+    if found is None:
+        raise NotFound(f"Python {text} is not installed, so it resolves to no exact version",
+                       f"install it first (`pyv install {text}`), or pin without --resolved")
+    suffix = ("t" if found.freethreaded else "") + ("d" if found.debug else "")
+    prefix = "" if found.implementation == "cpython" else f"{found.implementation}@"
+    return f"{prefix}{found.version_str}{suffix}"
+
+
+def _requires_python_check(ctx: Context, args: argparse.Namespace,
+                           requests: list[PythonRequest]) -> list[str]:
+    """Refuse a pin the project's requires-python excludes (as uv); with --force, the
+    comment that records it in the file."""
+    from pyv import selection
+
+    project = selection.project_requires_python(ctx.cwd, ctx.environ)
+    if project is None:
+        return []
+    pyproject, spec = project
+    for text, request in zip(args.requests, requests):
+        bad = selection.contradicts(ctx.settings, request, spec)
+        if bad is None:
+            continue
+        if not args.force:
+            raise UsageError(
+                f"{text} ({bad}) is outside requires-python {spec!r} of {pyproject}",
+                "pin a version it allows, or pass --force to pin it anyway",
+            )
+        ctx.warn(f"pinning {text} against requires-python {spec!r} of {pyproject} (--force)")
+        return [f"pinned with --force against requires-python {spec!r}"]
+    return []
+
+
 class PinCommand(Command):
     """Write the Python version for this directory into ./.python-version.
 
@@ -47,6 +86,11 @@ class PinCommand(Command):
         parser.add_argument("--global", dest="is_global", action="store_true",
                             help="pin the global default ($PYV_HOME/version) instead")
         parser.add_argument("--rm", action="store_true", help="remove the pin")
+        parser.add_argument("--resolved", action="store_true",
+                            help="write the exact installed version each request selects now")
+        parser.add_argument("--force", action="store_true",
+                            help="pin even against the project's requires-python (the file "
+                                 "records it in a comment)")
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
@@ -69,8 +113,13 @@ class PinCommand(Command):
         if not args.requests:
             return self._show(args, ctx)
         requests = selection.validate_requests(args.requests)
-        selection.write_version_file(target, args.requests)
         from pyv.resolve import installed
+
+        if args.resolved:
+            args.requests = [_resolved(ctx, t, r) for t, r in zip(args.requests, requests)]
+            requests = selection.validate_requests(args.requests)
+        comments = [] if args.is_global else _requires_python_check(ctx, args, requests)
+        selection.write_version_file(target, args.requests, comments)
 
         for text, request in zip(args.requests, requests):
             missing = installed(ctx.settings, request) is None
@@ -94,6 +143,14 @@ class PinCommand(Command):
                 path = None
         else:
             path = selection.find_version_file(selection.start_dir(ctx.cwd, ctx.environ))
+        if path is None and args.is_global and ctx.settings.fallback == "system":
+            # As pyenv: no global pin means the system interpreter (the fallback setting).
+            if args.json:
+                ctx.emit_json({"path": None, "requests": ["system"], "fallback": True})
+            else:
+                ctx.out("system")
+                ctx.info("(no global pin: the fallback setting)")
+            return ExitCode.OK
         if path is None:
             where = "globally" if args.is_global else f"in {ctx.cwd} or above"
             raise NotFound(f"no version is pinned {where}",
@@ -188,11 +245,17 @@ class VersionCommand(Command):
                 ctx.warn(warning)
             if not rows:
                 ctx.out(f"no version selected (set by {sel.origin.describe()})")
-            for row in rows:
-                ctx.out(_render_row(row))
+            for row in rows:  # as pyenv: what is missing goes to stderr
+                if row["status"] == "not-installed":
+                    print(_render_row(row), file=ctx.stderr)
+                else:
+                    ctx.out(_render_row(row))
             if note:
                 ctx.info(f"note: {note}")
-        return ExitCode.OK if usable else ExitCode.NOT_FOUND
+        if not usable:
+            return ExitCode.NOT_FOUND
+        missing = any(r["status"] == "not-installed" for r in rows)
+        return ExitCode.FAILURE if missing else ExitCode.OK
 
 
 def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
@@ -204,6 +267,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     }
     try:
         hit = selection.resolve_entry(ctx.settings, entry, "python", ctx.environ)
+        if hit is None and entry.request.kind == "system":  # a host with only python3
+            hit = selection.resolve_entry(ctx.settings, entry, "python3", ctx.environ)
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
@@ -266,7 +331,8 @@ def _tail(args: argparse.Namespace, argc: int | None = None) -> list[str]:
 
 
 class ExecCommand(Command):
-    """Run COMMAND with the selected interpreter's bin/ first on PATH (exit code passed on)."""
+    """Run COMMAND with the selected interpreter's bin/ first on PATH (exit code passed on;
+    with `system` selected, PATH is left alone)."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("command", metavar="COMMAND")
@@ -278,16 +344,16 @@ class ExecCommand(Command):
         argv = _tail(args)
         try:
             hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
-            bin_dir, target = hit.bin_dir, str(hit.path)
+            target = str(hit.path)
             system = hit.path if hit.entry.request.kind == "system" else None
         except CommandNotFound:
             system = None
             # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
-            bin_dir = resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
-                              stderr=ctx.stderr).bin_dir
+            hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, stderr=ctx.stderr)
             target = args.command
         env = dict(ctx.environ)
-        env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", os.defpath)])
+        if hit.entry.request.kind != "system":  # as pyenv: `system` leaves PATH alone
+            env["PATH"] = os.pathsep.join([str(hit.bin_dir), env.get("PATH", os.defpath)])
         if system is not None:
             from pyv.discovery import SYSTEM_TRIED, system_tried_value
 
@@ -337,7 +403,7 @@ class ShellCommand(Command):
                 self._check_available(ctx, text, request)
             value = ":".join(t.strip() for t in args.requests)
         code = shell_eval(shell, "PYV_VERSION", value)
-        ctx.out(code)
+        ctx.out(f"{code} {shell_eval(shell, selection.SHELL_MARK, value)}")
         if args.eval:
             return ExitCode.OK
         print(
