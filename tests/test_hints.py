@@ -53,7 +53,8 @@ def test_find_of_a_version_no_catalog_has_names_the_nearest(run_pyv: Any) -> Non
 
 
 def test_pin_global_hint_keeps_the_flag_inside(run_pyv: Any) -> None:
-    result = run_pyv("pin", "--global")
+    # With the system fallback, no global pin prints `system` (as pyenv); without it, a hint.
+    result = run_pyv("pin", "--global", env={"PYV_FALLBACK": "error"})
     assert result.returncode == 3
     assert ["pyv", "pin", "--global", "3.12"] in hinted_commands(result.stderr)
 
