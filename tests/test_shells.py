@@ -124,3 +124,52 @@ def test_shell_integration(shell: str, shell_world: dict[str, str], tmp_path: Pa
     assert lines[1].startswith(REAL + " "), lines  # a real interpreter's sys.version
     assert lines[2].startswith("cpython-3.99.1-linux-x86_64-gnu"), lines
     assert lines[3] == "COMPLETION-OK", lines
+
+
+# ----- pyv.shells: the one place shells are named and quoted -------------------------------
+@pytest.mark.parametrize("text", ["", "plain/path-1.2_x@%+=:,.", "a b", "it's", "$HOME", "é",
+                                  "\ufeff", "a\nb", "!x"])
+def test_quote_posix_quotes_as_shlex_and_sh_reads_it_back(text: str) -> None:
+    import shlex
+
+    from pyv.shells import quote_posix
+
+    if "'" not in text:  # shlex spells an embedded quote '"'"', pyv '\'' (same word)
+        assert quote_posix(text) == shlex.quote(text)
+    out = subprocess.run(["sh", "-c", f"printf %s {quote_posix(text)}"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out == text
+    assert quote_posix(text, always=True) == "'" + text.replace("'", "'\\''") + "'"
+
+
+def test_quote_csh_refuses_what_csh_cannot_take() -> None:
+    from pyv.errors import UsageError
+    from pyv.shells import quote_csh
+
+    assert quote_csh("/a b/it's") == "'/a b/it'\\''s'"
+    for bad in ("/a!b", "/a\nb"):
+        with pytest.raises(UsageError):
+            quote_csh(bad)
+
+
+@pytest.mark.parametrize(("shell", "name"), [
+    ("/bin/bash", "bash"), ("-zsh", "zsh"), (" /usr/local/bin/fish ", "fish"),
+    ("C:/Program Files/PowerShell/pwsh.exe", "pwsh"), ("TCSH", "tcsh"),
+])
+def test_shell_name(shell: str, name: str) -> None:
+    from pyv.shells import shell_name
+
+    assert shell_name(shell) == name
+
+
+def test_detect_shell_keeps_to_the_callers_list() -> None:
+    from pyv.errors import UsageError
+    from pyv.shells import detect_shell
+
+    assert detect_shell({"SHELL": "/bin/zsh"}, ("bash", "zsh")) == "zsh"
+    assert detect_shell({"SHELL": "/bin/nu"}, ("bash", "zsh"), default="bash") == "bash"
+    assert detect_shell({}, ("bash",), default="sh") == "sh"
+    with pytest.raises(UsageError, match="SHELL is not set"):
+        detect_shell({}, ("bash",))
+    with pytest.raises(UsageError, match="unsupported shell 'nu'"):
+        detect_shell({"SHELL": "/bin/nu"}, ("bash",))

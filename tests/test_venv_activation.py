@@ -11,7 +11,8 @@ import pytest
 
 from conftest import PYV_EXE
 from fixtures_venv import system_python
-from pyv.venv.activation import activation_line, find_environment, quote_fish, quote_posix
+from pyv.shells import quote_fish, quote_posix
+from pyv.venv.activation import activation_line, find_environment
 
 SCRIPTS = {
     "bash": """
@@ -115,7 +116,8 @@ def test_activate_prints_the_line_without_integration(run_pyv, named_env):
     assert result.stdout.strip() == f"source {quote_fish(str(named_env / 'bin' / 'activate.fish'))}"
     assert "pyv init fish" in result.stderr
     evaled = run_pyv("activate", "--eval", "bash", "astro", check=True)
-    assert evaled.stdout.strip() == f". {quote_posix(str(named_env / 'bin' / 'activate'))}"
+    activate = str(named_env / "bin" / "activate")
+    assert evaled.stdout.strip() == f". {quote_posix(activate, always=True)}"
     assert evaled.stderr == ""
     tcsh = run_pyv("activate", "--eval", "tcsh", "astro", check=True)
     assert tcsh.stdout.strip().endswith("activate.csh'")

@@ -32,11 +32,16 @@ IMPLEMENTATIONS = ("cpython", "pypy", "graalpy")
 ListOrder = tuple[int, int, int, int, int, str]
 
 
+def implementation_rank(implementation: str) -> int:
+    """Where ``implementation`` stands in :data:`IMPLEMENTATIONS` (unknown ones last)."""
+    return IMPLEMENTATIONS.index(implementation) if implementation in IMPLEMENTATIONS else 9
+
+
 def list_order(
     implementation: str, major: int, minor: int, patch: int, prerelease: str, key: str
 ) -> ListOrder:
-    impl = IMPLEMENTATIONS.index(implementation) if implementation in IMPLEMENTATIONS else 9
-    return (impl, -major, -minor, -patch, 1 if not prerelease else 0, key)
+    return (implementation_rank(implementation), -major, -minor, -patch,
+            1 if not prerelease else 0, key)
 
 #: Spellings of implementation names (lower case) -> canonical name; ``None`` = any.
 _IMPL_NAMES: dict[str, str | None] = {

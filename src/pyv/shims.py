@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
 import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING
 
 from pyv.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
 from pyv.fsutil import atomic_write, remove_tree
+from pyv.shells import detect_shell as shell_from_environ
+from pyv.shells import quote_csh, quote_fish, quote_posix, shell_name
 from pyv.versionfile import (
     BLANKS,
     BOM,
@@ -118,12 +119,12 @@ def pyv_command() -> list[str]:
 
 def render_shim(settings: Settings, name: str) -> str:
     return render(_template("shim.sh"), {
-        "NAME": shlex.quote(name),
-        "HOME": shlex.quote(str(settings.home)),
-        "PYV": " ".join(shlex.quote(p) for p in pyv_command()),
+        "NAME": quote_posix(name),
+        "HOME": quote_posix(str(settings.home)),
+        "PYV": " ".join(quote_posix(p) for p in pyv_command()),
         "FALLBACK": settings.fallback if settings.fallback in ("system", "error") else "error",
-        "WS": shlex.quote(BLANKS),
-        "BOM": shlex.quote(BOM),
+        "WS": quote_posix(BLANKS),
+        "BOM": quote_posix(BOM),
         "MAXLINES": str(VERSION_FILE_MAX_LINES),
         "MAXBYTES": str(VERSION_FILE_MAX_BYTES),
         "MAXWORD": str(MAX_REQUEST_BYTES),
@@ -413,7 +414,7 @@ def ensure_index(settings: Settings) -> None:
 
 # ----- shell integration -----------------------------------------------------------------
 def check_shell(shell: str) -> str:
-    name = os.path.basename(shell.strip()).lstrip("-")
+    name = shell_name(shell)
     if name not in SHELLS:
         raise UsageError(f"unsupported shell {name!r}", f"use one of: {', '.join(SHELLS)}")
     return "tcsh" if name == "csh" else name
@@ -421,11 +422,7 @@ def check_shell(shell: str) -> str:
 
 def detect_shell(environ: Mapping[str, str]) -> str:
     """The user's shell from ``$SHELL`` (for ``pyv init`` without an argument)."""
-    shell = environ.get("SHELL", "")
-    if not shell:
-        raise UsageError("cannot tell which shell you use ($SHELL is not set)",
-                         f"name it: `pyv init bash` (one of {', '.join(SHELLS)})")
-    return check_shell(shell)
+    return check_shell(shell_from_environ(environ, SHELLS))
 
 
 def init_script(settings: Settings, shell: str, commands: Iterable[str]) -> str:
@@ -433,30 +430,20 @@ def init_script(settings: Settings, shell: str, commands: Iterable[str]) -> str:
     shell = check_shell(shell)
     template = {"bash": "init.bash", "zsh": "init.zsh", "sh": "init.sh", "fish": "init.fish",
                 "tcsh": "init.tcsh"}[shell]
-    quote = _fish_quote if shell == "fish" else shlex.quote
+    quote = quote_fish if shell == "fish" else quote_posix
     values = {
         "SHIMS": quote(str(settings.shims_dir)),
         "INDEX": quote(str(settings.index_dir)),
         "PYV": " ".join(quote(p) for p in pyv_command()),
         "COMMANDS": " ".join(sorted(commands)),
-        "CSH_HELPER": shlex.quote(str(templates_dir() / "pyv.csh")),
+        "CSH_HELPER": quote_posix(str(templates_dir() / "pyv.csh")),
     }
     if shell == "tcsh":
-        values["PYV"] = " ".join(_csh_quote(p) for p in pyv_command())
-        values["SHIMS"] = _csh_quote(str(settings.shims_dir))
-        values["INDEX"] = _csh_quote(str(settings.index_dir))
-        values["CSH_HELPER"] = _csh_quote(str(templates_dir() / "pyv.csh"))
+        values["PYV"] = " ".join(quote_csh(p) for p in pyv_command())
+        values["SHIMS"] = quote_csh(str(settings.shims_dir))
+        values["INDEX"] = quote_csh(str(settings.index_dir))
+        values["CSH_HELPER"] = quote_csh(str(templates_dir() / "pyv.csh"))
     return render(_template(template), values)
-
-
-def _fish_quote(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _csh_quote(text: str) -> str:
-    if "!" in text or "\n" in text:
-        raise UsageError(f"cannot use the path {text!r} in csh", "avoid '!' and newlines in it")
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def shell_eval(shell: str, variable: str, value: str | None) -> str:
@@ -465,14 +452,14 @@ def shell_eval(shell: str, variable: str, value: str | None) -> str:
     if shell == "fish":
         if value is None:
             return f"set -e {variable};"
-        return f"set -gx {variable} {_fish_quote(value)};"
+        return f"set -gx {variable} {quote_fish(value)};"
     if shell == "tcsh":
         if value is None:
             return f"unsetenv {variable};"
-        return f"setenv {variable} {_csh_quote(value)};"
+        return f"setenv {variable} {quote_csh(value)};"
     if value is None:
         return f"unset {variable};"
-    return f"export {variable}={shlex.quote(value)};"
+    return f"export {variable}={quote_posix(value)};"
 
 
 class ShimUpdates:

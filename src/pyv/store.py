@@ -37,6 +37,7 @@ from pyv.fsutil import (
     swap_in_tree,
 )
 from pyv.locations import RECORD, minor_key_for
+from pyv.requests import implementation_rank
 
 if TYPE_CHECKING:
     from pyv.catalog import Download
@@ -49,7 +50,6 @@ LOCKS = ".locks"
 STORE_LOCK = ".lock"
 #: Where a reinstall sets the old tree aside, inside its staging directory.
 ASIDE = "old"
-_IMPL_ORDER = {"cpython": 0, "pypy": 1, "graalpy": 2}
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def sort_key(inst: Installation) -> tuple[Any, ...]:
     return (
         inst.version.is_prerelease,
         tuple(-p for p in inst.version.release),
-        _IMPL_ORDER.get(inst.implementation, 9),
+        implementation_rank(inst.implementation),
         inst.variant is not None,
         inst.arch_variant is not None,
         inst.key,

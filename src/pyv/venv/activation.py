@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 
 from pyv.errors import NotFound, UsageError
+from pyv.shells import detect_shell as shell_from_environ
+from pyv.shells import quote_fish, quote_posix, quote_powershell, shell_name
 
 # Not `typing.TYPE_CHECKING`: this module is on `pyv venv`'s fast path, and importing
 # typing costs more than the whole environment takes to write.
@@ -34,23 +36,17 @@ SHELLS: dict[str, tuple[str, str]] = {
 }
 
 
-def quote_posix(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
+def _quoted(text: str) -> str:
+    return quote_posix(text, always=True)
 
 
-def quote_fish(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def quote_powershell(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-#: Script file -> how a string is quoted inside it (csh quotes like POSIX sh).
+#: Script file -> how a string is quoted inside it (always, as the scripts always did).
+#: csh quotes like POSIX sh here: the scripts are written for every environment, and a
+#: path csh cannot take (a ``!``) must not stop the others from being written.
 _QUOTERS = {
-    "activate": quote_posix,
+    "activate": _quoted,
     "activate.fish": quote_fish,
-    "activate.csh": quote_posix,
+    "activate.csh": _quoted,
     "Activate.ps1": quote_powershell,
 }
 
@@ -79,13 +75,8 @@ def render_scripts(env_dir: str | os.PathLike[str], prompt: str,
 
 
 def shell_entry(shell: str) -> tuple[str, str]:
-    name = os.path.basename(shell.strip()).lower()
-    if name.startswith("-"):  # login shells show up as "-bash"
-        name = name[1:]
-    if name.endswith(".exe"):
-        name = name[:-4]
     try:
-        return SHELLS[name]
+        return SHELLS[shell_name(shell)]
     except KeyError:
         raise UsageError(
             f"unsupported shell {shell!r}", f"use one of {', '.join(sorted(SHELLS))}"
@@ -94,8 +85,7 @@ def shell_entry(shell: str) -> tuple[str, str]:
 
 def detect_shell(environ: Mapping[str, str]) -> str:
     """The user's shell from ``$SHELL`` (bash when unknown)."""
-    name = os.path.basename(environ.get("SHELL", "")).lower()
-    return name if name in SHELLS else "bash"
+    return shell_from_environ(environ, SHELLS, default="bash")
 
 
 def activation_line(shell: str, env_dir: Path) -> str:

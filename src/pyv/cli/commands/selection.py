@@ -428,24 +428,20 @@ class ShellCommand(Command):
 
 
 def _user_shell(ctx: Context) -> str:
-    from pyv.shims import check_shell
+    from pyv.shells import detect_shell
+    from pyv.shims import SHELLS, check_shell
 
-    try:
-        return check_shell(ctx.environ.get("SHELL", "sh") or "sh")
-    except UsageError:
-        return "sh"
+    return check_shell(detect_shell(ctx.environ, SHELLS, default="sh"))
 
 
 def _quote_for(shell: str, text: str) -> str:
-    import shlex
-
-    from pyv.shims import _csh_quote, _fish_quote
+    from pyv.shells import quote_csh, quote_fish, quote_posix
 
     if shell == "fish":
-        return _fish_quote(text)
+        return quote_fish(text)
     if shell == "tcsh":
-        return _csh_quote(text)
-    return shlex.quote(text)
+        return quote_csh(text)
+    return quote_posix(text)
 
 
 class RehashCommand(Command):
@@ -506,12 +502,12 @@ class InitCommand(Command):
 
 def _tcsh_path_line(ctx: Context) -> str:
     # csh patterns cannot test PATH membership reliably, so decide here, once.
-    from pyv.shims import _csh_quote
+    from pyv.shells import quote_csh
 
     shims = str(ctx.settings.shims_dir)
     if shims in ctx.environ.get("PATH", "").split(os.pathsep):
         return ""
-    return f"setenv PATH {_csh_quote(shims)}:\"$PATH\";\n"
+    return f"setenv PATH {quote_csh(shims)}:\"$PATH\";\n"
 
 
 class ShimResolveCommand(Command):
