@@ -42,8 +42,9 @@ NOT_ON_HOT_PATHS = (
 
 
 #: Standard-library modules the read-only commands never need: deleting trees (shutil, which
-#: pulls bz2/lzma) and writing install records (datetime) belong to the commands that do them.
-NOT_ON_READ_PATHS = ("shutil", "bz2", "lzma", "datetime")
+#: pulls bz2/lzma) and writing install records (datetime) belong to the commands that do them;
+#: their records are built without dataclasses (and its inspect): see pyv.records.
+NOT_ON_READ_PATHS = ("shutil", "bz2", "lzma", "datetime", "dataclasses", "inspect")
 #: The commands that only read the store, the version files or PATH.
 READ_COMMANDS = [("find", "3.12"), ("find",), ("which", "python"), ("version",), ("pin",),
                  ("list", "--installed")]

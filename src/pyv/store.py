@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,7 @@ from pyv.fsutil import (
     swap_in_tree,
 )
 from pyv.locations import RECORD, minor_key_for
+from pyv.records import record
 
 if TYPE_CHECKING:
     from pyv.catalog import Download
@@ -50,7 +50,7 @@ ASIDE = "old"
 _IMPL_ORDER = {"cpython": 0, "pypy": 1, "graalpy": 2}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Installation:
     """One complete interpreter in a store."""
 
