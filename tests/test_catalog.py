@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from pyv.catalog import (
 )
 from pyv.errors import ConfigError, ExitCode, NotFound, PlatformError
 from pyv.platform import Host
+from pyv.records import replace
 from pyv.requests import parse_request
 from pyv.settings import (
     GRAALPY_DOWNLOAD_PREFIX,

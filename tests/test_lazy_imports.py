@@ -41,6 +41,15 @@ NOT_ON_HOT_PATHS = (
 )
 
 
+#: Standard-library modules the read-only commands never need: deleting trees (shutil, which
+#: pulls bz2/lzma) and writing install records (datetime) belong to the commands that do them;
+#: their records are built without dataclasses (and its inspect): see pyv.records.
+NOT_ON_READ_PATHS = ("shutil", "bz2", "lzma", "datetime", "dataclasses", "inspect")
+#: The commands that only read the store, the version files or PATH.
+READ_COMMANDS = [("find", "3.12"), ("find",), ("which", "python"), ("version",), ("pin",),
+                 ("list", "--installed")]
+
+
 def run_probe(*args: str) -> dict[str, object]:
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
@@ -79,6 +88,12 @@ def test_hot_commands_stay_light(args: tuple[str, ...]) -> None:
     assert isinstance(loaded, list)
     commands = [m for m in loaded if m.startswith("pyv.cli.commands.")]
     assert len(commands) == 1, commands  # only the invoked command's module
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS)
+def test_read_commands_leave_out_the_write_and_record_machinery(args: tuple[str, ...]) -> None:
+    data = run_probe(*args)
+    assert _loaded(data, NOT_ON_READ_PATHS) == [], data
 
 
 def test_version_loads_only_the_entry_point() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from pyv.errors import ExitCode, InvalidRequest
+from pyv.records import replace
 from pyv.requests import MAX_NUMBER_DIGITS, PythonRequest, parse_request
 
 # text -> (kind, implementation, specifier, variant)

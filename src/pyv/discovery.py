@@ -12,11 +12,12 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
+
+from pyv.records import record
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
@@ -38,7 +39,7 @@ _PROBE = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PathInterpreter:
     """An interpreter found on PATH."""
 
@@ -54,7 +55,7 @@ class PathInterpreter:
         return "freethreaded" if self.freethreaded else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Probe:
     implementation: str
     version: Version
@@ -240,7 +241,7 @@ _CONDA_META_RE = re.compile(r"^python-(?P<version>\d+\.\d+\.\d+)-")
 _CONDA_BASES = ("miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".conda")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExternalInterpreter:
     """An interpreter pyv did not install: listed, maybe selected, never modified."""
 

@@ -11,7 +11,6 @@ import contextlib
 import errno
 import functools
 import os
-import shutil
 import stat
 import sys
 from collections.abc import Callable
@@ -61,6 +60,7 @@ def atomic_symlink(target: str, link: Path, *, what: str | None = None) -> None:
 
 def remove_tree(path: Path) -> None:
     """Delete a tree pyv owns, fixing directory permissions that would stop rmtree."""
+    import shutil  # here, not at the top: it pulls bz2/lzma onto every command's path
 
     def retry(func: Any, p: str, _exc: Any) -> None:
         try:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from pyv.errors import PlatformError
+from pyv.records import record
 
 TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ _GLIBC_PATTERN = (
 _GLIBC_SONAME_PATTERN = rb"GLIBC_(\d+)\.(\d+)"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Host:
     """What this machine can run."""
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import Version
 
 from pyv.errors import InvalidRequest
 from pyv.platform import KNOWN_ARCHS, normalize_arch
+from pyv.records import record
 
 TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ _PRE_TAGS = ("rc", "a", "b")
 _SPECIFIER_START = ("<", ">", "=", "!", "~")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PythonRequest:
     """A parsed request for a Python interpreter."""
 

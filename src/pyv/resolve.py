@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, NotFound
+from pyv.records import record
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
@@ -29,7 +29,7 @@ class NotInstalled(NotFound):
     exit_code = ExitCode.SHIM_NOT_INSTALLED
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Found:
     """What a request resolves to: the interpreter to run and where it lives."""
 

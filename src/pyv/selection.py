@@ -20,13 +20,13 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError, shown_command
 from pyv.fsutil import nearest_existing_dir
 from pyv.locations import ALIASES, VERSION_FILES
+from pyv.records import record
 from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
     BLANKS,
@@ -64,7 +64,7 @@ class CommandNotFound(NotFound):
     exit_code = ExitCode.SHIM_NOT_INSTALLED
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     """Where a selection came from."""
 
@@ -86,7 +86,7 @@ class Origin:
         return "the fallback setting: no version selected"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """One request of a selection, as written."""
 
@@ -105,7 +105,7 @@ class Entry:
         return self.origin.describe()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VersionFile:
     path: Path
     entries: tuple[Entry, ...]
@@ -114,7 +114,7 @@ class VersionFile:
     data: bytes = b""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selection:
     """The requests that apply here, best first, with their origin."""
 
@@ -123,7 +123,7 @@ class Selection:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resolution:
     """What a command name runs here."""
 
@@ -235,9 +235,9 @@ def _path_entry(entry: Entry, path: Path, tree: Path) -> Entry | None:
 
 
 def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
-    import dataclasses
+    from pyv.records import replace
 
-    return dataclasses.replace(request, path=path)
+    return replace(request, path=path)
 
 
 def read_version_file(path: Path, kind: str = "file") -> VersionFile:

@@ -11,16 +11,15 @@ else ``config.toml`` in platformdirs' user config dir for ``pyv``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
 from pyv import locations
 from pyv.errors import ConfigError
+from pyv.records import field, record, replace
 
 #: The upstream prefix that PYV_PYTHON_INSTALL_MIRROR replaces.
 PBS_DOWNLOAD_PREFIX = "https://github.com/astral-sh/python-build-standalone/releases/download"
@@ -142,7 +141,7 @@ _EXPECTS = {bool: "a boolean", float: "a number", int: "a whole number", str: "a
             list: "a list of paths"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Spec(Generic[T]):
     """One setting: its attribute (also the config key), env var, parser and default."""
 
@@ -191,7 +190,7 @@ LATEST_RELEASE_URL = _Spec(
 RELEASE_DOWNLOAD_URL = _Spec(
     "release_download_url", "PYV_RELEASE_DOWNLOAD_URL", _parse_str, PBS_DOWNLOAD_PREFIX)
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     """Resolved configuration. Build with :func:`load_settings`."""
 
@@ -262,7 +261,7 @@ class Settings:
         return self.home / "catalog"
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        return replace(self, **changes)
 
 
 _SPECS: tuple[_Spec[Any], ...] = (

@@ -14,11 +14,8 @@ back first. Minor links are derived from the records in one place,
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +34,7 @@ from pyv.fsutil import (
     swap_in_tree,
 )
 from pyv.locations import RECORD, minor_key_for
+from pyv.records import record
 from pyv.requests import implementation_rank
 
 if TYPE_CHECKING:
@@ -52,7 +50,7 @@ STORE_LOCK = ".lock"
 ASIDE = "old"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Installation:
     """One complete interpreter in a store."""
 
@@ -127,6 +125,8 @@ class Installation:
 
 def record_for(download: Download, executable_rel: str) -> dict[str, Any]:
     """The record written into a staged tree before it is published."""
+    from datetime import datetime, timezone  # only installs write records
+
     return {
         "key": download.key,
         "implementation": download.implementation,
@@ -146,6 +146,7 @@ def record_for(download: Download, executable_rel: str) -> dict[str, Any]:
 
 def write_record(tree: Path, record: dict[str, Any], *, group: bool) -> None:
     """Write the record into a staged tree with an explicit mode (not the umask's)."""
+    import json  # here and below, not at the top: an empty store never needs json
     atomic_write(tree / RECORD, json.dumps(record, indent=1),
                  mode=0o664 if group else capped_mode(0o644), what=f"the record of {tree.name}")
 
@@ -162,6 +163,8 @@ def read_installation(path: Path, store_root: Path) -> Installation | None:
     A record that cannot be read, lacks a field or names an interpreter outside
     its tree is damaged: the directory is then no installation (never followed).
     """
+    import json
+
     try:
         data = json.loads((path / RECORD).read_text(encoding="utf-8"))
         executable = str(data.get("executable") or "bin/python3")

@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 from urllib.parse import unquote, urlsplit
@@ -35,6 +35,7 @@ from pyv.errors import (
     shown_command,
 )
 from pyv.fsutil import is_group_store, remove_tree, share_tree
+from pyv.records import replace
 from pyv.store import (
     Installation,
     Store,
