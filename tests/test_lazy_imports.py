@@ -93,7 +93,11 @@ def test_hot_commands_stay_light(args: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("args", READ_COMMANDS)
 def test_read_commands_leave_out_the_write_and_record_machinery(args: tuple[str, ...]) -> None:
     data = run_probe(*args)
-    assert _loaded(data, NOT_ON_READ_PATHS) == [], data
+    budget = NOT_ON_READ_PATHS
+    if args[0] == "find" and data["code"] == 3:
+        # Nothing found: the catalog (frozen dataclasses) is read for a true install hint.
+        budget = tuple(n for n in NOT_ON_READ_PATHS if n not in ("dataclasses", "inspect"))
+    assert _loaded(data, budget) == [], data
 
 
 def test_version_loads_only_the_entry_point() -> None:

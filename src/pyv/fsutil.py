@@ -14,11 +14,11 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pyv.errors import from_os_error
+from pyv.records import record
 
 
 def _tmp_beside(path: Path) -> Path:
@@ -118,7 +118,7 @@ def nearest_existing_dir(path: Path) -> Path:
     return Path("/")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Usage:
     """Bytes and inodes of a tree (each hard-linked file once; symlinks not followed)."""
 
