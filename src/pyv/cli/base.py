@@ -71,7 +71,7 @@ class Context:
 
 class Command(abc.ABC):
     """One subcommand: its arguments and ``run``. Its name and help live in the registry
-    (:data:`pyv.cli.main.COMMANDS`), its description in the class docstring."""
+    (:data:`pyv.cli.registry.COMMANDS`), its description in the class docstring."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:  # noqa: B027 - optional hook
         """Declare the command's arguments (none by default)."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-#: Global flags that may stand beside ``--version`` (see pyv.cli.main._global_parser).
+#: Global flags that may stand beside ``--version`` (see pyv.cli.registry._global_parser).
 _GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--no-progress", "--offline"})
 
 

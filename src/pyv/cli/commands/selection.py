@@ -484,7 +484,7 @@ class InitCommand(Command):
                             help="bash, zsh, fish, tcsh, csh or sh (default: from $SHELL)")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.cli.main import COMMANDS
+        from pyv.cli.registry import COMMANDS
         from pyv.shims import check_shell, detect_shell, init_script
 
         shell = check_shell(args.shell) if args.shell else detect_shell(ctx.environ)

@@ -4,7 +4,7 @@ The scripts hold no knowledge of pyv's commands: they pass the words typed so fa
 (the last one is the word being completed) and offer what this module prints, one
 candidate a line. A line ``__files__`` asks the shell for its own path completion
 as well (``venv PATH``, archive paths, ``activate PATH``). Flags come from the real
-argparse parsers (:func:`pyv.cli.main.build_parser`), versions from the catalog
+argparse parsers (:func:`pyv.cli.registry.build_parser`), versions from the catalog
 in force and the store: no network, no download stack.
 """
 
@@ -31,7 +31,7 @@ def script(shell: str) -> str:
 
 def complete(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     """Candidates for the last of ``words`` (the words after ``pyv``), filtered by its prefix."""
-    from pyv.cli.main import COMMANDS
+    from pyv.cli.registry import COMMANDS
 
     *before, current = words or [""]
     command = next((w for w in before if not w.startswith("-")), None)
@@ -166,7 +166,7 @@ _SOURCES = {"available": _available, "installed": _installed, "envs": _envs, "sh
 
 def _flags(command: str | None, args: list[str]) -> list[str]:
     """The options the real parser of ``command`` (or its action's parser) accepts."""
-    from pyv.cli.main import build_parser
+    from pyv.cli.registry import build_parser
 
     parser, _ = build_parser(command)
     if command is not None:
