@@ -1,17 +1,17 @@
-"""Micro-benchmark of ``pyv.archive.extract_archive``.
+"""Micro-benchmark of ``pyv.acquire.archive.extract_archive``.
 
 Against tar (best of N)::
 
     python bench/bench_extract.py ARCHIVE.tar.gz [--root python] [--runs 5]
 
-Interleaved A/B between revisions of ``src/pyv/archive/`` and/or writer-thread
+Interleaved A/B between revisions of ``src/pyv/acquire/archive/`` and/or writer-thread
 settings (each round runs every variant once, starting with a different one)::
 
     python bench/bench_extract.py ARCHIVE.tar --rev HEAD~1 --rev WORKTREE \\
         [--threads 0 --threads 2] [--rounds 11] [--work /dev/shm]
 
 ``--rev`` is a git revision, or ``WORKTREE`` for the files as they are now; each
-revision's ``pyv.archive`` package (or, before it was one, ``archive.py``) is
+revision's ``pyv.acquire.archive`` package (or, before it was one, ``archive.py``) is
 loaded under a name of its own (it imports nothing else from pyv that changes).
 Prints each variant's median and minimum.
 """
@@ -30,11 +30,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable
 
-from pyv.archive import extract_archive
+from pyv.acquire.archive import extract_archive
 
 REPO = Path(__file__).resolve().parent.parent
-ARCHIVE_PKG = "src/pyv/archive"
-ARCHIVE_PY = "src/pyv/archive.py"  # before pyv.archive became a package
+# Where pyv.acquire.archive has lived: a package in its layer folder, a top-level package,
+# and one archive.py before it became a package.
+ARCHIVE_PKGS = ("src/pyv/acquire/archive", "src/pyv/archive")
+ARCHIVE_PY = "src/pyv/archive.py"
 
 
 class _ReadOnly:
@@ -72,29 +74,33 @@ def _git(*args: str) -> str:
 
 
 def _sources(rev: str) -> dict[str, str]:
-    """File name -> text of ``pyv.archive`` as of ``rev`` (one ``archive.py`` before the split)."""
+    """File name -> text of ``pyv.acquire.archive`` as of ``rev`` (one ``archive.py`` before
+    the split)."""
     if rev == "WORKTREE":
-        package = REPO / ARCHIVE_PKG
-        if package.is_dir():
-            return {p.name: p.read_text() for p in package.glob("*.py")}
+        for pkg in ARCHIVE_PKGS:
+            package = REPO / pkg
+            if package.is_dir():
+                return {p.name: p.read_text() for p in package.glob("*.py")}
         return {"archive.py": (REPO / ARCHIVE_PY).read_text()}
-    names = [n for n in _git("ls-tree", "--name-only", f"{rev}:{ARCHIVE_PKG}").split()
-             if n.endswith(".py")] if _git("ls-tree", rev, ARCHIVE_PKG).strip() else []
-    if names:
-        return {n: _git("show", f"{rev}:{ARCHIVE_PKG}/{n}") for n in names}
+    for pkg in ARCHIVE_PKGS:
+        if _git("ls-tree", rev, pkg).strip():
+            names = [n for n in _git("ls-tree", "--name-only", f"{rev}:{pkg}").split()
+                     if n.endswith(".py")]
+            return {n: _git("show", f"{rev}:{pkg}/{n}") for n in names}
     return {"archive.py": _git("show", f"{rev}:{ARCHIVE_PY}")}
 
 
 def _archive_module(rev: str, store: Path) -> ModuleType:
-    """``pyv.archive`` as of ``rev``, loaded under a name of its own."""
+    """``pyv.acquire.archive`` as of ``rev``, loaded under a name of its own."""
     sources = _sources(rev)
     name = f"pyv_archive_{len(list(store.iterdir()))}"
     if list(sources) != ["archive.py"]:
-        # A package: its modules import each other as pyv.archive.*; give them its new name.
+        # A package: its modules import each other by its dotted name; give them its new one.
         package = store / name
         package.mkdir()
         for file_name, text in sources.items():
-            (package / file_name).write_text(text.replace("pyv.archive", name))
+            text = text.replace("pyv.acquire.archive", name).replace("pyv.archive", name)
+            (package / file_name).write_text(text)
         if str(store) not in sys.path:
             sys.path.insert(0, str(store))
         return importlib.import_module(name)

@@ -1,4 +1,4 @@
-"""pyv.archive: safe streaming extraction of hostile and ordinary archives."""
+"""pyv.acquire.archive: safe streaming extraction of hostile and ordinary archives."""
 
 from __future__ import annotations
 
@@ -18,8 +18,15 @@ from pathlib import Path
 import pytest
 
 from archives import BuiltArchive, build_synthetic_archive
-from pyv.archive import ExtractStats, decompress, extract_archive, stream, tar_headers, writers
-from pyv.errors import ArchiveError, ExitCode, PyvError
+from pyv.acquire.archive import (
+    ExtractStats,
+    decompress,
+    extract_archive,
+    stream,
+    tar_headers,
+    writers,
+)
+from pyv.core.errors import ArchiveError, ExitCode, PyvError
 
 MTIME = 1_700_000_000
 

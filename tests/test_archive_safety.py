@@ -1,4 +1,4 @@
-"""pyv.archive.safety: one rule for every archive pyv unpacks, and the bounds it sets.
+"""pyv.acquire.archive.safety: one rule for every archive pyv unpacks, and the bounds it sets.
 
 The same hostile members go through each entry point that unpacks an archive
 (interpreter archives as tar and zip, mirror bundles, wheels) and must get the
@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from archives import BuiltArchive, build_synthetic_archive, mirror_layout, write_catalog
-from pyv.archive import extract_archive
-from pyv.archive.safety import (
+from pyv.acquire.archive import extract_archive
+from pyv.acquire.archive.safety import (
     DEVICE,
     DIR,
     FIFO,
@@ -37,8 +37,8 @@ from pyv.archive.safety import (
     UnsafeMember,
     check_member,
 )
-from pyv.errors import ArchiveError, ExitCode
-from pyv.mirror import METADATA, unpack_bundle
+from pyv.acquire.mirror import METADATA, unpack_bundle
+from pyv.core.errors import ArchiveError, ExitCode
 from pyv.venv.wheel import Scheme, install_wheel, unpack_wheel
 
 MTIME = 1_700_000_000
@@ -273,8 +273,8 @@ def test_tiny_sparse_archive_cannot_write_gigabytes(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import json, resource
         from pathlib import Path
-        from pyv.archive import extract_archive
-        from pyv.errors import PyvError
+        from pyv.acquire.archive import extract_archive
+        from pyv.core.errors import PyvError
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
         try:
             with open({str(bomb)!r}, "rb") as fh:

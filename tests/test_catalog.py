@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from pyv.catalog import (
+from pyv.acquire.catalog import (
     BUNDLED_CATALOG,
     REFRESHED_NAME,
     Catalog,
@@ -27,11 +27,11 @@ from pyv.catalog import (
     save_catalog,
     to_uv_json,
 )
-from pyv.errors import ConfigError, ExitCode, NotFound, PlatformError
-from pyv.platform import Host
-from pyv.records import replace
-from pyv.requests import parse_request
-from pyv.settings import (
+from pyv.core.errors import ConfigError, ExitCode, NotFound, PlatformError
+from pyv.core.platform import Host
+from pyv.core.records import replace
+from pyv.core.requests import parse_request
+from pyv.core.settings import (
     GRAALPY_DOWNLOAD_PREFIX,
     PBS_DOWNLOAD_PREFIX,
     PYPY_DOWNLOAD_PREFIX,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from pyv.catalog import BUNDLED_CATALOG, REFRESHED_NAME, Download, to_uv_json
-from pyv.errors import ExitCode
-from pyv.settings import PBS_DOWNLOAD_PREFIX
+from pyv.acquire.catalog import BUNDLED_CATALOG, REFRESHED_NAME, Download, to_uv_json
+from pyv.core.errors import ExitCode
+from pyv.core.settings import PBS_DOWNLOAD_PREFIX
 
 NAME = "cpython-3.12.4+20240713-x86_64-unknown-linux-gnu-install_only.tar.gz"
 GOOD = Download("cpython", 3, 12, 4, "", None, "linux", "x86_64", None, "gnu", "20240713",
@@ -127,7 +127,7 @@ def test_deeply_nested_refreshed_catalog_is_ignored(run_pyv: Any, pyv_home: Path
 
 
 def test_release_file_lines_with_bad_fields_are_skipped() -> None:
-    from pyv.catalog import downloads_from_sha256sums
+    from pyv.acquire.catalog import downloads_from_sha256sums
 
     good = f"{'a' * 64}  {NAME}"
     rest = "+20240713-x86_64-unknown-linux-gnu-install_only.tar.gz"

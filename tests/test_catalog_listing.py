@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from pyv.catalog import Catalog, Download, load_catalog, matching_downloads, save_catalog
-from pyv.catalog.listing import offers
-from pyv.platform import Host
-from pyv.requests import parse_request
-from pyv.settings import Settings
+from pyv.acquire.catalog import Catalog, Download, load_catalog, matching_downloads, save_catalog
+from pyv.acquire.catalog.listing import offers
+from pyv.core.platform import Host
+from pyv.core.requests import parse_request
+from pyv.core.settings import Settings
 
 HOSTS = [
     Host(os="linux", arch="x86_64", libc="gnu", glibc=(2, 35), x86_64_level=3),
@@ -94,7 +94,7 @@ def test_offers_from_a_refreshed_catalog_and_downloads_json(tmp_path: Path) -> N
                          all_platforms=True)
     assert rows.source == str(settings.catalog_dir / "catalog.json")
     assert {o.key for o in found} <= {d.key for d in few.downloads}
-    from pyv.catalog import to_uv_json
+    from pyv.acquire.catalog import to_uv_json
 
     path = tmp_path / "dl.json"
     path.write_text(json.dumps(to_uv_json(few.downloads)))
@@ -109,11 +109,11 @@ from pyv.cli.main import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
     code = main(sys.argv[1:])
-from pyv.catalog.model import Download
+from pyv.acquire.catalog.model import Download
 made = sum(1 for o in gc.get_objects() if isinstance(o, Download))
 print(json.dumps({"code": code, "lines": len(out.getvalue().splitlines()), "downloads": made,
                   "modules": sorted(m for m in sys.modules if m.startswith(
-                      ("pyv.catalog", "httpx", "tqdm", "packaging.specifiers", "gzip")))}))
+                      ("pyv.acquire.catalog", "httpx", "tqdm", "packaging.specifiers", "gzip")))}))
 """
 
 
@@ -127,7 +127,7 @@ def test_listing_the_whole_catalog_builds_no_download_objects(tmp_path: Path) ->
     assert data["code"] == 0 and data["lines"] > 1500
     assert data["downloads"] == 0
     # Parsing release files and uv JSON is for `pyv update`, not for listing.
-    assert "pyv.catalog.sha256sums" not in data["modules"]
-    assert "pyv.catalog.uv_json" not in data["modules"]
+    assert "pyv.acquire.catalog.sha256sums" not in data["modules"]
+    assert "pyv.acquire.catalog.uv_json" not in data["modules"]
     for heavy in ("httpx", "tqdm", "packaging.specifiers", "gzip"):
         assert heavy not in data["modules"]

@@ -1,4 +1,4 @@
-"""pyv.checks: the smoke test and bytecode compilation on a fresh interpreter."""
+"""pyv.acquire.checks: the smoke test and bytecode compilation on a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pyv.checks import SmokeTest, compile_bytecode
-from pyv.errors import PyvError
+from pyv.acquire.checks import SmokeTest, compile_bytecode
+from pyv.core.errors import PyvError
 
 
 def _standin(path: Path, body: str) -> Path:

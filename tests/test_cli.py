@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 
 @pytest.mark.parametrize(

@@ -90,8 +90,8 @@ def sweep(args: list[str], env: Mapping[str, str], tmp: Path,
 
 
 def _no_leftovers(env: Mapping[str, str], what: str) -> None:
-    from pyv.doctor import find_leftovers
-    from pyv.settings import load_settings
+    from pyv.core.settings import load_settings
+    from pyv.upkeep.doctor import find_leftovers
 
     assert find_leftovers(load_settings(dict(env))) == [], what
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from pyv import discovery
-from pyv.requests import parse_request
-from pyv.settings import load_settings
+from pyv.choose import discovery
+from pyv.core.requests import parse_request
+from pyv.core.settings import load_settings
 
 
 def exe(path: Path, body: str = "#!/bin/sh\nexit 0\n") -> Path:

@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from pyv.doctor import (
+from pyv.acquire.update import CatalogStatus
+from pyv.core.fsutil import host_tag
+from pyv.core.locking import LockOwner, owner_file
+from pyv.core.platform import Host
+from pyv.core.settings import Settings, load_settings
+from pyv.upkeep.doctor import (
     DoctorInputs,
     check_ca_bundle,
     check_catalog,
@@ -29,11 +34,6 @@ from pyv.doctor import (
     fix_leftovers,
     run_doctor,
 )
-from pyv.fsutil import host_tag
-from pyv.locking import LockOwner, owner_file
-from pyv.platform import Host
-from pyv.settings import Settings, load_settings
-from pyv.update import CatalogStatus
 
 DAY = 86400.0
 
@@ -273,7 +273,7 @@ def test_leftovers_found_and_fixed() -> None:
 HOLD = """
 import sys
 from pathlib import Path
-from pyv.locking import acquire
+from pyv.core.locking import acquire
 with acquire(Path(sys.argv[1]), timeout=10, mode="fcntl", what="store"):
     print("held", flush=True)
     sys.stdin.read()
@@ -322,7 +322,7 @@ def _healthy_env(tmp_path: Path, pyv_home: Path) -> dict[str, str]:
     from dataclasses import replace
     from datetime import datetime, timezone
 
-    from pyv.catalog import REFRESHED_NAME, bundled_catalog, save_catalog
+    from pyv.acquire.catalog import REFRESHED_NAME, bundled_catalog, save_catalog
 
     fresh = replace(bundled_catalog(), source="refreshed",
                     generated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -387,7 +387,7 @@ def test_fix_relinks_and_puts_back_what_a_dead_reinstall_set_aside(tmp_path: Pat
     assert (settings.pythons_dir / key / ".pyv-install.json").is_file()
     minor = settings.pythons_dir / "cpython-3.12-linux-x86_64-gnu"
     assert os.readlink(minor) == key
-    from pyv.shims import read_entry
+    from pyv.choose.shims import read_entry
 
     assert read_entry(settings, "3.12") == minor  # a minor request runs from the minor link
 

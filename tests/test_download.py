@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from fixtures_http import LoopbackServer, closed_port
-from pyv.download import (
+from pyv.acquire.download import (
     DownloadStream,
     HttpStatusError,
     fetch,
@@ -20,8 +20,8 @@ from pyv.download import (
     open_download,
     retry,
 )
-from pyv.errors import ExitCode, FilesystemError, IntegrityError, NetworkError
-from pyv.settings import Settings
+from pyv.core.errors import ExitCode, FilesystemError, IntegrityError, NetworkError
+from pyv.core.settings import Settings
 
 SIZE = 600_000
 DATA = os.urandom(SIZE)
@@ -582,7 +582,7 @@ def test_trickling_server_fails_with_one_line_and_a_resumable_part(
 def test_time_spent_replaying_the_part_is_not_a_stall(
     server: LoopbackServer, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pyv.download import stream as stream_module
+    from pyv.acquire.download import stream as stream_module
 
     now = [1000.0]
     monkeypatch.setattr(stream_module, "_clock", lambda: now[0])
@@ -612,8 +612,8 @@ def test_stall_rule_can_be_turned_off(server: LoopbackServer, settings: Settings
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "soon"])
 def test_stall_timeout_is_validated(value: str, tmp_path: Path) -> None:
-    from pyv.errors import ConfigError
-    from pyv.settings import load_settings
+    from pyv.core.errors import ConfigError
+    from pyv.core.settings import load_settings
 
     with pytest.raises(ConfigError) as info:
         load_settings({"PYV_HOME": str(tmp_path), "PYV_STALL_TIMEOUT": value})

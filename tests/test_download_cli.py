@@ -12,7 +12,7 @@ import pytest
 from archives import BuiltArchive, build_synthetic_archive
 from conftest import PYV_EXE
 from fixtures_http import LoopbackServer
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyv.download.resume import Resume, content_range, decide
+from pyv.acquire.download.resume import Resume, content_range, decide
 
 ETAG = '"abc"'
 OTHER = '"def"'

@@ -1,4 +1,5 @@
-"""pyv.fixups: prefix rewriting, toolchain mapping, markers, links and interpreter checks."""
+"""pyv.acquire.fixups: prefix rewriting, toolchain mapping, markers, links and interpreter
+checks."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from pathlib import Path
 import pytest
 
 from archives import BuiltArchive, build_synthetic_archive
-from pyv.archive import extract_archive
-from pyv.checks import SmokeTest, compile_bytecode
-from pyv.errors import ArchiveError, ExitCode, PyvError
-from pyv.fixups import (
+from pyv.acquire.archive import extract_archive
+from pyv.acquire.checks import SmokeTest, compile_bytecode
+from pyv.acquire.fixups import (
     EXTERNALLY_MANAGED_TEXT,
     apply_fixups,
     interpreter_executable,
     map_build_tools,
     rewrite_prefix,
 )
+from pyv.core.errors import ArchiveError, ExitCode, PyvError
 
 # ---------------------------------------------------------------- the real interpreter
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pyv.errors import FilesystemError
-from pyv.fsutil import (
+from pyv.core.errors import FilesystemError
+from pyv.core.fsutil import (
     atomic_symlink,
     atomic_write,
     capped_mode,
@@ -147,10 +147,10 @@ def test_swap_in_tree_fallback_is_repaired_by_restore_aside(
 ) -> None:
     """Without an atomic exchange the old tree is set aside; killed before the new one is in,
     restore_aside puts it back (and does nothing once the target exists)."""
-    import pyv.fsutil
+    import pyv.core.fsutil
 
     target, staged, trash = _trees(tmp_path)
-    monkeypatch.setattr(pyv.fsutil, "exchange", lambda a, b: False)
+    monkeypatch.setattr(pyv.core.fsutil, "exchange", lambda a, b: False)
     _kill_at_rename(monkeypatch, 2)
     with contextlib.suppress(_Killed):
         swap_in_tree(staged, target, trash=trash, what="swapping")
@@ -191,7 +191,7 @@ def test_nearest_existing_dir_skips_missing_paths_and_files(tmp_path: Path) -> N
 
 
 def test_tree_usage_counts_inodes_and_hard_links_once(tmp_path):
-    from pyv.fsutil import Usage, tree_usage
+    from pyv.core.fsutil import Usage, tree_usage
 
     root = tmp_path / "tree"
     (root / "sub").mkdir(parents=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pyv.errors import ExitCode, FilesystemError, IntegrityError
-from pyv.hashing import HashingReader, normalize_digest, sha256_file, verify
+from pyv.core.errors import ExitCode, FilesystemError, IntegrityError
+from pyv.core.hashing import HashingReader, normalize_digest, sha256_file, verify
 
 DATA = bytes(range(256)) * 1000
 

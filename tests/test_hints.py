@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pyv.errors import shown_command
+from pyv.core.errors import shown_command
 
 
 def hinted_commands(text: str) -> list[list[str]]:

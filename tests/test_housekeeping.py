@@ -10,8 +10,8 @@ import pytest
 
 from archives import BuiltArchive, build_synthetic_archive
 from fixtures_venv import build_wheel
-from pyv.errors import ExitCode
-from pyv.settings import load_settings
+from pyv.core.errors import ExitCode
+from pyv.core.settings import load_settings
 from pyv.venv.seed import unpacked_wheel
 
 OLD = "cpython-3.12.3-linux-x86_64-gnu"
@@ -165,7 +165,7 @@ def test_cache_dir_prune_and_clean(run_pyv, upgraded, pyv_home, synthetic):
 
 
 def test_cache_prune_keeps_a_running_download(run_pyv, pyv_home):
-    from pyv.locking import acquire
+    from pyv.core.locking import acquire
 
     downloads = pyv_home / "cache" / "downloads"
     downloads.mkdir(parents=True)

@@ -26,7 +26,7 @@ from archives import (
     write_catalog,
 )
 from fixtures_http import LoopbackServer
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 PLATFORM = "linux-x86_64-gnu"
 PYPY_KEY = f"pypy-3.10.14-{PLATFORM}"

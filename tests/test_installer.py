@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from archives import REAL_MINOR, BuiltArchive, build_synthetic_archive, write_catalog
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 
 def store_dirs(pyv_home: Path) -> list[str]:
@@ -239,9 +239,9 @@ def test_failed_smoke_test_rolls_back(run_pyv, pbs_mirror, tmp_path, pyv_home):
 
 
 def _install_in_process(env: dict[str, str], texts: list[str]) -> list[object]:
-    from pyv.installer import install
-    from pyv.settings import load_settings
-    from pyv.shims import ShimUpdates
+    from pyv.acquire.installer import install
+    from pyv.choose.shims import ShimUpdates
+    from pyv.core.settings import load_settings
 
     settings = load_settings({**os.environ, **env})
     return list(install(settings, texts, shims=ShimUpdates(settings)))
@@ -249,16 +249,16 @@ def _install_in_process(env: dict[str, str], texts: list[str]) -> list[object]:
 
 def test_shims_are_made_during_the_smoke_test_once(pbs_mirror, synthetic, pyv_home,
                                                     monkeypatch):
-    import pyv.shims
+    import pyv.choose.shims
 
     calls: list[bool] = []
-    real = pyv.shims.rehash
+    real = pyv.choose.shims.rehash
 
     def counting(settings, pending=None):
         calls.append(pending is not None)
         return real(settings, pending)
 
-    monkeypatch.setattr(pyv.shims, "rehash", counting)
+    monkeypatch.setattr(pyv.choose.shims, "rehash", counting)
     archive = synthetic["3.12.4"]
     _install_in_process(pbs_mirror([archive]), ["3.12"])
     assert calls == [True]  # made with the pending tree; nothing undid it, so no second pass
@@ -274,17 +274,17 @@ def test_a_rehash_between_test_and_publish_is_repaired(pbs_mirror, synthetic, py
                                                        monkeypatch):
     """Another command's rehash (which cannot see the staged tree) drops the new entries;
     the installer notices after publishing and rehashes again."""
-    import pyv.checks
-    import pyv.shims
-    from pyv.settings import load_settings
+    import pyv.acquire.checks
+    import pyv.choose.shims
+    from pyv.core.settings import load_settings
 
-    real_result = pyv.checks.SmokeTest.result
+    real_result = pyv.acquire.checks.SmokeTest.result
 
     def result_then_foreign_rehash(self):
         real_result(self)
-        pyv.shims.rehash(load_settings())  # as a concurrent `pyv uninstall` would
+        pyv.choose.shims.rehash(load_settings())  # as a concurrent `pyv uninstall` would
 
-    monkeypatch.setattr(pyv.checks.SmokeTest, "result", result_then_foreign_rehash)
+    monkeypatch.setattr(pyv.acquire.checks.SmokeTest, "result", result_then_foreign_rehash)
     archive = synthetic["3.11.9"]
     _install_in_process(pbs_mirror([archive]), ["3.11"])
     assert _index_root(pyv_home, archive.key) == pyv_home / "pythons" / archive.key

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from archives import build_synthetic_archive
-from pyv import locking
-from pyv.errors import LockTimeout
-from pyv.locking import LockOwner, acquire, owner_file
+from pyv.core import locking
+from pyv.core.errors import LockTimeout
+from pyv.core.locking import LockOwner, acquire, owner_file
 
 HOLDER = """
 import sys
 from pathlib import Path
-from pyv.locking import acquire
+from pyv.core.locking import acquire
 with acquire(Path(sys.argv[1]), timeout=10, mode=sys.argv[2], what="the test lock"):
     print("held", flush=True)
     sys.stdin.read()
@@ -249,7 +249,7 @@ def test_lock_file_is_group_writable_in_a_setgid_directory(tmp_path: Path, mode:
 
 
 def test_bad_mode_is_a_config_error(tmp_path: Path) -> None:
-    from pyv.errors import ConfigError
+    from pyv.core.errors import ConfigError
 
     with pytest.raises(ConfigError):
         with acquire(tmp_path / ".lock", timeout=1, mode="bogus", what="x"):
@@ -268,7 +268,7 @@ def test_read_owner_reports_the_fcntl_holder(tmp_path: Path) -> None:
 AS_PYV = """
 import sys
 from pathlib import Path
-from pyv.locking import acquire
+from pyv.core.locking import acquire
 path, mode = Path(sys.argv[1]), sys.argv[2]
 sys.argv = ["/usr/local/bin/pyv", "install", "3.13"]  # what the holder is doing
 with acquire(path, timeout=10, mode=mode, what="the test lock"):
@@ -389,8 +389,8 @@ def test_a_second_install_of_one_version_says_whom_it_waits_for(
 WAITER = """
 import sys
 from pathlib import Path
-from pyv.errors import PyvError
-from pyv.locking import acquire
+from pyv.core.errors import PyvError
+from pyv.core.locking import acquire
 try:
     with acquire(Path(sys.argv[1]), timeout=float(sys.argv[2]), mode=sys.argv[3], what="x"):
         print("acquired")

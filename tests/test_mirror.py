@@ -13,10 +13,10 @@ import pytest
 
 from archives import PBS_PREFIX, BuiltArchive, build_synthetic_archive
 from fixtures_http import LoopbackServer
-from pyv.catalog import Download
-from pyv.errors import ArchiveError, ConfigError
-from pyv.mirror import METADATA, mirror_env, mirror_relpath, parse_platform, unpack_bundle
-from pyv.settings import GRAALPY_DOWNLOAD_PREFIX, PYPY_DOWNLOAD_PREFIX
+from pyv.acquire.catalog import Download
+from pyv.acquire.mirror import METADATA, mirror_env, mirror_relpath, parse_platform, unpack_bundle
+from pyv.core.errors import ArchiveError, ConfigError
+from pyv.core.settings import GRAALPY_DOWNLOAD_PREFIX, PYPY_DOWNLOAD_PREFIX
 
 HOST_PLATFORM = "linux-x86_64-gnu"
 

@@ -107,7 +107,7 @@ def test_packed_interpreter_without_runpath_fix_loads_outside(real_archive: Buil
                                                                tmp_path: Path) -> None:
     """The control: the plain packed interpreter still loads the original libpython, which
     is why the PBS-shaped archives set RUNPATH (and the check below can fail)."""
-    from pyv.archive import extract_archive
+    from pyv.acquire.archive import extract_archive
 
     tree = tmp_path / "plain"
     with open(real_archive.path, "rb") as fh:

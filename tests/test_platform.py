@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pyv.errors import PlatformError
-from pyv.platform import (
+from pyv.core.errors import PlatformError
+from pyv.core.platform import (
     Host,
     check_runs_on,
     detect_host,
@@ -178,7 +178,7 @@ def test_glibc_version_from_confstr(
 ) -> None:
     import os
 
-    from pyv import platform as pyv_platform
+    from pyv.core import platform as pyv_platform
 
     monkeypatch.setattr(os, "confstr", lambda name: text, raising=False)
     assert pyv_platform._confstr_glibc() == expected
@@ -187,7 +187,7 @@ def test_glibc_version_from_confstr(
 def test_machine_is_what_platform_reports() -> None:
     import platform
 
-    from pyv import platform as pyv_platform
+    from pyv.core import platform as pyv_platform
 
     assert pyv_platform._machine() == platform.machine()
 
@@ -214,7 +214,7 @@ def test_the_glibc_this_process_runs_on_needs_no_file(monkeypatch: pytest.Monkey
     import os
     import sys
 
-    from pyv import platform as pyv_platform
+    from pyv.core import platform as pyv_platform
 
     own = elf_interpreter(Path(sys.executable))
     if own is None or "musl" in own or not hasattr(os, "confstr"):

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from pyv.records import field, record, replace
+from pyv.core.records import field, record, replace
 
 
 @record(frozen=True)

@@ -83,11 +83,11 @@ def test_modes_are_explicit_under_umask_000(run_pyv, pbs_mirror, archive, pyv_ho
 
 
 def test_uninstall_refuses_what_the_caller_says_is_in_use(pbs_mirror, archive, pyv_home):
-    from pyv.errors import InUse
-    from pyv.installer import install
-    from pyv.installer.removal import uninstall
-    from pyv.settings import load_settings
-    from pyv.shims import ShimUpdates
+    from pyv.acquire.installer import install
+    from pyv.acquire.installer.removal import uninstall
+    from pyv.choose.shims import ShimUpdates
+    from pyv.core.errors import InUse
+    from pyv.core.settings import load_settings
 
     settings = load_settings({**os.environ, **pbs_mirror([archive])})
     install(settings, ["3.12"], shims=ShimUpdates(settings))
@@ -113,13 +113,14 @@ def _imported_modules(path: Path) -> set[str]:
 
 
 def test_the_installer_imports_neither_shims_nor_environments():
-    import pyv.installer
+    import pyv.acquire.installer
 
     imported: set[str] = set()
-    for module in Path(pyv.installer.__file__).parent.glob("*.py"):
+    for module in Path(pyv.acquire.installer.__file__).parent.glob("*.py"):
         imported |= _imported_modules(module)
-    assert not [m for m in imported if m.startswith(("pyv.shims", "pyv.venv", "pyv.selection"))]
-    assert "pyv.shims" not in json.dumps(sorted(imported))
+    assert not [m for m in imported
+                if m.startswith(("pyv.choose.shims", "pyv.venv", "pyv.choose.selection"))]
+    assert "pyv.choose.shims" not in json.dumps(sorted(imported))
 
 
 def test_a_damaged_record_is_reported_with_the_command_that_repairs_it(

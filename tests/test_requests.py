@@ -8,9 +8,9 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pyv.errors import ExitCode, InvalidRequest
-from pyv.records import replace
-from pyv.requests import MAX_NUMBER_DIGITS, PythonRequest, parse_request
+from pyv.core.errors import ExitCode, InvalidRequest
+from pyv.core.records import replace
+from pyv.core.requests import MAX_NUMBER_DIGITS, PythonRequest, parse_request
 
 # text -> (kind, implementation, specifier, variant)
 VALID: list[tuple[str, str, str | None, str | None, str | None]] = [
@@ -272,7 +272,7 @@ def test_only_ascii_digits_make_a_version(text: str) -> None:
 
 
 def test_a_word_longer_than_an_environment_name_is_no_name() -> None:
-    from pyv.locations import MAX_NAME_LENGTH
+    from pyv.core.locations import MAX_NAME_LENGTH
 
     longest = "e" * MAX_NAME_LENGTH
     assert parse_request(longest, allow_names=True).kind == "name"

@@ -9,24 +9,26 @@ from pathlib import Path
 import pytest
 
 import pyv
-from pyv.requests import parse_request
-from pyv.resolve import NotInstalled, find_or_install
-from pyv.settings import load_settings
+from pyv.choose.resolve import NotInstalled, find_or_install
+from pyv.core.requests import parse_request
+from pyv.core.settings import load_settings
 
 SRC = Path(pyv.__file__).parent
-#: Modules that choose an interpreter: they reach the installer only through pyv.resolve.
-CHOOSERS = ["selection.py", "shims.py", "discovery.py", "venv", "cli/commands/selection.py",
+#: Modules that choose an interpreter: they reach the installer only through pyv.choose.resolve.
+CHOOSERS = ["choose/selection.py", "choose/shims.py", "choose/discovery.py", "venv",
+            "cli/commands/selection.py",
             "cli/commands/listing.py", "cli/commands/venv.py"]
 
 
 def _imports_installer(path: Path) -> bool:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module in ("pyv.installer",):
+        if isinstance(node, ast.ImportFrom) and node.module in ("pyv.acquire.installer",):
             return True
-        if isinstance(node, ast.ImportFrom) and node.module == "pyv" \
+        if isinstance(node, ast.ImportFrom) and node.module == "pyv.acquire" \
                 and any(a.name == "installer" for a in node.names):
             return True
-        if isinstance(node, ast.Import) and any(a.name == "pyv.installer" for a in node.names):
+        if isinstance(node, ast.Import) and any(a.name == "pyv.acquire.installer"
+                                                for a in node.names):
             return True
     return False
 
@@ -37,7 +39,7 @@ def test_only_the_resolver_imports_the_installer_among_choosers() -> None:
         path = SRC / name
         files += sorted(path.rglob("*.py")) if path.is_dir() else [path]
     assert [str(f.relative_to(SRC)) for f in files if _imports_installer(f)] == []
-    assert _imports_installer(SRC / "resolve.py")
+    assert _imports_installer(SRC / "choose" / "resolve.py")
 
 
 def _settings():
@@ -45,7 +47,7 @@ def _settings():
 
 
 def test_installs_only_when_the_caller_allows(fake_python, monkeypatch, pyv_home) -> None:
-    import pyv.installer
+    import pyv.acquire.installer
 
     calls: list[list[str]] = []
 
@@ -54,7 +56,7 @@ def test_installs_only_when_the_caller_allows(fake_python, monkeypatch, pyv_home
         fake_python("3.13.2")
         return []
 
-    monkeypatch.setattr(pyv.installer, "install", fake_install)
+    monkeypatch.setattr(pyv.acquire.installer, "install", fake_install)
     request = parse_request("3.13")
     with pytest.raises(NotInstalled, match=r"Python 3.13 is not installed \(set by here\)"):
         find_or_install(_settings(), request, text="3.13", where="here")

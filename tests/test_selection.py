@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pyv.errors import ExitCode
-from pyv.selection import (
+from pyv.choose.selection import (
     CommandNotFound,
     NotInstalled,
     Origin,
@@ -21,7 +20,8 @@ from pyv.selection import (
     resolve,
     select,
 )
-from pyv.settings import Settings, load_settings
+from pyv.core.errors import ExitCode
+from pyv.core.settings import Settings, load_settings
 
 
 def settings(**overrides: object) -> Settings:
@@ -237,7 +237,7 @@ def test_path_entry(tmp_path: Path) -> None:
     s = settings()
     with pytest.raises(SelectionError, match="not trusted"):  # it runs what the tree ships
         resolve(s, tmp_path / "work", "python", {})
-    from pyv.trust import set_trusted
+    from pyv.choose.trust import set_trusted
 
     set_trusted(s, tmp_path / "work" / ".python-version", b"venv/bin/python3\n")
     assert resolve(s, tmp_path / "work", "python", {}).path == exe
@@ -272,13 +272,13 @@ def test_auto_install_installs_then_runs(
 
 # ----- path entries: symlinks first, then consent --------------------------------------
 def _sel(pyv_home: Path, cwd: Path):
-    from pyv.selection import select
+    from pyv.choose.selection import select
 
     return select(load_settings(), cwd)
 
 
 def test_a_path_into_the_files_own_tree_needs_trust(tmp_path: Path, pyv_home: Path) -> None:
-    from pyv.trust import set_trusted
+    from pyv.choose.trust import set_trusted
 
     repo = tmp_path / "repo"
     (repo / "tools").mkdir(parents=True)
@@ -328,6 +328,6 @@ def test_symlinks_are_resolved_before_the_path_rules(tmp_path: Path, pyv_home: P
     ("3.12\t# x y", "3.12"),
 ])
 def test_line_text_keeps_what_follows_the_word_unless_a_comment(line: str, text: str) -> None:
-    from pyv.versionfile import line_text
+    from pyv.core.versionfile import line_text
 
     assert line_text(line) == text

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pyv.errors import ConfigError
-from pyv.settings import load_settings
+from pyv.core.errors import ConfigError
+from pyv.core.settings import load_settings
 
 
 def test_defaults_follow_pyv_home(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from archives import REAL_MINOR, BuiltArchive, build_synthetic_archive, mirror_layout, write_catalog
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 OTHER_USER = "pyvtest"
 SHARE_GROUP = "pyvshare"

@@ -1,4 +1,4 @@
-"""pyv.shebangs: every era's script launcher becomes one relocatable form."""
+"""pyv.acquire.shebangs: every era's script launcher becomes one relocatable form."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyv.shebangs import launcher_lines, relocate_scripts, script_kind
+from pyv.acquire.shebangs import launcher_lines, relocate_scripts, script_kind
 
 # A stand-in interpreter: says which file it is and what it was asked to run.
 INTERPRETER = '#!/bin/sh\necho "interpreter=$0"\necho "script=$1"\n'

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pyv.settings import load_settings
-from pyv.shims import rehash
+from pyv.choose.shims import rehash
+from pyv.core.settings import load_settings
 
 REAL = ".".join(map(str, sys.version_info[:3]))
 REAL_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -126,13 +126,13 @@ def test_shell_integration(shell: str, shell_world: dict[str, str], tmp_path: Pa
     assert lines[3] == "COMPLETION-OK", lines
 
 
-# ----- pyv.shells: the one place shells are named and quoted -------------------------------
+# ----- pyv.core.shells: the one place shells are named and quoted -------------------------------
 @pytest.mark.parametrize("text", ["", "plain/path-1.2_x@%+=:,.", "a b", "it's", "$HOME", "é",
                                   "\ufeff", "a\nb", "!x"])
 def test_quote_posix_quotes_as_shlex_and_sh_reads_it_back(text: str) -> None:
     import shlex
 
-    from pyv.shells import quote_posix
+    from pyv.core.shells import quote_posix
 
     if "'" not in text:  # shlex spells an embedded quote '"'"', pyv '\'' (same word)
         assert quote_posix(text) == shlex.quote(text)
@@ -143,8 +143,8 @@ def test_quote_posix_quotes_as_shlex_and_sh_reads_it_back(text: str) -> None:
 
 
 def test_quote_csh_refuses_what_csh_cannot_take() -> None:
-    from pyv.errors import UsageError
-    from pyv.shells import quote_csh
+    from pyv.core.errors import UsageError
+    from pyv.core.shells import quote_csh
 
     assert quote_csh("/a b/it's") == "'/a b/it'\\''s'"
     for bad in ("/a!b", "/a\nb"):
@@ -157,14 +157,14 @@ def test_quote_csh_refuses_what_csh_cannot_take() -> None:
     ("C:/Program Files/PowerShell/pwsh.exe", "pwsh"), ("TCSH", "tcsh"),
 ])
 def test_shell_name(shell: str, name: str) -> None:
-    from pyv.shells import shell_name
+    from pyv.core.shells import shell_name
 
     assert shell_name(shell) == name
 
 
 def test_detect_shell_keeps_to_the_callers_list() -> None:
-    from pyv.errors import UsageError
-    from pyv.shells import detect_shell
+    from pyv.core.errors import UsageError
+    from pyv.core.shells import detect_shell
 
     assert detect_shell({"SHELL": "/bin/zsh"}, ("bash", "zsh")) == "zsh"
     assert detect_shell({"SHELL": "/bin/nu"}, ("bash", "zsh"), default="bash") == "bash"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pyv.settings import load_settings
-from pyv.shims import STAMP, rehash, render_shim, spellings, templates_dir
+from pyv.choose.shims import STAMP, rehash, render_shim, spellings, templates_dir
+from pyv.core.settings import load_settings
 
 FAKE_SYSTEM_PATH = "/usr/bin:/bin"
 
@@ -95,8 +95,8 @@ def test_index_maps_spellings_to_the_best_installation(three, pyv_home: Path) ->
 
 
 def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
-    from pyv.requests import parse_request
-    from pyv.store import find_installed
+    from pyv.acquire.store import find_installed
+    from pyv.core.requests import parse_request
 
     s = _settings()
     for entry in (pyv_home / "index").iterdir():
@@ -107,7 +107,7 @@ def test_index_agrees_with_find_installed(three, pyv_home: Path) -> None:
 
 
 def test_spellings_of_a_pypy_install(three) -> None:
-    from pyv.store import all_installations
+    from pyv.acquire.store import all_installations
 
     pypy = next(i for i in all_installations(_settings()) if i.implementation == "pypy")
     names = spellings(pypy)
@@ -472,7 +472,7 @@ def test_an_overlong_pyv_version_is_one_line(three, pyv_home, tmp_path) -> None:
 
 def test_a_directory_in_envs_without_pyvenv_cfg_is_no_environment(fake_env, pyv_home):
     """The shims use the one rule `pyv envs` uses: an environment has a pyvenv.cfg."""
-    from pyv.shims import named_envs
+    from pyv.choose.shims import named_envs
     from pyv.venv.registry import named_environments
 
     real = fake_env("real", ("python", "realtool"))

@@ -9,11 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pyv.errors import FilesystemError
-from pyv.fsutil import host_tag, remove_tree
-from pyv.requests import parse_request
-from pyv.settings import Settings, load_settings
-from pyv.store import (
+from pyv.acquire.store import (
     RECORD,
     Store,
     all_installations,
@@ -23,6 +19,10 @@ from pyv.store import (
     stores,
     write_record,
 )
+from pyv.core.errors import FilesystemError
+from pyv.core.fsutil import host_tag, remove_tree
+from pyv.core.requests import parse_request
+from pyv.core.settings import Settings, load_settings
 
 
 def fake_install(
@@ -244,7 +244,7 @@ def test_a_reinstall_killed_between_renames_is_put_back(
 ) -> None:
     """Where no atomic exchange exists the old tree is set aside in the staging directory;
     the next operation on the key (or any install, once the owner is dead) puts it back."""
-    import pyv.fsutil
+    import pyv.core.fsutil
 
     settings = _settings(tmp_path)
     store = Store(settings.pythons_dir)
@@ -252,7 +252,7 @@ def test_a_reinstall_killed_between_renames_is_put_back(
     (store.root / KEY / "old").write_text("old")
     staging = store.new_staging(KEY)
     tree = fake_install(staging, "3.12.4")
-    monkeypatch.setattr(pyv.fsutil, "exchange", lambda a, b: False)
+    monkeypatch.setattr(pyv.core.fsutil, "exchange", lambda a, b: False)
     real = os.rename
     calls: list[object] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archives import build_synthetic_archive, mirror_layout, write_catalog
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 
 def test_untrusted_certificate_then_ssl_cert_file(run_pyv, https_server, test_ca: Path,
@@ -47,8 +47,8 @@ def test_credentials_never_follow_a_downgrade_to_http(https_server, http_server,
     """An https mirror answering 302 to http:// on the same host: no password in clear."""
     import base64
 
-    from pyv.download import get
-    from pyv.settings import Settings
+    from pyv.acquire.download import get
+    from pyv.core.settings import Settings
 
     http_server.add_file("catalog.json", b"{}")
     https_server.add_fault("/catalog.json", "redirect", to=http_server.url)

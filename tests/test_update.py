@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from fixtures_http import LoopbackServer, closed_port
-from pyv.catalog import BUNDLED_CATALOG, REFRESHED_NAME, load_catalog, read_catalog_header
-from pyv.errors import ConfigError, ExitCode, NetworkError
-from pyv.settings import Settings, load_settings
-from pyv.update import catalog_status, read_state, refresh_catalog
+from pyv.acquire.catalog import BUNDLED_CATALOG, REFRESHED_NAME, load_catalog, read_catalog_header
+from pyv.acquire.update import catalog_status, read_state, refresh_catalog
+from pyv.core.errors import ConfigError, ExitCode, NetworkError
+from pyv.core.settings import Settings, load_settings
 
 BUNDLED_NEWEST = read_catalog_header(BUNDLED_CATALOG)["newest_build"]
 TAG_A = "29990101"

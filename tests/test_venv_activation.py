@@ -11,7 +11,7 @@ import pytest
 
 from conftest import PYV_EXE
 from fixtures_venv import system_python
-from pyv.shells import quote_fish, quote_posix
+from pyv.core.shells import quote_fish, quote_posix
 from pyv.venv.activation import activation_line, find_environment
 
 SCRIPTS = {
@@ -147,7 +147,7 @@ def test_find_environment_cases(tmp_path):
     assert find_environment(envs, cwd, "astro") == envs / "astro"
     assert find_environment(envs, cwd, "myenv") == local
     assert find_environment(envs, cwd, "./myenv") == local
-    from pyv.errors import NotFound
+    from pyv.core.errors import NotFound
 
     with pytest.raises(NotFound, match="no environment named"):
         find_environment(envs, cwd, "nope")

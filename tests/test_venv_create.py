@@ -18,8 +18,8 @@ from fixtures_venv import (
     point_minor_link,
     system_python,
 )
-from pyv.errors import NotFound, PyvError, UsageError
-from pyv.settings import load_settings
+from pyv.core.errors import NotFound, PyvError, UsageError
+from pyv.core.settings import load_settings
 from pyv.venv.manage import environments_using, make_environment
 from pyv.venv.names import validate_name
 
@@ -287,7 +287,7 @@ def test_named_env_in_python_version_drives_the_shims(run_pyv, pyv_home, tmp_pat
 
 
 def test_free_threaded_installation_layout(pyv_home, unpacked_real_python):
-    from pyv.store import user_store
+    from pyv.acquire.store import user_store
     from pyv.venv.interpreter import from_installation
 
     store = pyv_home / "pythons"

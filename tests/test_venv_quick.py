@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from fixtures_venv import REAL_MINOR, ManagedPython, system_python
+from pyv.choose.shims import rehash
 from pyv.cli.main import main as full_main
-from pyv.settings import load_settings
-from pyv.shims import rehash
+from pyv.core.settings import load_settings
 from pyv.venv import quick
 
 VERSION = ".".join(map(str, sys.version_info[:3]))
@@ -209,8 +209,8 @@ def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout.split()
     assert (Path.cwd() / "env" / "pyvenv.cfg").is_file()
-    for heavy in ("argparse", "dataclasses", "pathlib", "typing", "pyv.settings",
-                  "pyv.cli.main", "pyv.store", "packaging", "httpx"):
+    for heavy in ("argparse", "dataclasses", "pathlib", "typing", "pyv.core.settings",
+                  "pyv.cli.main", "pyv.acquire.store", "packaging", "httpx"):
         assert heavy not in out, heavy
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from fixtures_venv import REAL_MINOR, build_wheel, system_python
-from pyv.errors import ArchiveError, NotFound
-from pyv.settings import load_settings
+from pyv.core.errors import ArchiveError, NotFound
+from pyv.core.settings import load_settings
 from pyv.venv.manage import make_environment
 from pyv.venv.seed import (
     bundled_wheels_dir,
@@ -370,7 +370,7 @@ def test_tree_of_a_replaced_wheel_is_remade(pyv_home):
 
 
 def test_corrupt_cached_wheel_is_dropped_with_its_tree_and_the_seed_fails_cleanly(pyv_home):
-    from pyv.errors import PyvError
+    from pyv.core.errors import PyvError
 
     pip = _bundled("pip")
     wheels = pyv_home / "cache" / "wheels"
@@ -504,6 +504,7 @@ def test_warm_seed_reads_no_wheel_and_no_version_machinery(pyv_home, tmp_path):
     assert isinstance(loaded, list)
     assert "pyv.venv.wheel" in loaded  # it did seed
     heavy = ("zipfile", "configparser", "packaging.specifiers", "packaging.utils",
-             "packaging.version", "pyv.venv.seed_index", "pyv.download", "httpx", "html.parser")
+             "packaging.version", "pyv.venv.seed_index", "pyv.acquire.download", "httpx",
+             "html.parser")
     assert [m for m in heavy if m in loaded] == []
     assert (Path.cwd() / "warm" / "bin" / "pip").exists()

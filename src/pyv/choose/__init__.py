@@ -1,0 +1,1 @@
+"""Choosing the interpreter that runs here: discovery, selection, the resolver, the shims."""

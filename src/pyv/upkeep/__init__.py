@@ -1,0 +1,1 @@
+"""Looking after a store: `pyv doctor` and the housekeeping commands (du, prune, cache)."""
