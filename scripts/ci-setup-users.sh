@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create the unprivileged user (and group) the shared-store tests act as.
 #
-# tests/test_shared_store.py runs pyv as `pyvtest` through runuser to check that a
+# tests/acquire/test_shared_store.py runs pyv as `pyvtest` through runuser to check that a
 # root-owned read-only store works for another user, and that a member of a group
 # store's group can change it. Needs root; without root (or without useradd) it
 # says so and exits 0, and those tests skip with the reason.

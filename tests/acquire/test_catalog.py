@@ -39,7 +39,7 @@ from pyv.core.settings import (
     load_settings,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent.parent / "data"
 LINUX_V3 = Host("linux", "x86_64", "gnu", glibc=(2, 36), x86_64_level=3)
 LINUX_V1 = Host("linux", "x86_64", "gnu", glibc=(2, 36), x86_64_level=1)
 MUSL = Host("linux", "x86_64", "musl", glibc=None, x86_64_level=2)
@@ -589,7 +589,7 @@ def test_plain_directory_mirror_names_files_as_on_disk(tmp_path: Path) -> None:
 def test_install_from_plain_directory_mirror(run_pyv: Any, tmp_path: Path) -> None:
     import sys
 
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).parent.parent))
     from archives import build_synthetic_archive, mirror_layout, write_catalog
 
     archive = build_synthetic_archive(tmp_path / "archives", (3, 12, 4), build="20240713")
