@@ -11,11 +11,16 @@ import argparse
 import os
 import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyv.cli.base import Command, Context
 from pyv.errors import ExitCode, NotFound, PyvError
+from pyv.records import replace
+from pyv.resolve import Found
+
+if TYPE_CHECKING:
+    from pyv.selection import Resolution
 
 #: Files whose directory is a project's root: the search for ``.venv`` stops there.
 PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
@@ -26,17 +31,6 @@ class StaleEnvironment(PyvError):
     """The project's ``.venv`` was made from an interpreter the selection no longer names."""
 
     exit_code = ExitCode.NOT_FOUND
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """The interpreter chosen here: where it is, its version if known, and why."""
-
-    executable: Path
-    version: str
-    where: str
-    #: Set when the selection itself names an environment (``pyv pin`` of a named env).
-    env_dir: Path | None = None
 
 
 def project_environment(cwd: Path) -> Path | None:
@@ -68,7 +62,7 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def check_environment(env: Path, chosen: Chosen, recreate: str) -> None:
+def check_environment(env: Path, chosen: Found, recreate: str) -> None:
     """Raise :class:`StaleEnvironment` unless ``env`` was made from ``chosen``'s minor and its
     base interpreter is still there."""
     cfg = read_cfg(env)
@@ -145,9 +139,10 @@ class RunCommand(Command):
                            exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
 
     def _choose(self, text: str | None, install: bool, env: Path | None,
-                ctx: Context) -> Chosen | None:
-        """The interpreter for ``-p`` or this directory; None when nothing is selected and the
-        project's environment is the only choice."""
+                ctx: Context) -> Found | None:
+        """The interpreter for ``-p`` or this directory, its version filled in when it can be
+        known; None when nothing is selected and the project's environment is the only
+        choice. ``env_dir`` is set when the choice itself is an environment."""
         if text is not None:
             from pyv.requests import parse_request
             from pyv.resolve import find_or_install
@@ -155,19 +150,25 @@ class RunCommand(Command):
             found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
                                     text=text, where="-p", install=install,
                                     stderr=ctx.status_stream, cwd=ctx.cwd)
-            version = found.version or _version_of(found.executable)
-            return Chosen(found.executable, version, "-p", found.env_dir)
+            if found.env_dir is None and not found.version:
+                found = replace(found, version=_version_of(found.executable))
+            return found
         from pyv.selection import resolve, select
 
         if env is not None and select(ctx.settings, ctx.cwd, ctx.environ).origin.kind in (
                 "fallback", "pyproject"):
             return None  # no pin: the project's environment is what this directory uses
-        hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, auto_install=install,
-                      stderr=ctx.status_stream)
-        if hit.installation is not None:
-            version = hit.installation.version_str
-        elif hit.env_dir is not None:
-            version = ""
-        else:
-            version = _version_of(hit.path)
-        return Chosen(hit.path, version, hit.entry.where, hit.env_dir)
+        return _found_of(resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
+                                 auto_install=install, stderr=ctx.status_stream))
+
+
+def _found_of(hit: Resolution) -> Found:
+    """The selection's answer for ``python`` as a :class:`Found`, its version filled in."""
+    if hit.installation is not None:
+        return Found(hit.path, "managed", hit.entry.where, installation=hit.installation,
+                     version=hit.installation.version_str)
+    if hit.env_dir is not None:
+        return Found(hit.path, "environment", hit.entry.where, env_dir=hit.env_dir)
+    kind = hit.entry.request.kind  # the rest came from PATH, a path, or (opted in) elsewhere
+    source = kind if kind in ("system", "path") else "external"
+    return Found(hit.path, source, hit.entry.where, version=_version_of(hit.path))
