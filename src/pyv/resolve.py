@@ -10,11 +10,10 @@ directory) is :func:`pyv.running.run_root`'s rule, applied here.
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from pyv.errors import ExitCode, NotFound
+from pyv.errors import ExitCode, NotFound, shown_command
 from pyv.records import record
 
 if TYPE_CHECKING:
@@ -56,11 +55,6 @@ def installed(settings: Settings, request: PythonRequest) -> Installation | None
     return found[0] if found else None
 
 
-def install_command(text: str) -> str:
-    """The install command for ``text``, quoted so that pasting it works."""
-    return f"pyv install {shlex.quote(text)}"
-
-
 def find_or_install(
     settings: Settings,
     request: PythonRequest,
@@ -85,7 +79,8 @@ def find_or_install(
         python = env / "bin" / "python"
         if not (env / "bin").is_dir():
             raise NotInstalled(f"the environment {text!r} (set by {where}) does not exist",
-                               f"create it with `pyv venv --name {text}`, or see `pyv envs`")
+                               f"create it with {shown_command('pyv', 'venv', '--name', text)}, "
+                               "or see `pyv envs`")
         return Found(python, "environment", where, env_dir=env)
     if request.kind == "path":
         assert request.path is not None
@@ -121,7 +116,7 @@ def find_or_install(
         install_pythons(settings, [text], shims=ShimUpdates(settings), stderr=stderr, cwd=cwd)
         inst = installed(settings, request)
     if inst is None:
-        hint = f"run `{install_command(text)}`" if request.is_download_request \
+        hint = f"run {shown_command('pyv', 'install', text)}" if request.is_download_request \
             else "see `pyv list`"
         raise NotInstalled(f"Python {text} is not installed (set by {where})", hint)
     from pyv.running import follows_minor, run_root

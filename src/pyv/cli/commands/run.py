@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.cli.base import Command, Context
-from pyv.errors import ExitCode, NotFound, PyvError
+from pyv.errors import ExitCode, NotFound, PyvError, shown_command
 from pyv.records import replace
 from pyv.resolve import Found
 
@@ -63,8 +62,8 @@ def _minor(version: str) -> str:
 
 
 def check_environment(env: Path, chosen: Found, recreate: str) -> None:
-    """Raise :class:`StaleEnvironment` unless ``env`` was made from ``chosen``'s minor and its
-    base interpreter is still there."""
+    """Raise :class:`StaleEnvironment` (hinting ``recreate``, a shown command) unless ``env``
+    was made from ``chosen``'s minor and its base interpreter is still there."""
     cfg = read_cfg(env)
     # `python -m venv` and pyv write `version`, uv and virtualenv `version_info`.
     made_from = cfg.get("version") or cfg.get("version_info") or ""
@@ -72,11 +71,11 @@ def check_environment(env: Path, chosen: Found, recreate: str) -> None:
     if (home and not Path(home).is_dir()) or not (env / "bin" / "python").exists():
         raise StaleEnvironment(
             f"{env} was made from Python {made_from or '?'} at {home or '?'}, which is no "
-            "longer there", f"recreate it with `{recreate}`")
+            "longer there", f"recreate it with {recreate}")
     if chosen.version and made_from and _minor(made_from) != _minor(chosen.version):
         raise StaleEnvironment(
             f"{env} was made from Python {made_from}, but Python {chosen.version} is selected "
-            f"(set by {chosen.where})", f"recreate it with `{recreate}`")
+            f"(set by {chosen.where})", f"recreate it with {recreate}")
 
 
 def _version_of(executable: Path) -> str:
@@ -113,12 +112,12 @@ class RunCommand(Command):
         if chosen is not None and chosen.env_dir is not None:
             env = chosen.env_dir
         elif env is not None and chosen is not None:
-            recreate = "pyv venv --clear"
+            again = ["pyv", "venv", "--clear"]
             if args.python is not None:
-                recreate += f" -p {shlex.quote(args.python)}"
+                again += ["-p", args.python]
             if env.parent != ctx.cwd:
-                recreate += f" {shlex.quote(str(env))}"
-            check_environment(env, chosen, recreate)
+                again.append(str(env))
+            check_environment(env, chosen, shown_command(*again))
         environ = dict(ctx.environ)
         if env is not None:
             bin_dir = env / "bin"
