@@ -197,8 +197,7 @@ class Outdated:
 
 def outdated(settings: Settings, host: Host | None = None) -> tuple[Outdated, ...]:
     """For each installed minor, the newest patch in the catalog when newer than installed."""
-    from pyv.catalog import load_catalog
-    from pyv.installer import _newest_for_minor
+    from pyv.catalog import load_catalog, newer_patch
     from pyv.platform import current_host
     from pyv.store import newest_patches, user_store
 
@@ -206,7 +205,7 @@ def outdated(settings: Settings, host: Host | None = None) -> tuple[Outdated, ..
     catalog = load_catalog(settings)
     result: list[Outdated] = []
     for minor, inst in sorted(newest_patches(user_store(settings).installations()).items()):
-        newer = _newest_for_minor(catalog, inst, host)
+        newer = newer_patch(catalog, inst.minor_key, inst.version, host)
         if newer is not None:
             result.append(Outdated(minor, str(inst.version), str(newer.version), newer.key))
     return tuple(result)
