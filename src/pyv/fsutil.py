@@ -90,12 +90,12 @@ def pid_alive(pid: int) -> bool:
 
 def current_umask() -> int:
     """The process's umask, read without changing it where the kernel tells (Linux 4.7+)."""
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status", encoding="ascii") as fh:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
             for line in fh:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
-    mask = os.umask(0o022)
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it
     os.umask(mask)
     return mask
 
