@@ -43,20 +43,6 @@ def project_environment(cwd: Path) -> Path | None:
     return None
 
 
-def read_cfg(env: Path) -> dict[str, str]:
-    """``pyvenv.cfg`` as a dict (keys lower-cased); every venv tool writes ``key = value``."""
-    result: dict[str, str] = {}
-    try:
-        text = (env / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return result
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            result[key.strip().lower()] = value.strip()
-    return result
-
-
 def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
@@ -64,7 +50,9 @@ def _minor(version: str) -> str:
 def check_environment(env: Path, chosen: Found, recreate: str) -> None:
     """Raise :class:`StaleEnvironment` (hinting ``recreate``, a shown command) unless ``env``
     was made from ``chosen``'s minor and its base interpreter is still there."""
-    cfg = read_cfg(env)
+    from pyv.venv.registry import read_pyvenv_cfg
+
+    cfg = read_pyvenv_cfg(env)
     # `python -m venv` and pyv write `version`, uv and virtualenv `version_info`.
     made_from = cfg.get("version") or cfg.get("version_info") or ""
     home = cfg.get("home", "")
