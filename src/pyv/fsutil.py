@@ -13,7 +13,7 @@ import functools
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,15 @@ class Usage:
 
     def to_json(self) -> dict[str, int]:
         return {"bytes": self.bytes, "files": self.files}
+
+
+def total_usage(usages: Iterable[Usage]) -> Usage:
+    """The sum of several :class:`Usage` (the trees are disjoint: nothing counts twice)."""
+    total_bytes = total_files = 0
+    for usage in usages:
+        total_bytes += usage.bytes
+        total_files += usage.files
+    return Usage(total_bytes, total_files)
 
 
 def tree_usage(path: Path) -> Usage:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.fsutil import Usage, tree_usage
+from pyv.fsutil import Usage, total_usage, tree_usage
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -49,8 +49,7 @@ class DiskReport:
 
     @property
     def total(self) -> Usage:
-        return Usage(sum(i.usage.bytes for i in self.items),
-                     sum(i.usage.files for i in self.items))
+        return total_usage(i.usage for i in self.items)
 
     def to_json(self) -> dict[str, object]:
         return {"items": [i.to_json() for i in self.items], "total": self.total.to_json()}
@@ -230,8 +229,7 @@ class CachePlan:
 
     @property
     def total(self) -> Usage:
-        return Usage(sum(e.usage.bytes for e in self.entries),
-                     sum(e.usage.files for e in self.entries))
+        return total_usage(e.usage for e in self.entries)
 
 
 def _wheel_cache(settings: Settings) -> Path:
