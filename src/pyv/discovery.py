@@ -203,24 +203,28 @@ def interpreters_on_path(
     """Every interpreter on PATH (first occurrence of each real file), in PATH order."""
     seen: set[str] = set()
     result: list[ExternalInterpreter] = []
+    for candidate in interpreter_files(path_env, skip_dirs):
+        real = os.path.realpath(candidate)
+        if real in seen:
+            continue
+        seen.add(real)
+        found = describe(candidate, exact=exact)
+        if found is not None:
+            result.append(found)
+    return result
+
+
+def interpreter_files(path_env: str, skip_dirs: Sequence[Path] = ()) -> list[Path]:
+    """The executables on PATH named like interpreters, in PATH order, each directory's
+    names sorted (so every listing is the same whatever the file system's order)."""
+    result: list[Path] = []
     for directory in path_dirs(path_env, skip_dirs):
         try:
             names = sorted(os.listdir(directory))
         except OSError:
             continue
-        for name in names:
-            if _INTERPRETER_RE.match(name) is None:
-                continue
-            candidate = directory / name
-            if not _is_executable_file(candidate):
-                continue
-            real = os.path.realpath(candidate)
-            if real in seen:
-                continue
-            seen.add(real)
-            found = describe(candidate, exact=exact)
-            if found is not None:
-                result.append(found)
+        result.extend(directory / name for name in names
+                      if _INTERPRETER_RE.match(name) and _is_executable_file(directory / name))
     return result
 
 
@@ -391,7 +395,8 @@ def external_interpreters(settings: Settings,
     result: list[ExternalInterpreter] = []
     # Each listed, its version unknown at worst: the name, else files, else one probe.
     on_path = [describe(candidate, from_files=True) or _named(candidate)
-               for candidate in _path_candidates(settings, environ)]
+               for candidate in interpreter_files(environ.get("PATH", os.defpath),
+                                                  default_skip_dirs(settings))]
     for item in [*pyenv_interpreters(environ), *uv_interpreters(environ),
                  *conda_interpreters(environ), *on_path]:
         if item is None:
@@ -401,18 +406,6 @@ def external_interpreters(settings: Settings,
             continue
         seen.add(real)
         result.append(item)
-    return result
-
-
-def _path_candidates(settings: Settings, environ: Mapping[str, str]) -> list[Path]:
-    result: list[Path] = []
-    for directory in path_dirs(environ.get("PATH", os.defpath), default_skip_dirs(settings)):
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        result.extend(directory / name for name in names
-                      if _INTERPRETER_RE.match(name) and _is_executable_file(directory / name))
     return result
 
 
