@@ -92,21 +92,10 @@ def find_or_install(
     if request.kind == "system":
         return Found(system_python(settings), "system", where)
     inst = installed(settings, request)
-    if inst is None and on_path:
-        from pyv.discovery import find_on_path
-
-        hit = find_on_path(settings, request, settings.environ)
-        if hit is not None:
-            return Found(hit.path, "system", where,
-                         version=str(hit.version) if hit.version is not None else "")
-    if inst is None and settings.external and request.is_download_request:
-        # Opted in (`external = true`): pyenv's, uv's, conda's or PATH's, read-only.
-        from pyv.discovery import find_external
-
-        other = find_external(settings, request, settings.environ)
-        if other is not None:
-            return Found(other.path, "external", where,
-                         version=str(other.version) if other.version is not None else "")
+    if inst is None:
+        unmanaged = _unmanaged(settings, request, where, on_path)
+        if unmanaged is not None:
+            return unmanaged
     if inst is None and install and request.is_download_request:
         from pyv.installer import install as install_pythons
         from pyv.shims import ShimUpdates
@@ -124,6 +113,27 @@ def find_or_install(
     root, follows = run_root(inst, follows_minor(request))
     return Found(root / inst.executable_rel, "managed", where, installation=inst,
                  follows_minor=follows, version=inst.version_str)
+
+
+def _unmanaged(settings: Settings, request: PythonRequest, where: str,
+               on_path: bool) -> Found | None:
+    """An interpreter pyv did not install for a version it has not: on PATH when
+    ``on_path``, else (opted in with ``external = true``) pyenv's, uv's, conda's or PATH's,
+    read-only."""
+    external = settings.external and request.is_download_request
+    if not (on_path or external):
+        return None  # and discovery (packaging, subprocess) stays unimported
+    from pyv.discovery import find_external, find_on_path
+
+    hit, source = None, "system"
+    if on_path:
+        hit = find_on_path(settings, request, settings.environ)
+    if hit is None and external:
+        hit, source = find_external(settings, request, settings.environ), "external"
+    if hit is None:
+        return None
+    return Found(hit.path, source, where,
+                 version=str(hit.version) if hit.version is not None else "")
 
 
 def system_python(settings: Settings) -> Path:
