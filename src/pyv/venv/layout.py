@@ -148,7 +148,7 @@ def report_lines(env: str, cwd: str, *, implementation: str, freethreaded: bool,
              f"{describe(implementation, freethreaded, version, executable)}{follow}"]
     if seeded:
         lines.append(f"Seeded: {', '.join(seeded)}")
-    from pyv.errors import command_line
+    from pyv.core.errors import command_line
 
     if name:
         target: tuple[str, ...] = (name,)

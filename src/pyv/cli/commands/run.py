@@ -1,7 +1,7 @@
 """``pyv run``: a command with this directory's interpreter, inside the project's environment.
 
-What runs is decided by :func:`pyv.selection.resolve` (or, for ``-p``, by
-:func:`pyv.resolve.find_or_install`); this module only finds the project's
+What runs is decided by :func:`pyv.choose.selection.resolve` (or, for ``-p``, by
+:func:`pyv.choose.resolve.find_or_install`); this module only finds the project's
 ``.venv``, refuses one made from another interpreter, and execs.
 """
 
@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyv.choose.resolve import Found
 from pyv.cli.base import Command, Context
-from pyv.errors import ExitCode, NotFound, PyvError, shown_command
-from pyv.records import replace
-from pyv.resolve import Found
+from pyv.core.errors import ExitCode, NotFound, PyvError, shown_command
+from pyv.core.records import replace
 
 if TYPE_CHECKING:
-    from pyv.selection import Resolution
+    from pyv.choose.selection import Resolution
 
 #: Files whose directory is a project's root: the search for ``.venv`` stops there.
 PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
@@ -68,7 +68,7 @@ def check_environment(env: Path, chosen: Found, recreate: str) -> None:
 
 def _version_of(executable: Path) -> str:
     """An unmanaged interpreter's version: from its name, else asked once."""
-    from pyv.discovery import describe
+    from pyv.choose.discovery import describe
 
     found = describe(executable)
     if found is None or found.version is None:
@@ -131,8 +131,8 @@ class RunCommand(Command):
         known; None when nothing is selected and the project's environment is the only
         choice. ``env_dir`` is set when the choice itself is an environment."""
         if text is not None:
-            from pyv.requests import parse_request
-            from pyv.resolve import find_or_install
+            from pyv.choose.resolve import find_or_install
+            from pyv.core.requests import parse_request
 
             found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
                                     text=text, where="-p", install=install,
@@ -140,7 +140,7 @@ class RunCommand(Command):
             if found.env_dir is None and not found.version:
                 found = replace(found, version=_version_of(found.executable))
             return found
-        from pyv.selection import resolve, select
+        from pyv.choose.selection import resolve, select
 
         if env is not None and select(ctx.settings, ctx.cwd, ctx.environ).origin.kind in (
                 "fallback", "pyproject"):
