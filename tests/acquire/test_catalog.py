@@ -21,6 +21,7 @@ from pyv.acquire.catalog import (
     load_catalog,
     matching_downloads,
     merge_downloads,
+    newer_patch,
     parse_uv_json,
     read_catalog_file,
     read_catalog_header,
@@ -215,6 +216,21 @@ def test_stable_preferred_over_prerelease(catalog: Catalog) -> None:
     found = [d for d in matching_downloads(catalog, parse_request("3"), LINUX_V3)
              if d.implementation == "cpython"]
     assert found[-1].prerelease and not found[0].prerelease
+
+
+def test_newer_patch_of_an_installed_minor() -> None:
+    catalog = Catalog((pbs("3.12.4"), pbs("3.12.6"), pbs("3.12.7rc1"), pbs("3.13.0"),
+                       pbs("3.14.0rc1"), pbs("3.14.0rc2"),
+                       pbs("3.12.9", triple="aarch64-unknown-linux-gnu")), "test", "")
+    minor = "cpython-3.12-linux-x86_64-gnu"
+    offered = newer_patch(catalog, minor, Version("3.12.4"), LINUX_V1)
+    assert offered is not None and offered.version == Version("3.12.6")  # same platform only
+    assert newer_patch(catalog, minor, Version("3.12.6"), LINUX_V1) is None  # rc not offered
+    # The build installed for another platform is still upgraded (a shared store).
+    other = newer_patch(catalog, "cpython-3.12-linux-aarch64-gnu", Version("3.12.4"), LINUX_V1)
+    assert other is not None and other.version == Version("3.12.9")
+    pre = newer_patch(catalog, "cpython-3.14-linux-x86_64-gnu", Version("3.14.0rc1"), LINUX_V1)
+    assert pre is not None and pre.version == Version("3.14.0rc2")
 
 
 def test_specifier_set(catalog: Catalog) -> None:

@@ -253,7 +253,9 @@ def test_read_only_store_serves_another_user(other_user, read_only_store, real_a
 
     found = other_user.pyv("find", REAL_MINOR, env=env)
     assert found.returncode == 0, found.stderr
-    assert Path(found.stdout.strip()).parent == install_dir / "bin"
+    minor_link = read_only_store / real_archive.key.replace(
+        ".".join(map(str, real_archive.version)), REAL_MINOR)
+    assert Path(found.stdout.strip()).parent == minor_link / "bin"  # as a shim runs it
 
     # Selection and shims: the user's own shims run the shared interpreter.
     work = other_user.home / "project"

@@ -135,3 +135,30 @@ def test_select_venv_and_shim_agree(case: str, world, pyv_home: Path, tmp_path: 
         "shim": _via_shim(pyv_home, project, environ, world),
     }
     assert answers == dict.fromkeys(answers, expected)
+
+
+@pytest.mark.parametrize(("request_text", "expected"), [
+    ("3.12", "cpython-3.12-linux-x86_64-gnu"),        # minor: through the minor link
+    ("3", "cpython-3.12-linux-x86_64-gnu"),
+    ("3.12.1", "cpython-3.12.1-linux-x86_64-gnu"),    # exact: its own directory
+    ("3.12.4", "cpython-3.12.4-linux-x86_64-gnu"),    # exact, the one the link names
+])
+def test_find_which_and_shim_agree(request_text: str, expected: str, world, pyv_home: Path,
+                                   tmp_path: Path, run_pyv) -> None:
+    """`pyv find` reports what would run: the directory `pyv which` and the shim run from."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".python-version").write_text(request_text + "\n")
+    environ = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    environ["PATH"] = f"{pyv_home / 'shims'}:{world['system']}:/usr/bin:/bin"
+
+    def pyv(*args: str) -> Path:
+        return Path(run_pyv(*args, env=environ, cwd=project, check=True).stdout.strip())
+
+    answers = {
+        "find": _answer_of(pyv("find", request_text), world),
+        "find here": _answer_of(pyv("find"), world),
+        "which": _answer_of(pyv("which", "python3"), world),
+        "shim": _via_shim(pyv_home, project, environ, world),
+    }
+    assert answers == dict.fromkeys(answers, expected)

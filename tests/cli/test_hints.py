@@ -78,3 +78,9 @@ def test_venv_hint_activates_the_environment_just_made(run_pyv: Any) -> None:
     if spaced.returncode == 0:
         line = next(li for li in spaced.stderr.splitlines() if "activate" in li)
         assert shlex.split(line.split(":", 1)[1]) == ["pyv", "activate", "seeded env"]
+
+
+def test_pin_resolved_hint_is_quoted(run_pyv: Any) -> None:
+    result = run_pyv("pin", "--resolved", ">=3.12")
+    assert result.returncode == 3
+    assert hinted_commands(result.stderr) == [["pyv", "install", ">=3.12"]]

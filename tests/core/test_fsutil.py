@@ -203,3 +203,10 @@ def test_tree_usage_counts_inodes_and_hard_links_once(tmp_path):
     assert usage.bytes == 100 + os.lstat(root / "c").st_size
     assert tree_usage(root / "sub" / "a") == Usage(100, 1)
     assert tree_usage(tmp_path / "missing") == Usage(0, 0)
+
+
+def test_total_usage_adds_bytes_and_files():
+    from pyv.core.fsutil import Usage, total_usage
+
+    assert total_usage([Usage(100, 1), Usage(20, 3)]) == Usage(120, 4)
+    assert total_usage(iter([])) == Usage(0, 0)

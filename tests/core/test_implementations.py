@@ -100,10 +100,13 @@ def test_pypy_installs_from_its_mirror_in_its_layout(
     [row] = listed["pythons"]
     assert row["key"] == PYPY_KEY
     assert row["path"] == str(install_dir / "bin" / "pypy3.10")
-    for request in ("pypy@3.10", "pypy3.10", "pypy", PYPY_KEY, PYPY_MINOR_KEY):
+    # What would run: a request without a patch goes through the minor link, a key does not.
+    minor_dir = pyv_home / "pythons" / PYPY_MINOR_KEY
+    for request, root in (("pypy@3.10", minor_dir), ("pypy3.10", minor_dir), ("pypy", minor_dir),
+                          (PYPY_KEY, install_dir), (PYPY_MINOR_KEY, install_dir)):
         found = run_pyv("find", request, env=env)
         assert found.returncode == 0, (request, found.stderr)
-        assert found.stdout.strip() == str(install_dir / "bin" / "pypy3.10"), request
+        assert found.stdout.strip() == str(root / "bin" / "pypy3.10"), request
     # CPython requests do not pick PyPy.
     assert run_pyv("find", "cpython@3.10", "--managed-only", env=env).returncode == (
         ExitCode.NOT_FOUND)
@@ -139,7 +142,7 @@ def test_graalpy_installs_from_its_mirror_in_its_layout(
     assert not (install_dir / "bin" / "python3").is_symlink()
     assert os.readlink(install_dir / "bin" / "python3.12") == "graalpy"
     found = run_pyv("find", "graalpy@3.12", env=env, check=True).stdout.strip()
-    assert found == str(install_dir / "bin" / "graalpy")
+    assert found == str(pyv_home / "pythons" / GRAALPY_MINOR_KEY / "bin" / "graalpy")
     listed = json.loads(run_pyv("list", "--installed", "--json", env=env, check=True).stdout)
     assert [r["key"] for r in listed["pythons"]] == [GRAALPY_KEY]
 

@@ -1,8 +1,9 @@
-"""Interpreters that are on ``PATH`` but not managed by pyv (``system``).
+"""Interpreters pyv did not install: on ``PATH`` (``system``) and those pyenv, uv and
+conda installed. Each is an :class:`ExternalInterpreter`.
 
-Versions are read from the file name where it says enough (``python3.12``),
-otherwise from one ``-c`` call per interpreter, cached for the life of the
-process. pyv's own shims directory is always skipped, so ``system`` can never
+Versions are read from the file name where it says enough (``python3.12``), from the
+prefix's files, otherwise from one ``-c`` call per interpreter, cached for the life of
+the process. pyv's own shims directory is always skipped, so ``system`` can never
 resolve back to a shim.
 """
 
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
-from pyv.core.records import record
+from pyv.core.records import record, replace
 
 if TYPE_CHECKING:
     from pyv.core.requests import PythonRequest
@@ -40,19 +41,27 @@ _PROBE = (
 
 
 @record(frozen=True)
-class PathInterpreter:
-    """An interpreter found on PATH."""
+class ExternalInterpreter:
+    """An interpreter pyv did not install: listed, maybe selected, never modified."""
 
     path: Path
-    name: str
     implementation: str
-    #: Exact when probed; from the name (``3.12``) otherwise; None when unknown.
+    #: Exact when probed or read from files; from the name (``3.12``) otherwise; None
+    #: when unknown.
     version: Version | None
     freethreaded: bool = False
+    #: ``path`` (found on PATH) | ``pyenv`` | ``uv`` | ``conda``
+    source: str = "path"
 
     @property
     def variant(self) -> str | None:
         return "freethreaded" if self.freethreaded else None
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": str(self.path), "source": self.source, "managed": False,
+                "implementation": self.implementation,
+                "version": str(self.version) if self.version is not None else None,
+                "variant": self.variant}
 
 
 @record(frozen=True)
@@ -157,47 +166,65 @@ def probe(path: Path) -> _Probe | None:
     return result
 
 
-def describe(path: Path, *, exact: bool = False) -> PathInterpreter | None:
-    """A :class:`PathInterpreter` for ``path``; probes only when the name is not enough."""
+def _named(path: Path) -> ExternalInterpreter | None:
+    """What the file name says (``python3.12t``: cpython 3.12, free-threaded); None when
+    the name is not an interpreter's."""
     match = _INTERPRETER_RE.match(path.name)
     if match is None:
         return None
-    from_name = version_from_name(path.name)
-    impl = _IMPL_OF_NAME[match.group("impl")]
-    ft = bool(match.group("ft"))
-    if from_name is not None and len(from_name.release) >= 2 and not exact:
-        return PathInterpreter(path, path.name, impl, from_name, ft)
+    return ExternalInterpreter(path, _IMPL_OF_NAME[match.group("impl")],
+                               version_from_name(path.name), bool(match.group("ft")))
+
+
+def describe(path: Path, *, exact: bool = False,
+             from_files: bool = False) -> ExternalInterpreter | None:
+    """An :class:`ExternalInterpreter` for ``path`` (None when it is not one, or a needed
+    probe fails): its name when that says the minor and ``exact`` is not asked, then (with
+    ``from_files``) its prefix's files, else one probe."""
+    named = _named(path)
+    if named is None:
+        return None
+    version = named.version
+    if version is not None and len(version.release) >= 2 and not exact:
+        return named
+    if from_files:
+        version = version_from_prefix(Path(_canonical(path)).parent.parent)
+        if version is not None:
+            return replace(named, version=version)
     found = probe(path)
     if found is None:
         return None
-    return PathInterpreter(path, path.name, found.implementation, found.version,
-                           found.freethreaded)
+    return ExternalInterpreter(path, found.implementation, found.version, found.freethreaded)
 
 
 def interpreters_on_path(
     path_env: str, skip_dirs: Sequence[Path] = (), *, exact: bool = False
-) -> list[PathInterpreter]:
+) -> list[ExternalInterpreter]:
     """Every interpreter on PATH (first occurrence of each real file), in PATH order."""
     seen: set[str] = set()
-    result: list[PathInterpreter] = []
+    result: list[ExternalInterpreter] = []
+    for candidate in interpreter_files(path_env, skip_dirs):
+        real = os.path.realpath(candidate)
+        if real in seen:
+            continue
+        seen.add(real)
+        found = describe(candidate, exact=exact)
+        if found is not None:
+            result.append(found)
+    return result
+
+
+def interpreter_files(path_env: str, skip_dirs: Sequence[Path] = ()) -> list[Path]:
+    """The executables on PATH named like interpreters, in PATH order, each directory's
+    names sorted (so every listing is the same whatever the file system's order)."""
+    result: list[Path] = []
     for directory in path_dirs(path_env, skip_dirs):
         try:
             names = sorted(os.listdir(directory))
         except OSError:
             continue
-        for name in names:
-            if _INTERPRETER_RE.match(name) is None:
-                continue
-            candidate = directory / name
-            if not _is_executable_file(candidate):
-                continue
-            real = os.path.realpath(candidate)
-            if real in seen:
-                continue
-            seen.add(real)
-            found = describe(candidate, exact=exact)
-            if found is not None:
-                result.append(found)
+        result.extend(directory / name for name in names
+                      if _INTERPRETER_RE.match(name) and _is_executable_file(directory / name))
     return result
 
 
@@ -208,7 +235,7 @@ def default_skip_dirs(settings: Settings) -> list[Path]:
 
 def find_on_path(
     settings: Settings, request: PythonRequest, environ: Mapping[str, str]
-) -> PathInterpreter | None:
+) -> ExternalInterpreter | None:
     """The first interpreter on PATH satisfying ``request`` (``system``/``any``: python3)."""
     path_env = environ.get("PATH", os.defpath)
     skip = default_skip_dirs(settings)
@@ -216,7 +243,7 @@ def find_on_path(
         for name in ("python3", "python"):
             hit = next_on_path(name, path_env, skip)
             if hit is not None:
-                return describe(hit, exact=True) or PathInterpreter(hit, name, "cpython", None)
+                return describe(hit, exact=True) or ExternalInterpreter(hit, "cpython", None)
         return None
     if not request.is_download_request:
         return None
@@ -239,28 +266,6 @@ _PATCHLEVEL_RE = re.compile(rb'#define\s+PY_VERSION\s+"(?P<version>[^"]+)"')
 _CONDA_META_RE = re.compile(r"^python-(?P<version>\d+\.\d+\.\d+)-")
 #: Where conda and mamba installers put their base prefix by default.
 _CONDA_BASES = ("miniconda3", "anaconda3", "miniforge3", "mambaforge", "micromamba", ".conda")
-
-
-@record(frozen=True)
-class ExternalInterpreter:
-    """An interpreter pyv did not install: listed, maybe selected, never modified."""
-
-    path: Path
-    #: ``pyenv`` | ``uv`` | ``conda`` | ``path``
-    source: str
-    implementation: str
-    version: Version | None
-    freethreaded: bool = False
-
-    @property
-    def variant(self) -> str | None:
-        return "freethreaded" if self.freethreaded else None
-
-    def to_json(self) -> dict[str, object]:
-        return {"path": str(self.path), "source": self.source, "managed": False,
-                "implementation": self.implementation,
-                "version": str(self.version) if self.version is not None else None,
-                "variant": self.variant}
 
 
 def _parse_version(text: str) -> Version | None:
@@ -322,8 +327,8 @@ def pyenv_interpreters(environ: Mapping[str, str]) -> list[ExternalInterpreter]:
         impl = (match.group("impl") if match else None) or "cpython"
         if version is None and match:
             version = _parse_version(match.group("version"))
-        result.append(ExternalInterpreter(python, "pyenv", impl, version,
-                                          bool(match and match.group("ft"))))
+        result.append(ExternalInterpreter(python, impl, version,
+                                          bool(match and match.group("ft")), "pyenv"))
     return result
 
 
@@ -341,8 +346,8 @@ def uv_interpreters(environ: Mapping[str, str]) -> list[ExternalInterpreter]:
         if match is None or python is None or prefix.is_symlink():
             continue  # uv's minor links (cpython-3.12-…) point at a listed directory
         version = _parse_version(match.group("version")) or version_from_prefix(prefix)
-        result.append(ExternalInterpreter(python, "uv", match.group("impl"), version,
-                                          match.group("variant") == "+freethreaded"))
+        result.append(ExternalInterpreter(python, match.group("impl"), version,
+                                          match.group("variant") == "+freethreaded", "uv"))
     return result
 
 
@@ -375,8 +380,8 @@ def conda_interpreters(environ: Mapping[str, str]) -> list[ExternalInterpreter]:
     for prefix in conda_prefixes(environ):
         python = _prefix_python(prefix)
         if python is not None:
-            result.append(ExternalInterpreter(python, "conda", "cpython",
-                                              version_from_prefix(prefix)))
+            result.append(ExternalInterpreter(python, "cpython", version_from_prefix(prefix),
+                                              source="conda"))
     return result
 
 
@@ -388,43 +393,20 @@ def external_interpreters(settings: Settings,
     home = _canonical(settings.home)
     seen: set[str] = set()
     result: list[ExternalInterpreter] = []
-    on_path = [_on_path(candidate) for candidate in _path_candidates(settings, environ)]
+    # Each listed, its version unknown at worst: the name, else files, else one probe.
+    on_path = [describe(candidate, from_files=True) or _named(candidate)
+               for candidate in interpreter_files(environ.get("PATH", os.defpath),
+                                                  default_skip_dirs(settings))]
     for item in [*pyenv_interpreters(environ), *uv_interpreters(environ),
                  *conda_interpreters(environ), *on_path]:
+        if item is None:
+            continue
         real = _canonical(item.path)
         if real in seen or real == home or real.startswith(home + os.sep):
             continue
         seen.add(real)
         result.append(item)
     return result
-
-
-def _path_candidates(settings: Settings, environ: Mapping[str, str]) -> list[Path]:
-    result: list[Path] = []
-    for directory in path_dirs(environ.get("PATH", os.defpath), default_skip_dirs(settings)):
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        result.extend(directory / name for name in names
-                      if _INTERPRETER_RE.match(name) and _is_executable_file(directory / name))
-    return result
-
-
-def _on_path(path: Path) -> ExternalInterpreter:
-    """An interpreter on PATH: its name, else its prefix's files, else one probe."""
-    match = _INTERPRETER_RE.match(path.name)
-    assert match is not None
-    impl, ft = _IMPL_OF_NAME[match.group("impl")], bool(match.group("ft"))
-    version = version_from_name(path.name)
-    if version is None or len(version.release) < 2:
-        version = version_from_prefix(Path(_canonical(path)).parent.parent)
-    if version is None:
-        found = probe(path)
-        if found is not None:
-            return ExternalInterpreter(path, "path", found.implementation, found.version,
-                                       found.freethreaded)
-    return ExternalInterpreter(path, "path", impl, version, ft)
 
 
 def find_external(settings: Settings, request: PythonRequest,

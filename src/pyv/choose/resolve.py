@@ -10,11 +10,10 @@ directory) is :func:`pyv.choose.running.run_root`'s rule, applied here.
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from pyv.core.errors import ExitCode, NotFound
+from pyv.core.errors import ExitCode, NotFound, shown_command
 from pyv.core.records import record
 
 if TYPE_CHECKING:
@@ -56,11 +55,6 @@ def installed(settings: Settings, request: PythonRequest) -> Installation | None
     return found[0] if found else None
 
 
-def install_command(text: str) -> str:
-    """The install command for ``text``, quoted so that pasting it works."""
-    return f"pyv install {shlex.quote(text)}"
-
-
 def find_or_install(
     settings: Settings,
     request: PythonRequest,
@@ -86,7 +80,8 @@ def find_or_install(
         python = env / "bin" / "python"
         if not (env / "bin").is_dir():
             raise NotInstalled(f"the environment {text!r} (set by {where}) does not exist",
-                               f"create it with `pyv venv --name {text}`, or see `pyv envs`")
+                               f"create it with {shown_command('pyv', 'venv', '--name', text)}, "
+                               "or see `pyv envs`")
         return Found(python, "environment", where, env_dir=env)
     if request.kind == "path":
         assert request.path is not None
@@ -98,21 +93,10 @@ def find_or_install(
     if request.kind == "system":
         return Found(system_python(settings), "system", where)
     inst = installed(settings, request)
-    if inst is None and on_path:
-        from pyv.choose.discovery import find_on_path
-
-        hit = find_on_path(settings, request, settings.environ)
-        if hit is not None:
-            return Found(hit.path, "system", where,
-                         version=str(hit.version) if hit.version is not None else "")
-    if inst is None and settings.external and request.is_download_request:
-        # Opted in (`external = true`): pyenv's, uv's, conda's or PATH's, read-only.
-        from pyv.choose.discovery import find_external
-
-        other = find_external(settings, request, settings.environ)
-        if other is not None:
-            return Found(other.path, "external", where,
-                         version=str(other.version) if other.version is not None else "")
+    if inst is None:
+        unmanaged = _unmanaged(settings, request, where, on_path)
+        if unmanaged is not None:
+            return unmanaged
     if inst is None and install and request.is_download_request:
         from pyv.acquire.installer import install as install_pythons
         from pyv.choose.shims import ShimUpdates
@@ -122,7 +106,7 @@ def find_or_install(
         install_pythons(settings, [text], shims=ShimUpdates(settings), stderr=stderr, cwd=cwd)
         inst = installed(settings, request)
     if inst is None:
-        hint = f"run `{install_command(text)}`" if request.is_download_request \
+        hint = f"run {shown_command('pyv', 'install', text)}" if request.is_download_request \
             else "see `pyv list`"
         raise NotInstalled(f"Python {text} is not installed (set by {where})", hint)
     from pyv.choose.running import follows_minor, run_root
@@ -130,6 +114,27 @@ def find_or_install(
     root, follows = run_root(inst, follows_minor(request))
     return Found(root / inst.executable_rel, "managed", where, installation=inst,
                  follows_minor=follows, version=inst.version_str)
+
+
+def _unmanaged(settings: Settings, request: PythonRequest, where: str,
+               on_path: bool) -> Found | None:
+    """An interpreter pyv did not install for a version it has not: on PATH when
+    ``on_path``, else (opted in with ``external = true``) pyenv's, uv's, conda's or PATH's,
+    read-only."""
+    external = settings.external and request.is_download_request
+    if not (on_path or external):
+        return None  # and discovery (packaging, subprocess) stays unimported
+    from pyv.choose.discovery import find_external, find_on_path
+
+    hit, source = None, "system"
+    if on_path:
+        hit = find_on_path(settings, request, settings.environ)
+    if hit is None and external:
+        hit, source = find_external(settings, request, settings.environ), "external"
+    if hit is None:
+        return None
+    return Found(hit.path, source, where,
+                 version=str(hit.version) if hit.version is not None else "")
 
 
 def system_python(settings: Settings) -> Path:

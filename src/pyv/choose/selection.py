@@ -18,13 +18,20 @@ The shim (``shims/shim.sh``) implements the common cases of the same rules in
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.choose.resolve import NotInstalled as NotInstalled
-from pyv.core.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError, shown_command
+from pyv.core.errors import (
+    ExitCode,
+    InvalidRequest,
+    NotFound,
+    PyvError,
+    UsageError,
+    command_line,
+    shown_command,
+)
 from pyv.core.fsutil import nearest_existing_dir
 from pyv.core.locations import ALIASES, VERSION_FILES
 from pyv.core.records import record
@@ -274,7 +281,7 @@ def check_trust(settings: Settings, found: VersionFile) -> None:
         raise SelectionError(
             f"{inside[0].where}: {inside[0].text!r} would run a program from inside "
             f"{found.path.parent}, and that version file is not trusted",
-            f"if you trust it, run `pyv trust {shlex.quote(str(found.path.parent))}`",
+            f"if you trust it, run {shown_command('pyv', 'trust', str(found.path.parent))}",
         )
 
 
@@ -509,7 +516,8 @@ def resolve(
                     else "and the fallback setting is 'error'")
             print(f"warning: no installed Python satisfies requires-python "
                   f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
-                  f"(`pyv install '{hint.entries[0].text}'` installs one)", file=stderr)
+                  f"({shown_command('pyv', 'install', hint.entries[0].text)} installs one)",
+                  file=stderr)
     hit = _resolve_entries(settings, selection, name, env, install, stderr)
     if hit is not None:
         return hit
@@ -550,7 +558,7 @@ def _install_hint(name: str) -> str:
         return f"install that version with {shown_command('pyv', 'install', version)}"
     # Managed interpreters are externally managed (PEP 668): an environment it is.
     return ("install it into an environment, e.g. `pyv venv && .venv/bin/pip install "
-            f"{shown_command(name).strip('`')}`")
+            f"{command_line(name)}`")
 
 
 def _not_provided(settings: Settings, selection: Selection, name: str) -> PyvError:

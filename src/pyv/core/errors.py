@@ -51,15 +51,21 @@ class PyvError(Exception):
         return f"error: {text}"
 
 
-def shown_command(*argv: str) -> str:
-    """A command line for a message, in backticks, quoted so that pasting it runs it as shown.
+def command_line(*argv: str) -> str:
+    """A command line quoted so that pasting it runs it as shown: the one way pyv renders a
+    command it suggests.
 
     POSIX quoting: what bash, zsh and sh read, and fish and tcsh too for these arguments
     (single quotes, no newlines).
     """
     import shlex
 
-    return f"`{shlex.join(argv)}`"
+    return shlex.join(argv)
+
+
+def shown_command(*argv: str) -> str:
+    """:func:`command_line` in backticks, as messages and hints show a command."""
+    return f"`{command_line(*argv)}`"
 
 
 class UsageError(PyvError):

@@ -13,7 +13,7 @@ import functools
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +90,12 @@ def pid_alive(pid: int) -> bool:
 
 def current_umask() -> int:
     """The process's umask, read without changing it where the kernel tells (Linux 4.7+)."""
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status", encoding="ascii") as fh:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
             for line in fh:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)
-    mask = os.umask(0o022)
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it
     os.umask(mask)
     return mask
 
@@ -127,6 +127,15 @@ class Usage:
 
     def to_json(self) -> dict[str, int]:
         return {"bytes": self.bytes, "files": self.files}
+
+
+def total_usage(usages: Iterable[Usage]) -> Usage:
+    """The sum of several :class:`Usage` (the trees are disjoint: nothing counts twice)."""
+    total_bytes = total_files = 0
+    for usage in usages:
+        total_bytes += usage.bytes
+        total_files += usage.files
+    return Usage(total_bytes, total_files)
 
 
 def tree_usage(path: Path) -> Usage:

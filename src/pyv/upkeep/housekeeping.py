@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.core.fsutil import Usage, tree_usage
+from pyv.core.fsutil import Usage, total_usage, tree_usage
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -49,8 +49,7 @@ class DiskReport:
 
     @property
     def total(self) -> Usage:
-        return Usage(sum(i.usage.bytes for i in self.items),
-                     sum(i.usage.files for i in self.items))
+        return total_usage(i.usage for i in self.items)
 
     def to_json(self) -> dict[str, object]:
         return {"items": [i.to_json() for i in self.items], "total": self.total.to_json()}
@@ -197,8 +196,7 @@ class Outdated:
 
 def outdated(settings: Settings, host: Host | None = None) -> tuple[Outdated, ...]:
     """For each installed minor, the newest patch in the catalog when newer than installed."""
-    from pyv.acquire.catalog import load_catalog
-    from pyv.acquire.installer import _newest_for_minor
+    from pyv.acquire.catalog import load_catalog, newer_patch
     from pyv.acquire.store import newest_patches, user_store
     from pyv.core.platform import current_host
 
@@ -206,7 +204,7 @@ def outdated(settings: Settings, host: Host | None = None) -> tuple[Outdated, ..
     catalog = load_catalog(settings)
     result: list[Outdated] = []
     for minor, inst in sorted(newest_patches(user_store(settings).installations()).items()):
-        newer = _newest_for_minor(catalog, inst, host)
+        newer = newer_patch(catalog, inst.minor_key, inst.version, host)
         if newer is not None:
             result.append(Outdated(minor, str(inst.version), str(newer.version), newer.key))
     return tuple(result)
@@ -231,8 +229,7 @@ class CachePlan:
 
     @property
     def total(self) -> Usage:
-        return Usage(sum(e.usage.bytes for e in self.entries),
-                     sum(e.usage.files for e in self.entries))
+        return total_usage(e.usage for e in self.entries)
 
 
 def _wheel_cache(settings: Settings) -> Path:

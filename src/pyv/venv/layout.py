@@ -148,7 +148,7 @@ def report_lines(env: str, cwd: str, *, implementation: str, freethreaded: bool,
              f"{describe(implementation, freethreaded, version, executable)}{follow}"]
     if seeded:
         lines.append(f"Seeded: {', '.join(seeded)}")
-    from pyv.core.errors import shown_command
+    from pyv.core.errors import command_line
 
     if name:
         target: tuple[str, ...] = (name,)
@@ -157,5 +157,5 @@ def report_lines(env: str, cwd: str, *, implementation: str, freethreaded: bool,
     else:
         # A bare word would name an environment (`pyv activate astro2`): show a path.
         target = (shown if os.sep in shown else os.path.join(".", shown),)
-    lines.append(f"Activate with: {shown_command('pyv', 'activate', *target).strip('`')}")
+    lines.append(f"Activate with: {command_line('pyv', 'activate', *target)}")
     return lines

@@ -20,6 +20,7 @@ from pyv.acquire.archive.safety import (
 )
 from pyv.acquire.archive.writers import Writers, data_copier
 from pyv.core.errors import ArchiveError
+from pyv.core.fsutil import current_umask
 
 _FILE_FLAGS = (
     os.O_WRONLY | os.O_CREAT | os.O_EXCL
@@ -263,17 +264,3 @@ class Extractor:
             hardlinks=self.n_hardlinks,
             bytes=self.n_bytes,
         )
-
-
-def current_umask() -> int:
-    """The process umask, read without changing it where the kernel says it (Linux 4.7+)."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    umask = os.umask(0o022)  # elsewhere the only way to read it is to set it
-    os.umask(umask)
-    return umask

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names as mypy and readers see them; __getattr__ loads t
     from pyv.acquire.catalog.choice import (
         best_download,
         matching_downloads,
+        newer_patch,
     )
     from pyv.acquire.catalog.compact import (
         FORMAT,
@@ -65,7 +66,7 @@ if TYPE_CHECKING:  # the names as mypy and readers see them; __getattr__ loads t
     )
 
 _HOMES = {
-    "choice": ("best_download", "matching_downloads"),
+    "choice": ("best_download", "matching_downloads", "newer_patch"),
     "compact": (
         "FORMAT", "FORMAT_VERSION", "read_catalog_file", "read_catalog_header", "save_catalog",
     ),
@@ -103,6 +104,7 @@ __all__ = [
     "make_download",
     "matching_downloads",
     "merge_downloads",
+    "newer_patch",
     "now_iso",
     "parse_uv_json",
     "read_catalog_file",

@@ -9,7 +9,7 @@ from packaging.version import Version
 from pyv.acquire.catalog.model import ARCH_VARIANTS, Catalog, Download, cached_version
 from pyv.core.errors import NotFound, PlatformError
 from pyv.core.platform import Host, check_runs_on, glibc_floor
-from pyv.core.requests import IMPLEMENTATIONS, PythonRequest
+from pyv.core.requests import IMPLEMENTATIONS, PythonRequest, parse_request
 
 
 def _host_levels(host: Host) -> int:
@@ -195,6 +195,23 @@ def best_download(
         f"no build matches {request.raw} for {host.key}{_nearest_text(catalog, request, host)}",
         "see `pyv list` for what is available, or run `pyv update` to refresh the catalog",
     )
+
+
+def newer_patch(catalog: Catalog, minor_key: str, version: Version,
+                host: Host) -> Download | None:
+    """The newest build of an installed minor (``minor_key``, now at ``version``) when it is
+    newer: what ``pyv upgrade`` installs and ``pyv outdated`` lists. A pre-release is
+    offered only to a pre-release."""
+    candidates = [
+        # The key names the platform: the build it was installed for, whatever runs here.
+        d for d in matching_downloads(catalog, parse_request(minor_key), host,
+                                      all_platforms=True)
+        if d.minor_key == minor_key and (not d.version.is_prerelease or version.is_prerelease)
+    ]
+    if not candidates:
+        return None
+    best = max(candidates, key=lambda d: d.version)
+    return best if best.version > version else None
 
 
 def _raise_platform_error(

@@ -494,7 +494,7 @@ def upgrade(
     host: Host | None = None,
 ) -> list[InstallOutcome]:
     """Install the newest patch of each installed minor version (old patches are kept)."""
-    from pyv.acquire.catalog import load_catalog
+    from pyv.acquire.catalog import load_catalog, newer_patch
     from pyv.core.platform import current_host
     from pyv.core.requests import parse_request
 
@@ -518,7 +518,7 @@ def upgrade(
         if inst.minor_key in seen_minor:
             continue
         seen_minor.add(inst.minor_key)
-        newest = _newest_for_minor(catalog, inst, host)
+        newest = newer_patch(catalog, inst.minor_key, inst.version, host)
         if newest is None:
             continue
         current = store.get(newest.key)
@@ -533,20 +533,3 @@ def upgrade(
         repair_minor_links(settings, store)
         shims.commit([o.installation for o in outcomes])
     return outcomes
-
-
-def _newest_for_minor(catalog: Catalog, inst: Installation, host: Host) -> Download | None:
-    from pyv.acquire.catalog import matching_downloads
-    from pyv.core.requests import parse_request
-
-    request = parse_request(inst.minor_key)
-    candidates = [
-        d
-        for d in matching_downloads(catalog, request, host, all_platforms=True)
-        if d.minor_key == inst.minor_key
-        and (not d.version.is_prerelease or inst.version.is_prerelease)
-    ]
-    if not candidates:
-        return None
-    best = max(candidates, key=lambda d: d.version)
-    return best if best.version > inst.version else None

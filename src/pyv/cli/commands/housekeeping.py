@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.core.errors import ExitCode
+from pyv.core.errors import ExitCode, shown_command
 
 
 class DuCommand(Command):
@@ -78,7 +78,8 @@ class PruneCommand(Command):
             inst = cand.installation
             print(f"error: kept Python {inst.version} ({inst.key}): used by "
                          f"{', '.join(cand.users)}; remove or re-pin those first, or "
-                         f"`pyv uninstall --force {inst.key}`", file=ctx.stderr)
+                         f"{shown_command('pyv', 'uninstall', '--force', inst.key)}",
+                  file=ctx.stderr)
         return int(ExitCode.IN_USE) if plan.in_use else 0
 
 

@@ -180,7 +180,8 @@ def _list_external(ctx: Context, request: PythonRequest | None, as_json: bool) -
 class FindCommand(Command):
     """Print the path of the best interpreter for REQUEST: managed ones first, then PATH.
 
-    With no REQUEST, the one the current directory selects (.python-version …).
+    With no REQUEST, the one the current directory selects (.python-version …). The path
+    is the one a shim runs: a request without a patch goes through the minor link.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -203,7 +204,8 @@ def find_interpreter(
     ctx: Context, request_text: str | None, *, managed_only: bool
 ) -> tuple[Path, str, str]:
     """(path, version, "managed"|"environment"|"path") of the best interpreter for the
-    request (:func:`pyv.choose.resolve.find_or_install`, never installing)."""
+    request: what would run, as :func:`pyv.choose.resolve.find_or_install` (never installing)
+    decides it, so a minor request's path goes through the minor link as the shims' does."""
     from pyv.choose.resolve import find_or_install
     from pyv.core.requests import parse_request
 
@@ -219,7 +221,7 @@ def find_interpreter(
         except NotFound:
             continue
         if found.installation is not None:
-            return found.installation.executable, found.version, "managed"
+            return found.executable, found.version, "managed"
         if found.source == "environment":
             if found.executable.exists():
                 return found.executable, "", "environment"

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pyv.choose.resolve import Found
 from pyv.cli.base import Command, Context
-from pyv.core.errors import ExitCode, NotFound, PyvError
+from pyv.core.errors import ExitCode, NotFound, PyvError, shown_command
+from pyv.core.records import replace
+
+if TYPE_CHECKING:
+    from pyv.choose.selection import Resolution
 
 #: Files whose directory is a project's root: the search for ``.venv`` stops there.
 PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
@@ -26,17 +30,6 @@ class StaleEnvironment(PyvError):
     """The project's ``.venv`` was made from an interpreter the selection no longer names."""
 
     exit_code = ExitCode.NOT_FOUND
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """The interpreter chosen here: where it is, its version if known, and why."""
-
-    executable: Path
-    version: str
-    where: str
-    #: Set when the selection itself names an environment (``pyv pin`` of a named env).
-    env_dir: Path | None = None
 
 
 def project_environment(cwd: Path) -> Path | None:
@@ -50,39 +43,27 @@ def project_environment(cwd: Path) -> Path | None:
     return None
 
 
-def read_cfg(env: Path) -> dict[str, str]:
-    """``pyvenv.cfg`` as a dict (keys lower-cased); every venv tool writes ``key = value``."""
-    result: dict[str, str] = {}
-    try:
-        text = (env / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return result
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            result[key.strip().lower()] = value.strip()
-    return result
-
-
 def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def check_environment(env: Path, chosen: Chosen, recreate: str) -> None:
-    """Raise :class:`StaleEnvironment` unless ``env`` was made from ``chosen``'s minor and its
-    base interpreter is still there."""
-    cfg = read_cfg(env)
+def check_environment(env: Path, chosen: Found, recreate: str) -> None:
+    """Raise :class:`StaleEnvironment` (hinting ``recreate``, a shown command) unless ``env``
+    was made from ``chosen``'s minor and its base interpreter is still there."""
+    from pyv.venv.registry import read_pyvenv_cfg
+
+    cfg = read_pyvenv_cfg(env)
     # `python -m venv` and pyv write `version`, uv and virtualenv `version_info`.
     made_from = cfg.get("version") or cfg.get("version_info") or ""
     home = cfg.get("home", "")
     if (home and not Path(home).is_dir()) or not (env / "bin" / "python").exists():
         raise StaleEnvironment(
             f"{env} was made from Python {made_from or '?'} at {home or '?'}, which is no "
-            "longer there", f"recreate it with `{recreate}`")
+            "longer there", f"recreate it with {recreate}")
     if chosen.version and made_from and _minor(made_from) != _minor(chosen.version):
         raise StaleEnvironment(
             f"{env} was made from Python {made_from}, but Python {chosen.version} is selected "
-            f"(set by {chosen.where})", f"recreate it with `{recreate}`")
+            f"(set by {chosen.where})", f"recreate it with {recreate}")
 
 
 def _version_of(executable: Path) -> str:
@@ -119,12 +100,12 @@ class RunCommand(Command):
         if chosen is not None and chosen.env_dir is not None:
             env = chosen.env_dir
         elif env is not None and chosen is not None:
-            recreate = "pyv venv --clear"
+            again = ["pyv", "venv", "--clear"]
             if args.python is not None:
-                recreate += f" -p {shlex.quote(args.python)}"
+                again += ["-p", args.python]
             if env.parent != ctx.cwd:
-                recreate += f" {shlex.quote(str(env))}"
-            check_environment(env, chosen, recreate)
+                again.append(str(env))
+            check_environment(env, chosen, shown_command(*again))
         environ = dict(ctx.environ)
         if env is not None:
             bin_dir = env / "bin"
@@ -145,9 +126,10 @@ class RunCommand(Command):
                            exit_code=ExitCode.SHIM_NOT_INSTALLED) from None
 
     def _choose(self, text: str | None, install: bool, env: Path | None,
-                ctx: Context) -> Chosen | None:
-        """The interpreter for ``-p`` or this directory; None when nothing is selected and the
-        project's environment is the only choice."""
+                ctx: Context) -> Found | None:
+        """The interpreter for ``-p`` or this directory, its version filled in when it can be
+        known; None when nothing is selected and the project's environment is the only
+        choice. ``env_dir`` is set when the choice itself is an environment."""
         if text is not None:
             from pyv.choose.resolve import find_or_install
             from pyv.core.requests import parse_request
@@ -155,19 +137,25 @@ class RunCommand(Command):
             found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
                                     text=text, where="-p", install=install,
                                     stderr=ctx.status_stream, cwd=ctx.cwd)
-            version = found.version or _version_of(found.executable)
-            return Chosen(found.executable, version, "-p", found.env_dir)
+            if found.env_dir is None and not found.version:
+                found = replace(found, version=_version_of(found.executable))
+            return found
         from pyv.choose.selection import resolve, select
 
         if env is not None and select(ctx.settings, ctx.cwd, ctx.environ).origin.kind in (
                 "fallback", "pyproject"):
             return None  # no pin: the project's environment is what this directory uses
-        hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, auto_install=install,
-                      stderr=ctx.status_stream)
-        if hit.installation is not None:
-            version = hit.installation.version_str
-        elif hit.env_dir is not None:
-            version = ""
-        else:
-            version = _version_of(hit.path)
-        return Chosen(hit.path, version, hit.entry.where, hit.env_dir)
+        return _found_of(resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
+                                 auto_install=install, stderr=ctx.status_stream))
+
+
+def _found_of(hit: Resolution) -> Found:
+    """The selection's answer for ``python`` as a :class:`Found`, its version filled in."""
+    if hit.installation is not None:
+        return Found(hit.path, "managed", hit.entry.where, installation=hit.installation,
+                     version=hit.installation.version_str)
+    if hit.env_dir is not None:
+        return Found(hit.path, "environment", hit.entry.where, env_dir=hit.env_dir)
+    kind = hit.entry.request.kind  # the rest came from PATH, a path, or (opted in) elsewhere
+    source = kind if kind in ("system", "path") else "external"
+    return Found(hit.path, source, hit.entry.where, version=_version_of(hit.path))

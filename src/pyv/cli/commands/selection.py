@@ -42,7 +42,8 @@ def _resolved(ctx: Context, text: str, request: PythonRequest) -> str:
     found = installed(ctx.settings, request)
     if found is None:
         raise NotFound(f"Python {text} is not installed, so it resolves to no exact version",
-                       f"install it first (`pyv install {text}`), or pin without --resolved")
+                       f"install it first ({shown_command('pyv', 'install', text)}), or pin "
+                       "without --resolved")
     suffix = ("t" if found.freethreaded else "") + ("d" if found.debug else "")
     prefix = "" if found.implementation == "cpython" else f"{found.implementation}@"
     return f"{prefix}{found.version_str}{suffix}"
@@ -127,7 +128,7 @@ class PinCommand(Command):
                 ctx.warn(_missing_pin_warning(ctx, text, request))
             elif request.kind == "name" and not (ctx.settings.envs_dir / text).is_dir():
                 ctx.warn(f"there is no environment named {text!r} yet; "
-                         f"create it with `pyv venv --name {text}`")
+                         f"create it with {shown_command('pyv', 'venv', '--name', text)}")
         if args.json:
             ctx.emit_json({"path": str(target), "requests": args.requests})
         else:
@@ -272,9 +273,9 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
-            from pyv.choose.resolve import install_command
+            from pyv.core.errors import command_line
 
-            row["install"] = install_command(entry.text)
+            row["install"] = command_line("pyv", "install", entry.text)
         return row
     if hit is None:
         row["status"] = "no-python"
