@@ -70,10 +70,11 @@ def _wait(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
 
 #: Run by the interpreter ``bin/pip3``'s launcher starts (as ``sitecustomize``, from the
 #: probe directory on ``PYTHONPATH``): it checks that this is the installation's own
-#: interpreter and that it imports pip, then ends the process before pip's command line,
-#: which is most of pip and ~1.5 s of CPU compiled from source, is imported. Written for
-#: every Python 3 (no f-strings). Site catches an exception from sitecustomize and runs
-#: on, so every way out is an explicit ``os._exit``.
+#: interpreter and that pip is on its path, then ends the process before pip is imported:
+#: pip's command line is ~1.5 s of CPU compiled from source, and even ``import pip`` compiles
+#: ``typing``. Written for every Python 3 (no f-strings, no imports beyond ``os`` and ``sys``,
+#: which the interpreter has already loaded). Site catches an exception from sitecustomize
+#: and runs on, so every way out is an explicit ``os._exit``.
 _PIP_PROBE = """\
 import os, sys
 expected = os.environ.get("PYV_SMOKE_PREFIX", "")
@@ -86,23 +87,21 @@ if not ours:
                      % (sys.executable or sys.prefix))
     sys.stderr.flush()
     os._exit(3)
-try:
-    import pip
-    version = getattr(pip, "__version__", "")
-except BaseException as exc:
-    sys.stderr.write("%s: %s\\n" % (type(exc).__name__, exc))
-    sys.stderr.flush()
-    os._exit(4)
-sys.stdout.write("pip %s\\n" % version)
-sys.stdout.flush()
-os._exit(0)
+for entry in sys.path:
+    if entry and os.path.isfile(os.path.join(entry, "pip", "__init__.py")):
+        sys.stdout.write("pip in %s\\n" % entry)
+        sys.stdout.flush()
+        os._exit(0)
+sys.stderr.write("%s finds no pip package on its path\\n" % (sys.executable or "it"))
+sys.stderr.flush()
+os._exit(4)
 """
 
 
 class SmokeTest:
     """The new interpreter importing the modules most often broken by a bad build, and
     ``bin/pip3 --version`` where the installation has one (proving its launcher runs the
-    installation's own interpreter, which can import pip), started in the background so
+    installation's own interpreter, which finds pip), started in the background so
     the installer can prepare the shims meanwhile.
 
     ``scratch``: a directory for the pip probe (default: the system's temporary one).
