@@ -225,8 +225,13 @@ def _gzip_chunks(stream: BinaryIO) -> Iterator[bytes]:
 _DONE = object()
 
 
-def _prefetch(chunks: Iterator[bytes], depth: int = 8) -> Iterator[bytes]:
-    """Run ``chunks`` in a worker thread, ``depth`` items ahead of the consumer."""
+def _prefetch(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """Run ``chunks`` in a worker thread, ``depth`` items ahead of the consumer.
+
+    The consumer (header decoding) is faster than the inflate, so the queue is mostly
+    empty; it fills only while the writers hold the consumer back, and then each item
+    (up to 1 MiB) is memory held for nothing.
+    """
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
