@@ -171,6 +171,15 @@ def test_smoke_test_checks_pip_without_running_pip(tmp_path: Path) -> None:
     assert not list((tmp_path / "tree/lib").rglob("pip/__pycache__"))
 
 
+def test_smoke_test_probe_outside_a_scratch_path_with_a_path_separator(tmp_path: Path) -> None:
+    """PYTHONPATH would split ``a:b``: the probe goes elsewhere and still ends pip3 early."""
+    exe = _venv_installation(tmp_path)
+    scratch = tmp_path / "a:b"
+    scratch.mkdir()
+    SmokeTest(exe, scratch=scratch).result()
+    assert list(scratch.iterdir()) == []
+
+
 def test_smoke_test_fails_when_pip3_runs_another_interpreter(tmp_path: Path) -> None:
     exe = _venv_installation(tmp_path)
     pip = exe.parent / "pip3"

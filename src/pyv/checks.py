@@ -143,6 +143,8 @@ class SmokeTest:
         """The environment of ``pip3 --version``: the probe on its path, none of the user's
         ``PYTHON*``/``PIP_*`` settings (a launcher cannot pass ``-E -s`` on), no user
         site-packages and no bytecode left behind (compiling is --compile-bytecode's)."""
+        if scratch is not None and os.pathsep in os.fspath(scratch):
+            scratch = None  # PYTHONPATH would split it: the system's temporary directory
         try:
             self._probe = tempfile.mkdtemp(prefix="pyv-smoke-", dir=scratch)
             with open(os.path.join(self._probe, "sitecustomize.py"), "w",
