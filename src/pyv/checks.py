@@ -70,18 +70,22 @@ def _wait(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
 
 #: Run by the interpreter ``bin/pip3``'s launcher starts (as ``sitecustomize``, from the
 #: probe directory on ``PYTHONPATH``): it checks that this is the installation's own
-#: interpreter and that pip is on its path, then ends the process before pip is imported:
-#: pip's command line is ~1.5 s of CPU compiled from source, and even ``import pip`` compiles
-#: ``typing``. Written for every Python 3 (no f-strings, no imports beyond ``os`` and ``sys``,
-#: which the interpreter has already loaded). Site catches an exception from sitecustomize
-#: and runs on, so every way out is an explicit ``os._exit``.
+#: interpreter (by its prefix, or its executable's directory) and that pip is on its path,
+#: then ends the process before pip is imported: pip's command line is ~1.5 s of CPU
+#: compiled from source, and even ``import pip`` compiles ``typing``. Written for every
+#: Python 3 (no f-strings, nothing beyond ``os`` and ``sys``, which the interpreter has
+#: already loaded). Site catches an exception from sitecustomize and runs on, so every way
+#: out is an explicit ``os._exit``.
 _PIP_PROBE = """\
 import os, sys
 expected = os.environ.get("PYV_SMOKE_PREFIX", "")
-try:
-    ours = os.path.samefile(sys.prefix, expected)
-except (OSError, ValueError):
-    ours = False
+def same(path, other):
+    try:
+        return bool(path) and os.path.samefile(path, other)
+    except (OSError, ValueError):
+        return False
+ours = same(sys.prefix, expected) or same(
+    os.path.dirname(os.path.realpath(sys.executable or "")), os.path.join(expected, "bin"))
 if not ours:
     sys.stderr.write("its launcher started %s, not this installation's interpreter\\n"
                      % (sys.executable or sys.prefix))
