@@ -977,7 +977,7 @@ def test_a_tar_gz_extracts_without_importing_tarfile_or_zipfile(tmp_path: Path) 
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from pyv.archive import extract_archive\n"
+        f"from {extract_archive.__module__} import extract_archive\n"
         f"with open({str(built.path)!r}, 'rb') as fh:\n"
         f"    extract_archive(fh, 'tar.gz', Path({str(tmp_path / 'out')!r}), root='python')\n"
         "print(sorted({'tarfile', 'zipfile'} & set(sys.modules)))\n"
