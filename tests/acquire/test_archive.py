@@ -10,6 +10,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 import zipfile
 from collections.abc import Iterable
@@ -973,3 +974,22 @@ def test_reader_views_skips_and_unreads_across_chunks() -> None:
     reader.unread(b"hi")
     assert reader.tell() == 7 and reader.read(3) == b"hij"
     assert bytes(reader.read_view(1)) == b"" and reader.skip(10) == 0
+
+
+def test_a_tar_gz_extracts_without_importing_tarfile_or_zipfile(tmp_path: Path) -> None:
+    """Every install pays the import of what extracting its archive needs, and no more:
+    pyv decodes tar headers itself (``tarfile`` only for sparse members) and a zip
+    reader has no business in a tar extraction."""
+    built = build_synthetic_archive(tmp_path / "a", (3, 12, 4))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        f"from {extract_archive.__module__} import extract_archive\n"
+        f"with open({str(built.path)!r}, 'rb') as fh:\n"
+        f"    extract_archive(fh, 'tar.gz', Path({str(tmp_path / 'out')!r}), root='python')\n"
+        "print(sorted({'tarfile', 'zipfile'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
+    assert (tmp_path / "out/bin").is_dir()

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import sysconfig
 import time
+import venv
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pyv.acquire.checks import SmokeTest, compile_bytecode
+from pyv.acquire.shebangs import launcher_lines
 from pyv.core.errors import PyvError
 
 
@@ -126,8 +129,10 @@ def test_smoke_test_runs_pip_launcher(tmp_path: Path) -> None:
 def test_smoke_test_ignores_python_and_pip_settings(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     exe = _standin(tmp_path / "bin/python3.12", "exit 0\n")
-    _standin(tmp_path / "bin/pip3", '[ -z "$PYTHONPATH$PIP_CONFIG_FILE" ] || exit 9\n'
-             '[ "$PYTHONDONTWRITEBYTECODE" = 1 ] || exit 8\n')
+    _standin(tmp_path / "bin/pip3", 'case "$PYTHONPATH" in *elsewhere*) exit 9;; esac\n'
+             '[ -z "$PIP_CONFIG_FILE" ] || exit 9\n'
+             '[ "$PYTHONDONTWRITEBYTECODE" = 1 ] || exit 8\n'
+             '[ "$PYTHONNOUSERSITE" = 1 ] || exit 7\n')
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     monkeypatch.setenv("PIP_CONFIG_FILE", "/nonexistent/pip.conf")
     SmokeTest(exe).result()
@@ -135,3 +140,64 @@ def test_smoke_test_ignores_python_and_pip_settings(tmp_path: Path,
 
 def test_smoke_test_without_pip(tmp_path: Path) -> None:
     SmokeTest(_standin(tmp_path / "bin/python3.12", "exit 0\n")).result()
+
+
+def _venv_installation(tmp_path: Path, *, pip: bool = True) -> Path:
+    """A real interpreter whose ``sys.prefix`` is its tree (a venv of the running Python),
+    with a ``bin/pip3`` in the relocatable launcher form whose own code must never run."""
+    tree = tmp_path / "tree"
+    venv.create(tree, symlinks=True, with_pip=False)
+    exe = tree / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    assert exe.exists()
+    if pip:
+        site = Path(sysconfig.get_path("purelib", vars={"base": str(tree)}))
+        (site / "pip").mkdir(parents=True)
+        (site / "pip/__init__.py").write_text('__version__ = "99.1"\n')
+    body = "raise SystemExit('pip3 ran its own code: the smoke test imported all of pip')\n"
+    script = tree / "bin/pip3"
+    script.write_bytes(b"#!/bin/sh\n" + launcher_lines(exe.name) + body.encode())
+    script.chmod(0o755)
+    return exe
+
+
+def test_smoke_test_checks_pip_without_running_pip(tmp_path: Path) -> None:
+    """The launcher is run for real, but the probe ends the process once the interpreter
+    it started has imported pip: pip's command line (and its ~1.5 s of CPU) never runs."""
+    exe = _venv_installation(tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    SmokeTest(exe, scratch=scratch).result()
+    assert list(scratch.iterdir()) == []  # the probe is gone
+    assert not list((tmp_path / "tree/lib").rglob("pip/__pycache__"))
+
+
+def test_smoke_test_probe_outside_a_scratch_path_with_a_path_separator(tmp_path: Path) -> None:
+    """PYTHONPATH would split ``a:b``: the probe goes elsewhere and still ends pip3 early."""
+    exe = _venv_installation(tmp_path)
+    scratch = tmp_path / "a:b"
+    scratch.mkdir()
+    SmokeTest(exe, scratch=scratch).result()
+    assert list(scratch.iterdir()) == []
+
+
+def test_smoke_test_fails_when_pip3_runs_another_interpreter(tmp_path: Path) -> None:
+    exe = _venv_installation(tmp_path)
+    pip = exe.parent / "pip3"
+    pip.write_text(f"#!{sys.executable}\nraise SystemExit(2)\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with pytest.raises(PyvError) as info:
+        SmokeTest(exe, scratch=scratch).result()
+    assert info.value.message == (
+        f"the smoke test's {pip} --version failed (exit 3): its launcher started "
+        f"{sys.executable}, not this installation's interpreter"
+    )
+    assert list(scratch.iterdir()) == []
+
+
+def test_smoke_test_fails_when_pip_does_not_import(tmp_path: Path) -> None:
+    exe = _venv_installation(tmp_path, pip=False)
+    with pytest.raises(PyvError) as info:
+        SmokeTest(exe).result()
+    assert info.value.message.endswith(
+        f"pip3 --version failed (exit 4): {exe} finds no pip package on its path")

@@ -8,9 +8,11 @@ otherwise keep the wait going long after the child itself was killed.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +20,10 @@ from pyv.core.errors import ExitCode, PyvError, from_os_error
 
 __all__ = ["SMOKE_IMPORTS", "SmokeTest", "compile_bytecode"]
 
-SMOKE_IMPORTS = "import sys, ssl, sqlite3, zlib"
+#: The extension modules a build that does not suit the system breaks (OpenSSL, SQLite,
+#: zlib). Their pure-Python wrappers (``ssl``, ``sqlite3``) come from the same verified
+#: archive; importing them would only compile ~20 modules from source on every install.
+SMOKE_IMPORTS = "import sys, _ssl, _sqlite3, zlib"
 
 
 def _first_line(*texts: str) -> str:
@@ -63,33 +68,70 @@ def _wait(process: subprocess.Popen[str], deadline: float) -> tuple[str, str]:
         raise
 
 
+#: Run by the interpreter ``bin/pip3``'s launcher starts (as ``sitecustomize``, from the
+#: probe directory on ``PYTHONPATH``): it checks that this is the installation's own
+#: interpreter (by its prefix, or its executable's directory) and that pip is on its path,
+#: then ends the process before pip is imported: pip's command line is ~1.5 s of CPU
+#: compiled from source, and even ``import pip`` compiles ``typing``. Written for every
+#: Python 3 (no f-strings, nothing beyond ``os`` and ``sys``, which the interpreter has
+#: already loaded). Site catches an exception from sitecustomize and runs on, so every way
+#: out is an explicit ``os._exit``.
+_PIP_PROBE = """\
+import os, sys
+expected = os.environ.get("PYV_SMOKE_PREFIX", "")
+def same(path, other):
+    try:
+        return bool(path) and os.path.samefile(path, other)
+    except (OSError, ValueError):
+        return False
+ours = same(sys.prefix, expected) or same(
+    os.path.dirname(os.path.realpath(sys.executable or "")), os.path.join(expected, "bin"))
+if not ours:
+    sys.stderr.write("its launcher started %s, not this installation's interpreter\\n"
+                     % (sys.executable or sys.prefix))
+    sys.stderr.flush()
+    os._exit(3)
+for entry in sys.path:
+    if entry and os.path.isfile(os.path.join(entry, "pip", "__init__.py")):
+        sys.stdout.write("pip in %s\\n" % entry)
+        sys.stdout.flush()
+        os._exit(0)
+sys.stderr.write("%s finds no pip package on its path\\n" % (sys.executable or "it"))
+sys.stderr.flush()
+os._exit(4)
+"""
+
+
 class SmokeTest:
     """The new interpreter importing the modules most often broken by a bad build, and
     ``bin/pip3 --version`` where the installation has one (proving its launcher runs the
-    installation's own interpreter), started in the background so the installer can
-    prepare the shims meanwhile."""
+    installation's own interpreter, which finds pip), started in the background so
+    the installer can prepare the shims meanwhile.
+
+    ``scratch``: a directory for the pip probe (default: the system's temporary one).
+    """
 
     _HINT = "the build may not suit this system; try another version or report it"
 
-    def __init__(self, python: Path, *, timeout: float = 60.0) -> None:
+    def __init__(self, python: Path, *, timeout: float = 60.0,
+                 scratch: Path | None = None) -> None:
         self.python = python
         self.timeout = timeout
         self._deadline = time.monotonic() + timeout
         self._processes: list[tuple[str, subprocess.Popen[str]]] = []
+        self._probe: str | None = None
+        tree = python.parent.parent
         pip = python.parent / "pip3"
-        # A launcher cannot pass -E -s on: the user's PYTHON*/PIP_* settings are left out,
-        # and pip leaves no bytecode behind (compiling is --compile-bytecode's choice).
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
         imports = [os.fspath(python), "-E", "-s", "-c", SMOKE_IMPORTS]
         commands: list[tuple[str, list[str], dict[str, str] | None]] = [
             (f"the smoke test of {python}", imports, None)
         ]
         if pip.is_file():
             commands.append((f"the smoke test's {pip} --version", [os.fspath(pip), "--version"],
-                             env | {"PYTHONDONTWRITEBYTECODE": "1"}))
+                             self._pip_env(tree, scratch)))
         # The bytecode they leave in the tree must not be writable by others, whatever the
         # umask; a tree opened to a group store's group (setgid) keeps group write.
-        umask = 0o002 if _setgid(python.parent.parent) else 0o022
+        umask = 0o002 if _setgid(tree) else 0o022
         for what, argv, run_env in commands:
             try:
                 self._processes.append((what, _start(argv, umask=umask, env=run_env)))
@@ -100,6 +142,28 @@ class SmokeTest:
                     self._HINT,
                     exit_code=ExitCode.FAILURE,
                 ) from None
+
+    def _pip_env(self, tree: Path, scratch: Path | None) -> dict[str, str]:
+        """The environment of ``pip3 --version``: the probe on its path, none of the user's
+        ``PYTHON*``/``PIP_*`` settings (a launcher cannot pass ``-E -s`` on), no user
+        site-packages and no bytecode left behind (compiling is --compile-bytecode's)."""
+        if scratch is not None and os.pathsep in os.fspath(scratch):
+            scratch = None  # PYTHONPATH would split it: the system's temporary directory
+        try:
+            self._probe = tempfile.mkdtemp(prefix="pyv-smoke-", dir=scratch)
+            with open(os.path.join(self._probe, "sitecustomize.py"), "w",
+                      encoding="utf-8") as fh:
+                fh.write(_PIP_PROBE)
+        except OSError as exc:
+            self.cancel()
+            raise from_os_error(exc, "preparing the smoke test of pip3") from None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+        return env | {
+            "PYTHONPATH": self._probe,
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYV_SMOKE_PREFIX": os.fspath(tree),
+        }
 
     def result(self) -> None:
         """Wait for the test; :class:`PyvError` if it failed or did not finish in time."""
@@ -130,6 +194,9 @@ class SmokeTest:
         processes, self._processes = self._processes, []
         for _, process in processes:
             _kill_group(process)
+        if self._probe is not None:
+            shutil.rmtree(self._probe, ignore_errors=True)
+            self._probe = None
 
 
 def _setgid(path: Path) -> bool:

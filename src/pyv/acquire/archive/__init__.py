@@ -57,10 +57,7 @@ def extract_archive(
     """
     # The readers are imported here: pyv.acquire.archive.safety, which the wheel installer
     # uses, must not cost it the decompressors' and tarfile's imports.
-    from pyv.acquire.archive.decompress import decoded_chunks
     from pyv.acquire.archive.stream import Corrupt
-    from pyv.acquire.archive.tar import extract_tar
-    from pyv.acquire.archive.zip import extract_zip
 
     label = name or "the archive"
     if archive_format not in FORMATS:
@@ -73,8 +70,13 @@ def extract_archive(
         os.makedirs(dest, exist_ok=True)
         extractor = Extractor(dest, root, label, max_bytes=max_bytes, group=group)
         if archive_format == "zip":
+            from pyv.acquire.archive.zip import extract_zip
+
             extract_zip(stream, dest, extractor)
         else:
+            from pyv.acquire.archive.decompress import decoded_chunks
+            from pyv.acquire.archive.tar import extract_tar
+
             extract_tar(decoded_chunks(stream, archive_format, label), extractor)
         return extractor.finish()
     except UnsafeMember as exc:

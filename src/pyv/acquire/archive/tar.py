@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import tarfile
 from collections.abc import Iterator
-from typing import IO, Callable, cast
+from typing import IO, TYPE_CHECKING, Callable, cast
 
 from pyv.acquire.archive.extractor import Extractor
 from pyv.acquire.archive.safety import (
@@ -24,6 +23,9 @@ from pyv.acquire.archive.tar_headers import (
     TarHeaders,
 )
 from pyv.acquire.archive.writers import write_all
+
+if TYPE_CHECKING:
+    import tarfile
 
 #: Regular files up to this size are written by worker threads: creating ~1,000 small
 #: files is what extraction spends its time on, and ``open``/``write``/``close`` release
@@ -48,6 +50,8 @@ def extract_tar(chunks: Iterator[bytes], ex: Extractor) -> None:
 
 def _extract_tar_with_tarfile(reader: SequentialReader, ex: Extractor) -> None:
     """The rest of the archive, from the reader's position, decoded by ``tarfile``."""
+    import tarfile
+
     try:
         tar = tarfile.TarFile(
             fileobj=cast("IO[bytes]", reader), mode="r", encoding="utf-8", errors="surrogateescape"
@@ -110,7 +114,7 @@ def _tar_copier(
 ) -> Callable[[int], int]:
     def copy(fd: int) -> int:
         if m.sparse is not None:
-            assert tar is not None and isinstance(m, tarfile.TarInfo)
+            assert tar is not None  # only tarfile's members are sparse
             src = tar.extractfile(m)
             assert src is not None
             with src:

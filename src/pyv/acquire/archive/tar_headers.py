@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import tarfile
 import zlib
 from collections.abc import Iterator
 
 from pyv.acquire.archive.stream import Corrupt, SequentialReader
 
-BLOCK = tarfile.BLOCKSIZE
+# The tar format's typeflags, as ``tarfile`` names them (its import, ~2 ms, is left to
+# the sparse members only it decodes).
+REGTYPE, AREGTYPE, CONTTYPE = b"0", b"\0", b"7"
+LNKTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE = b"1", b"2", b"3", b"4", b"5", b"6"
+XHDTYPE, XGLTYPE, SOLARIS_XHDTYPE = b"x", b"g", b"X"
+GNUTYPE_LONGNAME, GNUTYPE_LONGLINK, GNUTYPE_SPARSE = b"L", b"K", b"S"
+
+BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 #: Member types whose data follows the header (tarfile also skips data of unknown types).
-REGULAR_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
-_KNOWN_TYPES = (
-    *REGULAR_TYPES, tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.DIRTYPE,
-    tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE,
-)
-_PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
+REGULAR_TYPES = (REGTYPE, AREGTYPE, CONTTYPE)
+_KNOWN_TYPES = (*REGULAR_TYPES, LNKTYPE, SYMTYPE, DIRTYPE, CHRTYPE, BLKTYPE, FIFOTYPE)
+_PAX_TYPES = (XHDTYPE, SOLARIS_XHDTYPE)
 #: GNU long names and pax records are names, not data: a bound keeps a hostile
 #: header from claiming gigabytes of memory.
 _MAX_EXTENDED = 1 << 20
@@ -142,7 +145,7 @@ class TarHeaders:
             if size < 0:
                 raise Corrupt("a tar header has a negative size")
             if kind in _PAX_TYPES or kind in (
-                tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK
+                XGLTYPE, GNUTYPE_LONGNAME, GNUTYPE_LONGLINK
             ):
                 if size > _MAX_EXTENDED:
                     raise Corrupt("a tar extended header is implausibly large")
@@ -152,24 +155,24 @@ class TarHeaders:
                     raise Corrupt("the tar data ends inside an extended header")
                 data = data[:size]
                 # When headers repeat, the first one wins (as with tarfile).
-                if kind == tarfile.GNUTYPE_LONGNAME:
+                if kind == GNUTYPE_LONGNAME:
                     if name is None:
                         name = _nts(data)
-                elif kind == tarfile.GNUTYPE_LONGLINK:
+                elif kind == GNUTYPE_LONGLINK:
                     if linkname is None:
                         linkname = _nts(data)
                 else:
-                    target = self.global_pax if kind == tarfile.XGLTYPE else pax
+                    target = self.global_pax if kind == XGLTYPE else pax
                     for key, value in _pax_records(data):
                         if key.startswith("GNU.sparse."):
-                            kind = tarfile.GNUTYPE_SPARSE
-                        elif kind == tarfile.XGLTYPE:
+                            kind = GNUTYPE_SPARSE
+                        elif kind == XGLTYPE:
                             target[key] = value
                         else:
                             target.setdefault(key, value)
-                if kind != tarfile.GNUTYPE_SPARSE:
+                if kind != GNUTYPE_SPARSE:
                     continue
-            if kind == tarfile.GNUTYPE_SPARSE:
+            if kind == GNUTYPE_SPARSE:
                 reader.unread(b"".join(seen))
                 raise NeedsTarfile
             return self._member(block, kind, size, name, linkname, pax)
@@ -181,8 +184,8 @@ class TarHeaders:
         if self.global_pax:
             pax = {**self.global_pax, **pax}
         own_name = _nts(block[0:100])
-        if kind == tarfile.AREGTYPE and own_name.endswith("/"):
-            kind = tarfile.DIRTYPE  # the old V7 way of storing a directory
+        if kind == AREGTYPE and own_name.endswith("/"):
+            kind = DIRTYPE  # the old V7 way of storing a directory
         if name is None:
             if "path" in pax:
                 name = pax["path"].decode("utf-8", "surrogateescape").rstrip("/")
@@ -195,7 +198,7 @@ class TarHeaders:
                 _nts(block[157:257]) if raw_link is None
                 else raw_link.decode("utf-8", "surrogateescape")
             )
-        if kind == tarfile.DIRTYPE:
+        if kind == DIRTYPE:
             name = name.rstrip("/")
         mtime: float = _number(block[136:148])
         if pax:

@@ -320,7 +320,7 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
     from pyv.acquire.checks import SmokeTest
     from pyv.acquire.store import read_installation
 
-    test = SmokeTest(tree / exe_rel)
+    test = SmokeTest(tree / exe_rel, scratch=tree.parent)  # the staging directory
     prepared = False
     try:
         # Only for the user's own store: the one every rehash reads (a --store elsewhere may
