@@ -23,6 +23,9 @@ from pyv.settings import Settings
 #: Plain JSON: gzip would save ~800 kB on disk (the wheel is compressed anyway) but
 #: costs ~3 ms of every load, a quarter of the total.
 BUNDLED_CATALOG = Path(__file__).parent.parent / "data" / "catalog.json"
+#: ``pyv list --all-platforms --all-versions`` of the bundled catalog, precomputed with it
+#: (:func:`pyv.cli.commands.listing.whole_catalog_listing`) for :mod:`pyv.cli.fast`.
+BUNDLED_LISTING = BUNDLED_CATALOG.parent / "listing.txt"
 #: The file name ``pyv update`` writes under ``settings.catalog_dir``.
 REFRESHED_NAME = "catalog.json"
 
