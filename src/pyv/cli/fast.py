@@ -70,8 +70,8 @@ def _find(words: list[str], environ: Mapping[str, str]) -> int | None:
     """``pyv find REQUEST [--managed-only]`` for an installed version (found before PATH,
     so ``--managed-only`` changes nothing)."""
     request = [w for w in words if w != "--managed-only"]
-    if len(request) != 1 or request[0].startswith("-"):
-        return None
+    if len(request) != 1 or request[0].startswith("-") or request[0] != request[0].lower():
+        return None  # (rehash writes lower-case spellings; a file system may ignore case)
     home = _home(environ)
     if home is None:
         return None
