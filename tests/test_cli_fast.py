@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fixtures_venv import HOST_PLATFORM, ManagedPython, add_installation
-from pyv import shims
+from pyv import locking, shims
 from pyv.catalog import loading
 from pyv.cli import fast
 from pyv.cli.commands.listing import whole_catalog_listing
@@ -28,10 +28,12 @@ VERSION = ".".join(map(str, sys.version_info[:3]))
 
 @pytest.fixture(autouse=True)
 def only_pyv_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As users run pyv: no PYV_* setting but PYV_HOME (the suite sets a few)."""
+    """As users run pyv: no PYV_* setting but PYV_HOME (the suite sets a few). The full
+    path run in-process with -q silences lock notices for the process: undone after."""
     for name in list(os.environ):
         if name.startswith("PYV_") and name != "PYV_HOME":
             monkeypatch.delenv(name)
+    monkeypatch.setattr(locking, "_notices", [locking._notices[0]])
 
 
 def _rehash() -> None:
