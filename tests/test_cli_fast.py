@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from fixtures_venv import HOST_PLATFORM, ManagedPython, add_installation
-from pyv import locking, shims
-from pyv.catalog import loading
+from pyv.acquire.catalog import loading
 from pyv.cli import fast
 from pyv.cli.commands.listing import whole_catalog_listing
 from pyv.cli.entry import GLOBAL_FLAGS
 from pyv.cli.main import main as full_main
-from pyv.settings import load_settings
+from pyv.core import locking, shims
+from pyv.core.settings import load_settings
 from pyv.venv import index_reader
 
 REAL_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"

@@ -37,14 +37,14 @@ print(json.dumps({"code": code, "loaded": loaded, "err": text}))
 DOWNLOAD_STACK = ("httpx", "tqdm", "httpcore", "anyio", "h11", "certifi", "ssl")
 #: Never on a command that only reads the store, the version files or PATH.
 NOT_ON_HOT_PATHS = (
-    *DOWNLOAD_STACK, "packaging.specifiers", "packaging.tags", "pyv.catalog", "pyv.installer",
-    "pyv.download", "pyv.archive", "pyv.update", "pyv.mirror", "platform", "tomllib",
+    *DOWNLOAD_STACK, "packaging.specifiers", "packaging.tags", "pyv.acquire.catalog", "pyv.acquire.installer",
+    "pyv.acquire.download", "pyv.acquire.archive", "pyv.acquire.update", "pyv.acquire.mirror", "platform", "tomllib",
 )
 
 
 #: Standard-library modules the read-only commands never need: deleting trees (shutil, which
 #: pulls bz2/lzma) and writing install records (datetime) belong to the commands that do them;
-#: their records are built without dataclasses (and its inspect): see pyv.records.
+#: their records are built without dataclasses (and its inspect): see pyv.core.records.
 NOT_ON_READ_PATHS = ("shutil", "bz2", "lzma", "datetime", "dataclasses", "inspect")
 #: The commands that only read the store, the version files or PATH.
 READ_COMMANDS = [("find", "3.12"), ("find",), ("which", "python"), ("version",), ("pin",),
@@ -83,7 +83,7 @@ def test_hot_commands_stay_light(args: tuple[str, ...]) -> None:
     budget = NOT_ON_HOT_PATHS
     if args[0] == "find" and data["code"] == 3:
         # Nothing found: the error reads the catalog to hint only an install that can work.
-        budget = tuple(n for n in NOT_ON_HOT_PATHS if n != "pyv.catalog")
+        budget = tuple(n for n in NOT_ON_HOT_PATHS if n != "pyv.acquire.catalog")
     assert _loaded(data, budget) == [], data
     loaded = data["loaded"]
     assert isinstance(loaded, list)
@@ -113,7 +113,7 @@ def test_version_loads_only_the_entry_point() -> None:
 
 #: All that ``pyv find REQUEST`` (an installed version) and the whole-catalog listing load
 #: of pyv: they answer from the shims' index and the precomputed listing (pyv.cli.fast).
-FAST_PATH_MODULES = ["pyv", "pyv.cli", "pyv.cli.entry", "pyv.cli.fast", "pyv.locations",
+FAST_PATH_MODULES = ["pyv", "pyv.cli", "pyv.cli.entry", "pyv.cli.fast", "pyv.core.locations",
                      "pyv.venv", "pyv.venv.index_reader"]
 #: ... and none of what the full command line costs.
 NOT_ON_FAST_PATHS = ("argparse", "re", "typing", "dataclasses", "pathlib", "enum", "json",
@@ -126,8 +126,8 @@ NOT_ON_FAST_PATHS = ("argparse", "re", "typing", "dataclasses", "pathlib", "enum
     ("list", "--all-versions", "--all-platforms", "-q"),
 ])
 def test_find_and_the_whole_catalog_load_only_the_fast_path(args, managed_python):
-    from pyv.settings import load_settings
-    from pyv.shims import rehash
+    from pyv.choose.shims import rehash
+    from pyv.core.settings import load_settings
 
     rehash(load_settings())
     minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -147,8 +147,8 @@ def test_listing_the_catalog_does_not_import_the_download_stack() -> None:
 
 
 #: Modules on every command's path that must not compile regular expressions at import.
-ENTRY_MODULES = ("pyv.errors", "pyv.cli.entry", "pyv.cli.main", "pyv.cli.base", "pyv.requests",
-                 "pyv.platform")
+ENTRY_MODULES = ("pyv.core.errors", "pyv.cli.entry", "pyv.cli.main", "pyv.cli.base", "pyv.core.requests",
+                 "pyv.core.platform")
 
 
 def test_entry_modules_compile_no_regular_expression_at_import() -> None:

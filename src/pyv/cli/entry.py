@@ -61,7 +61,7 @@ def _fast(args: list[str]) -> int | None:
 
 def _interrupted() -> int:
     from pyv.cli.main import INTERRUPTED_MESSAGE
-    from pyv.errors import ExitCode
+    from pyv.core.errors import ExitCode
 
     print(INTERRUPTED_MESSAGE, file=sys.stderr)
     return int(ExitCode.INTERRUPTED)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pyv.locations import config_file, home_dir
+from pyv.core.locations import config_file, home_dir
 from pyv.venv.index_reader import index_current, installed, read_index, store_matches
 
 TYPE_CHECKING = False  # not typing's: see pyv.cli.entry
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: Variables that cannot change these commands' answer: any other ``PYV_*`` may be a
 #: setting (with its own checks and errors), so the full path reads it.
 _NEUTRAL = frozenset({"PYV_HOME", "PYV_VERSION", "PYV_DEBUG"})
-#: The catalog and its whole listing (:data:`pyv.catalog.loading.BUNDLED_CATALOG` and
+#: The catalog and its whole listing (:data:`pyv.acquire.catalog.loading.BUNDLED_CATALOG` and
 #: ``BUNDLED_LISTING``; a test keeps them equal).
 _DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 BUNDLED_CATALOG = os.path.join(_DATA, "catalog.json")
@@ -120,7 +120,7 @@ def _list_catalog(environ: Mapping[str, str], *, quiet: bool) -> int | None:
         if when:
             import time
 
-            # pyv.update.CatalogStatus.describe's age, from the date the listing recorded.
+            # pyv.acquire.update.CatalogStatus.describe's age, from the date the listing recorded.
             status += f", {max(0.0, (time.time() - float(when)) / 86400):.0f} days old"
         print(status, file=sys.stderr)
     return 0

@@ -1,6 +1,6 @@
 """The shims' index as pyv's fast paths read it: plain strings and ``os.path`` only.
 
-:mod:`pyv.shims` writes ``$PYV_HOME/index/`` (:func:`pyv.shims.rehash`); the shims
+:mod:`pyv.choose.shims` writes ``$PYV_HOME/index/`` (:func:`pyv.choose.shims.rehash`); the shims
 read it in ``sh``, and ``pyv venv``, ``pyv find`` and ``pyv list`` read it here
 before they load the full command line. Every reader answers ``None`` (or
 ``False``) when the index cannot tell, and its caller then takes the full path.
@@ -14,11 +14,11 @@ TYPE_CHECKING = False  # not typing's: importing typing costs more than this mod
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-#: The characters of the spellings :func:`pyv.shims.rehash` writes as file names (its
+#: The characters of the spellings :func:`pyv.choose.shims.rehash` writes as file names (its
 #: ``_SAFE_NAME``); any other text is not looked up (no path can leave the index).
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
 _NAME_CHARS = _NAME_START | frozenset(".@-")
-#: As :data:`pyv.shims.INPUTS` and :data:`pyv.shims.INSTALLED` (a test keeps them equal).
+#: As :data:`pyv.choose.shims.INPUTS` and :data:`pyv.choose.shims.INSTALLED` (a test keeps them equal).
 INPUTS = ".inputs"
 INSTALLED = ".installed"
 
@@ -41,7 +41,7 @@ def _lines(path: str) -> list[str] | None:
 
 
 def read_index(home: str, text: str) -> dict[str, str] | None:
-    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.shims.entry_text`):
+    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.choose.shims.entry_text`):
     ``root`` and ``name=value`` lines; ``None`` when the spelling is not indexed."""
     if not safe_name(text):
         return None
@@ -71,7 +71,7 @@ def index_current(home: str, environ: Mapping[str, str]) -> bool:
 
 def installed(home: str) -> tuple[str, dict[str, tuple[str, str]]] | None:
     """(the user's store, {key: (os-arch, the interpreter in the installation's own
-    directory)}) as ``index/.installed`` lists them (:func:`pyv.shims.installed_text`), paths
+    directory)}) as ``index/.installed`` lists them (:func:`pyv.choose.shims.installed_text`), paths
     absolute; ``None`` when the file is missing or malformed."""
     lines = _lines(os.path.join(home, "index", INSTALLED))
     if not lines or not lines[0]:
@@ -87,7 +87,7 @@ def installed(home: str) -> tuple[str, dict[str, tuple[str, str]]] | None:
 
 def store_matches(store: str, installs: dict[str, tuple[str, str]]) -> bool:
     """Whether ``store`` holds exactly the installation directories ``installs`` names, as
-    :meth:`pyv.store.Store.installations` walks it (dot-names and minor links skipped),
+    :meth:`pyv.acquire.store.Store.installations` walks it (dot-names and minor links skipped),
     each with its interpreter in place: then no install or removal happened since the
     index was written, or the rehash that wrote it saw it."""
     names = set()
