@@ -16,6 +16,10 @@ The output is the compact file (:mod:`pyv.acquire.catalog.compact`) in catalog o
 It is checked here, field by field, as it is read back: at run time pyv trusts
 the catalog it ships and ``pyv list`` reads its rows as they are.
 
+Writing the bundled catalog also writes its whole listing beside it (``listing.txt``:
+``pyv list --all-platforms --all-versions`` as the full command prints it, which that
+command's fast path prints from; ``--listing-only`` rewrites just that).
+
 ``--fixture-dir`` also writes a small SHA256SUMS fixture for the test suite: the
 archives of one tag for a few platforms as the uv JSON lists them, plus the
 less preferred flavours of the same builds (with made-up checksums) that the
@@ -188,6 +192,22 @@ def _snapshot_date(paths: list[Path]) -> str | None:
     return f"{max(dates)}T00:00:00+00:00" if dates else None
 
 
+def write_listing() -> bool:
+    """Write the bundled catalog's whole listing (``pyv list --all-platforms
+    --all-versions``, precomputed for its fast path) beside it; return whether it changed."""
+    from pyv.acquire.catalog.loading import BUNDLED_LISTING
+    from pyv.cli.commands.listing import whole_catalog_listing
+
+    text = whole_catalog_listing()
+    try:
+        if BUNDLED_LISTING.read_text(encoding="utf-8") == text:
+            return False
+    except OSError:
+        pass
+    BUNDLED_LISTING.write_text(text, encoding="utf-8")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uv-json", type=Path, action="append", default=[],
@@ -207,7 +227,13 @@ def main(argv: list[str] | None = None) -> int:
                              "scripts/install.sh when writing the bundled catalog)")
     parser.add_argument("--fixture-dir", type=Path, default=None,
                         help="also write the SHA256SUMS test fixture here")
+    parser.add_argument("--listing-only", action="store_true",
+                        help="only rewrite the bundled catalog's precomputed listing from it")
     args = parser.parse_args(argv)
+    if args.listing_only:
+        if write_listing():
+            print("updated the bundled catalog's listing", file=sys.stderr)
+        return 0
     if len(args.sha256sums) != len(args.tag):
         parser.error("give one --tag per --sha256sums")
     if not args.uv_json and not args.sha256sums:
@@ -253,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         install_sh = INSTALL_SH
     if install_sh is not None and write_bootstrap_table(install_sh, list(loaded.downloads)):
         print(f"updated the bootstrap build table in {install_sh}", file=sys.stderr)
+    if args.output.resolve() == DEFAULT_OUTPUT.resolve() and write_listing():
+        print("updated the bundled catalog's listing", file=sys.stderr)
     summary: dict[str, Any] = {
         "output": str(args.output),
         "downloads": len(merged),

@@ -8,6 +8,7 @@ no specifier machinery and no download stack.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,9 +52,9 @@ READ_COMMANDS = [("find", "3.12"), ("find",), ("which", "python"), ("version",),
                  ("list", "--installed")]
 
 
-def run_probe(*args: str) -> dict[str, object]:
+def run_probe(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True, env=env
     )
     data: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return data
@@ -109,6 +110,36 @@ def test_version_loads_only_the_entry_point() -> None:
     ]
     heavy = ("argparse", "re", "typing", "dataclasses", "pathlib", "enum", "packaging")
     assert _loaded(data, heavy) == [], data
+
+
+#: All that ``pyv find REQUEST`` (an installed version) and the whole-catalog listing load
+#: of pyv: they answer from the shims' index and the precomputed listing (pyv.cli.fast).
+FAST_PATH_MODULES = ["pyv", "pyv.cli", "pyv.cli.entry", "pyv.cli.fast", "pyv.core",
+                     "pyv.core.locations",
+                     "pyv.venv", "pyv.venv.index_reader"]
+#: ... and none of what the full command line costs.
+NOT_ON_FAST_PATHS = ("argparse", "re", "typing", "dataclasses", "pathlib", "enum", "json",
+                     "packaging", "datetime", "inspect", "shutil")
+
+
+@pytest.mark.parametrize("args", [
+    ("find", "MINOR"), ("-q", "find", "MINOR", "--managed-only"),
+    ("list", "--all-platforms", "--all-versions"),
+    ("list", "--all-versions", "--all-platforms", "-q"),
+])
+def test_find_and_the_whole_catalog_load_only_the_fast_path(args, managed_python):
+    from pyv.choose.shims import rehash
+    from pyv.core.settings import load_settings
+
+    rehash(load_settings())
+    minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYV_") or k == "PYV_HOME"}
+    data = run_probe(*(minor if a == "MINOR" else a for a in args), env=env)
+    assert data["code"] == 0, data
+    loaded = data["loaded"]
+    assert isinstance(loaded, list)
+    assert [m for m in loaded if m.startswith("pyv")] == FAST_PATH_MODULES, data
+    assert _loaded(data, NOT_ON_FAST_PATHS) == [], data
 
 
 def test_listing_the_catalog_does_not_import_the_download_stack() -> None:

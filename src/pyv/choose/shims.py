@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 #: trusts the index only when its environment has the same ones.
 INDEX_INPUTS = ("PYV_STORES", "PYV_ARCH")
 INPUTS = ".inputs"
+#: The store and its installations as the index saw them (see :func:`installed_text`).
+INSTALLED = ".installed"
 #: The first line after the shebang of every shim we write; only such files are removed.
 SHIM_MARKER = "# pyv shim for "
 STAMP = ".stamp"
@@ -271,6 +273,25 @@ def entry_text(settings: Settings, entry: IndexEntry) -> str:
     return root + "\n" + "".join(f"{k}={v}\n" for k, v in facts.items())
 
 
+def installed_text(settings: Settings, installs: Iterable[Installation]) -> str:
+    """``index/.installed``: the user's store, then a line per installation: its key, its
+    ``os-arch`` (the part of the host :func:`pyv.acquire.store.find_installed` ranks by) and the
+    interpreter in its own directory (what ``pyv find`` and ``pyv list`` print), paths
+    relative to PYV_HOME when inside it. ``pyv find`` and ``pyv list`` answer from it
+    without reading the store (:mod:`pyv.venv.index_reader`)."""
+    def shown(path: Path) -> str:
+        try:
+            return str(path.relative_to(settings.home))
+        except ValueError:
+            return str(path)
+
+    lines = [shown(settings.pythons_dir)] + [
+        f"{i.key}\t{i.os}-{i.arch}\t{shown(i.executable)}" for i in installs]
+    if any("\n" in line or "\r" in line for line in lines):
+        return ""  # unreadable as lines: the readers take the full path
+    return "".join(line + "\n" for line in lines)
+
+
 def read_entry(settings: Settings, spelling: str) -> Path | None:
     """The directory an index entry runs from (as the shim reads it), or None."""
     try:
@@ -381,6 +402,8 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
                 (shims_dir / name).unlink()
         inputs = "".join(f"{name}={settings.environ.get(name, '')}\n" for name in INDEX_INPUTS)
         _write_if_changed(index_dir / INPUTS, inputs, mode=0o644, what="the index's inputs")
+        _write_if_changed(index_dir / INSTALLED, installed_text(settings, installs), mode=0o644,
+                          what="the index's installations")
         stamp = index_dir / STAMP
         _clear_stray_dir(stamp)
         try:

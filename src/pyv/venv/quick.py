@@ -27,14 +27,13 @@ import os
 from pyv.core.locations import VERSION_FILES, config_file, home_dir
 from pyv.core import versionfile
 from pyv.venv import answers, layout
+from pyv.venv.index_reader import index_current as _index_current
+from pyv.venv.index_reader import read_index
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
-
-_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
-_NAME_CHARS = _NAME_START | frozenset(".@-")
 
 
 class _Options:
@@ -201,45 +200,6 @@ def _read_first(path: str) -> str | None:
 def _first_word(text: str) -> str | None:
     words = text.split()
     return words[0] if words and not words[0].startswith("#") else None
-
-
-def _safe_name(text: str) -> bool:
-    return bool(text) and text[0] in _NAME_START and all(c in _NAME_CHARS for c in text)
-
-
-def read_index(home: str, text: str) -> dict[str, str] | None:
-    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.choose.shims.entry_text`):
-    ``root`` and ``name=value`` lines; ``None`` when the spelling is not indexed."""
-    if not _safe_name(text):
-        return None
-    try:
-        with open(os.path.join(home, "index", text), encoding="utf-8") as fh:
-            lines = fh.read(4096).splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if not lines or not lines[0]:
-        return None
-    facts = {"root": os.path.join(home, lines[0])}
-    for line in lines[1:]:
-        name, sep, value = line.partition("=")
-        if sep:
-            facts[name] = value
-    return facts
-
-
-def _index_current(home: str, environ: Mapping[str, str]) -> bool:
-    """Whether ``index/.inputs`` (the variables rehash says the index depends on, with the
-    values it used) matches this environment."""
-    try:
-        with open(os.path.join(home, "index", ".inputs"), encoding="utf-8") as fh:
-            lines = fh.read(4096).splitlines()
-    except (OSError, UnicodeDecodeError):
-        return False
-    for line in lines:
-        name, sep, value = line.partition("=")
-        if not sep or environ.get(name, "") != value:
-            return False
-    return True
 
 
 def _from_index(text: str, home: str) -> _Base | None:

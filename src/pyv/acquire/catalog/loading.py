@@ -24,6 +24,9 @@ from pyv.core.settings import Settings
 #: costs ~3 ms of every load, a quarter of the total.
 # pyv/data/ sits at the package root: pyv/acquire/catalog/loading.py -> pyv/
 BUNDLED_CATALOG = Path(__file__).parents[2] / "data" / "catalog.json"
+#: ``pyv list --all-platforms --all-versions`` of the bundled catalog, precomputed with it
+#: (:func:`pyv.cli.commands.listing.whole_catalog_listing`) for :mod:`pyv.cli.fast`.
+BUNDLED_LISTING = BUNDLED_CATALOG.parent / "listing.txt"
 #: The file name ``pyv update`` writes under ``settings.catalog_dir``.
 REFRESHED_NAME = "catalog.json"
 

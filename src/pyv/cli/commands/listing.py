@@ -143,20 +143,65 @@ class ListCommand(Command):
                 data["catalog"] = status.to_json()
             ctx.emit_json(data)
             return 0
-        width = max((len(r.key) for r in rows), default=0) + 4
         if rows:
             # One write: a whole-catalog listing is thousands of lines.
-            ctx.out("\n".join(
-                f"{row.key:<{width}}"
-                + (str(row.installed.executable) if row.installed else "<download available>")
-                for row in rows
-            ))
+            ctx.out(render(rows))
         if not rows and request is not None:
             ctx.info(f"No Python matches {args.request!r}")
         if status is not None:
             # On stderr, so that piping the list stays clean.
             ctx.info(status.describe())
         return 0
+
+
+def key_width(rows: list[ListRow]) -> int:
+    """The key column's width: the longest key and four spaces."""
+    return max((len(r.key) for r in rows), default=0) + 4
+
+
+def render(rows: list[ListRow]) -> str:
+    """`pyv list`'s lines (no final newline): keys in a column as wide as the longest and
+    four more, then where an installed one is, or that it can be downloaded."""
+    width = key_width(rows)
+    return "\n".join(
+        f"{row.key:<{width}}"
+        + (str(row.installed.executable) if row.installed else "<download available>")
+        for row in rows
+    )
+
+
+def whole_catalog_listing() -> str:
+    """What :mod:`pyv.cli.fast` prints for ``pyv list --all-platforms --all-versions``:
+    this command's own output for the bundled catalog with nothing installed, generated
+    with the catalog (``scripts/generate_catalog.py``) into
+    :data:`~pyv.acquire.catalog.loading.BUNDLED_LISTING`.
+
+    Line 1 is the bundled catalog's header line (the fast path prints nothing for another
+    catalog); line 2 the key column's width, the catalog status's date (a POSIX time, or
+    empty) and its text without the age; then the lines, in listing order. The fast path
+    puts an installed interpreter's path in its key's line.
+    """
+    import tempfile
+    from dataclasses import replace
+
+    from pyv.acquire.catalog.compact import open_text
+    from pyv.acquire.catalog.loading import BUNDLED_CATALOG
+    from pyv.acquire.update import catalog_status
+    from pyv.core.settings import load_settings
+
+    with open_text(BUNDLED_CATALOG) as fh:
+        header = fh.readline().rstrip("\n")
+    with tempfile.TemporaryDirectory(prefix="pyv-listing-") as tmp:
+        settings = load_settings({"PYV_HOME": tmp})
+        ctx = Context(settings=settings, environ=settings.environ, cwd=Path(tmp))
+        rows, _ = list_pythons(ctx, None, installed_only=False, available_only=False,
+                               all_versions=True, all_platforms=True)
+        status = catalog_status(settings)
+    width = key_width(rows)
+    when = "" if status.fetched_at is None else repr(status.fetched_at.timestamp())
+    text = replace(status, age_days=None).describe()
+    return f"{header}\n{width}\t{when}\t{text}\n" + "".join(
+        line + "\n" for line in render(rows).split("\n") if rows)
 
 
 def _list_external(ctx: Context, request: PythonRequest | None, as_json: bool) -> int:
