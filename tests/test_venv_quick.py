@@ -200,18 +200,77 @@ def test_keys_and_spellings_come_from_the_index(capsys, pyv_home, indexed):
     assert quick.read_index(str(pyv_home), "../version") is None
 
 
-def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):
+def _modules_loaded(*argv: str) -> list[str]:
     script = (
         "import sys; from pyv.cli.entry import main\n"
-        f"assert main(['venv', '-q', '-p', {REAL_MINOR!r}, 'env']) == 0\n"
+        f"assert main({['venv', *argv]!r}) == 0\n"
         "print(' '.join(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout.split()
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+#: Never on the fast path: each costs more to import than the environment takes to write.
+_HEAVY = ("argparse", "dataclasses", "pathlib", "typing", "pyv.settings", "pyv.cli.main",
+          "pyv.store", "packaging", "httpx", "json", "zlib", "pyv.errors")
+
+
+def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):
+    out = _modules_loaded("-q", "-p", REAL_MINOR, "env")
     assert (Path.cwd() / "env" / "pyvenv.cfg").is_file()
-    for heavy in ("argparse", "dataclasses", "pathlib", "typing", "pyv.settings",
-                  "pyv.cli.main", "pyv.store", "packaging", "httpx"):
+    # An index lookup reads neither a version file nor a cached interpreter answer.
+    for heavy in (*_HEAVY, "pyv.versionfile", "pyv.venv.answers"):
         assert heavy not in out, heavy
+    run_pyv("venv", "-q", "-p", str(system_python()), "first", check=True)  # asks it once
+    out = _modules_loaded("-q", "-p", str(system_python()), "second")
+    assert (Path.cwd() / "second" / "pyvenv.cfg").is_file()
+    assert "pyv.venv.answers" in out
+    for heavy in _HEAVY:
+        assert heavy not in out, heavy
+
+
+def test_cached_answers_round_trip_and_refuse_what_is_not_theirs(tmp_path):
+    from pyv.venv import answers
+
+    exe = system_python()
+    cache, stamp = answers.locate(str(tmp_path), str(exe))
+    reply = {"executable": str(exe), "implementation": "cpython", "version": [3, 12, 4],
+             "version_info": "3.12.4.final.0", "freethreaded": False,
+             "site_packages": "lib/python3.12/site-packages", "extra": "ignored"}
+    assert answers.read(cache, stamp) is None
+    answers.write(cache, stamp, reply)
+    data = answers.read(cache, stamp)
+    assert data == {k: reply[k] for k in answers.KEYS}
+    assert answers.facts(data, str(exe))[2] == (3, 12, 4)
+    assert answers.read(cache, stamp.replace("\0", "\0x", 1)) is None  # another file's
+    raw = Path(cache).read_bytes()
+    Path(cache).write_bytes(raw.replace(b"freethreaded=0", b"freethreaded=maybe"))
+    assert answers.read(cache, stamp) is None
+    Path(cache).write_bytes(raw[: raw.index(b"site_packages")])
+    assert answers.read(cache, stamp) is None
+    Path(cache).write_bytes(b'{"stamp": "json of an older pyv"}')
+    assert answers.read(cache, stamp) is None
+    # A reply that cannot be kept faithfully is not kept.
+    answers.write(cache, stamp, {**reply, "executable": "/bad\0path"})
+    assert answers.read(cache, stamp) is None
+    # Paths that are not UTF-8 survive the round trip.
+    odd = f"{tmp_path}/py\udce9thon"
+    odd_stamp = f"{odd}\x0017584\x001\x00{odd}"
+    answers.write(cache, odd_stamp, {**reply, "executable": odd})
+    assert answers.read(cache, odd_stamp)["executable"] == odd  # type: ignore[index]
+
+
+@pytest.mark.parametrize("path", [
+    "/home/me/project/.venv", "/a b/c'd/e", 'has "quotes"', "back\\slash", "tab\there",
+    "new\nline", "del\x7f", "caf\u00e9", "emoji \U0001f40d", "bytes \udce9", "",
+])
+def test_project_record_line_is_what_json_writes(path):
+    from pyv.venv import layout
+
+    record = {"path": path, "created": "2026-01-01T00:00:00Z"}
+    line = layout.json_line(record)
+    assert line == json.dumps(record) + "\n"
+    assert json.loads(line) == record
 
 
 def test_end_to_end_through_the_console_script(run_pyv, pyv_home, indexed):

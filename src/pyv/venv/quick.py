@@ -25,8 +25,7 @@ from __future__ import annotations
 import os
 
 from pyv.locations import VERSION_FILES, config_file, home_dir
-from pyv import versionfile
-from pyv.venv import answers, layout
+from pyv.venv import layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
 if TYPE_CHECKING:
@@ -190,6 +189,8 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
 
 
 def _read_first(path: str) -> str | None:
+    from pyv import versionfile
+
     try:
         data, _ = versionfile.read_bounded(path)
     except OSError:
@@ -266,9 +267,11 @@ def _from_index(text: str, home: str) -> _Base | None:
 
 def _from_path(path: str, home: str) -> _Base | None:
     """An interpreter given by path whose answer about itself is already cached."""
+    from pyv.venv import answers
+
+    real = os.path.realpath(path)
     try:
-        cache, stamp = answers.locate(os.path.join(home, "cache"), path)
-        real = os.path.realpath(path)
+        cache, stamp = answers.locate(os.path.join(home, "cache"), path, real)
     except OSError:
         return None
     if not (os.access(real, os.X_OK) and os.path.isfile(real)):
@@ -278,7 +281,7 @@ def _from_path(path: str, home: str) -> _Base | None:
         return None
     try:
         executable, implementation, version, version_info, freethreaded, site_packages = (
-            answers.facts(data, path))
+            answers.facts(data, path, real))
     except ValueError:
         return None
     if os.path.normpath(executable) != executable:
