@@ -123,9 +123,9 @@ def test_selection_matches_full_path(where, capsys, pyv_home, indexed, monkeypat
 
 
 @pytest.mark.parametrize("argv", [
-    ["--seed"], ["--name", "x"], ["-n", "x"], ["--clear"], ["-h"], ["--json"], ["-p"],
-    ["-p", "--seed"], ["--unknown"], ["a", "b"], ["--", "a"], ["-v"], ["--python=3.12"],
-    ["-pq"],
+    ["--name", "x"], ["-n", "x"], ["--clear"], ["-h"], ["--json"], ["-p"],
+    ["-p", "--seed"], ["--seed=1"], ["--unknown"], ["a", "b"], ["--", "a"], ["-v"],
+    ["--python=3.12"], ["-pq"],
 ])
 def test_other_forms_are_left_to_the_full_path(argv):
     assert quick.parse_args(argv) is None
@@ -133,10 +133,11 @@ def test_other_forms_are_left_to_the_full_path(argv):
 
 def test_supported_forms_parse():
     opts = quick.parse_args(["-q", "env", "-p", "3.12", "--prompt", "x",
-                             "--system-site-packages", "--no-progress", "--offline"])
+                             "--system-site-packages", "--no-progress", "--offline", "--seed"])
     assert opts is not None
-    assert (opts.path, opts.python, opts.prompt, opts.quiet, opts.system_site_packages) == (
-        "env", "3.12", "x", True, True)
+    assert (opts.path, opts.python, opts.prompt, opts.quiet, opts.system_site_packages,
+            opts.seed) == ("env", "3.12", "x", True, True, True)
+    assert quick.parse_args([]).seed is False  # type: ignore[union-attr]
 
 
 def _hands_over(argv: list[str], cwd: Path | None = None) -> None:
@@ -281,3 +282,79 @@ def test_end_to_end_through_the_console_script(run_pyv, pyv_home, indexed):
     out = subprocess.run([str(python), "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"
+
+
+# ----- --seed: the remembered choice, linked from the verified trees --------------------
+def _warm_cache(pyv_home: Path) -> Path:
+    """A wheel cache holding every seed package, its choice remembered and trees made (as
+    the first seed leaves it): the full path seeds once, offline."""
+    from fixtures_venv import build_wheel
+    from pyv.venv.seed_choices import seed_packages
+
+    cache = pyv_home / "cache" / "wheels"
+    for name in seed_packages(tuple(sys.version_info[:3])):  # type: ignore[arg-type]
+        build_wheel(cache, name=name, version="1.0")
+    assert full_main(["venv", "-q", "--seed", "--offline", "-p", str(system_python()),
+                      str(Path.cwd() / "first")]) == 0
+    assert (cache / "unpacked" / "choices.json").is_file()
+    return cache
+
+
+@pytest.mark.parametrize("how", ["path", "managed"])
+def test_warm_seed_matches_full_path(how, capsys, pyv_home, indexed):
+    cache = _warm_cache(pyv_home)
+    python = str(system_python()) if how == "path" else REAL_MINOR
+    target = Path.cwd() / "seeded"
+    _, err = _compare(["--seed", "-p", python, "seeded"], target, capsys, pyv_home)
+    assert "Seeded: pip 1.0" in err
+    site = target / "lib" / f"python{REAL_MINOR}" / "site-packages"
+    record = (site / "pip-1.0.dist-info" / "RECORD").read_text()
+    assert "../../../bin/pip-hello,sha256=" in record
+    assert f"#!{target}/bin/python\n" in (target / "bin" / "pip-hello").read_text()
+    # Linked from the verified tree, as the full path links.
+    cached = cache / "unpacked" / "pip-1.0-py3-none-any" / "files" / "pip" / "__init__.py"
+    assert (site / "pip" / "__init__.py").stat().st_ino == cached.stat().st_ino
+    out = subprocess.run([str(target / "bin" / "pip-hello")], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "hello from pip"
+
+
+def test_warm_seed_hands_over_what_it_cannot_do_alike(pyv_home, indexed):
+    from fixtures_venv import build_wheel
+
+    _hands_over(["--seed", "-p", REAL_MINOR])  # nothing remembered: the full path chooses
+    cache = _warm_cache(pyv_home)
+    assert _fast(["-q", "--seed", "-p", REAL_MINOR, "ok"])[0] == 0
+    tree = cache / "unpacked" / "pip-1.0-py3-none-any"
+    wheel = cache / "pip-1.0-py3-none-any.whl"
+    stamp = wheel.stat()
+    os.utime(wheel, ns=(0, 0))  # the same name, another file: its tree no longer counts
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    os.utime(wheel, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    newer = build_wheel(cache, name="pip", version="2.0")  # a new listing: choose afresh
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    newer.unlink()
+    manifest = tree / "manifest.json"
+    saved = manifest.read_bytes()
+    manifest.write_text("{not json")
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    manifest.write_bytes(saved)
+    # A tree changed after it was verified is found while linking: the staged environment
+    # goes, and the full path makes the tree again.
+    with open(tree / "files" / "pip" / "__init__.py", "ab") as fh:
+        fh.write(b"# changed in place\n")
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    assert full_main(["venv", "-q", "--seed", "-p", REAL_MINOR, "remade"]) == 0
+    assert b"changed" not in (tree / "files" / "pip" / "__init__.py").read_bytes()
+    assert _fast(["-q", "--seed", "-p", REAL_MINOR, "again"])[0] == 0
+
+
+def test_warm_seed_loads_no_command_line_or_seed_chooser(pyv_home, indexed):
+    _warm_cache(pyv_home)
+    out = _modules_loaded("-q", "--seed", "-p", REAL_MINOR, "env")
+    assert (Path.cwd() / "env" / "bin" / "pip-hello").is_file()
+    assert "pyv.venv.wheel" in out  # it did seed
+    for heavy in ("argparse", "pyv.settings", "pyv.cli.main", "pyv.store", "pyv.locking",
+                  "pyv.venv.seed", "pyv.venv.create", "pyv.venv.interpreter", "zipfile",
+                  "packaging", "httpx", "configparser"):
+        assert heavy not in out, heavy

@@ -157,17 +157,11 @@ def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpre
     """Install the seed wheels into a staged tree whose scripts will live at ``final``."""
     from pyv.errors import ArchiveError
     from pyv.venv.seed import drop_unpacked, find_seed_wheels
-    from pyv.venv.wheel import FilePlacer, Scheme
+    from pyv.venv.wheel import FilePlacer, environment_scheme
 
     wheels = find_seed_wheels(settings, base.version, base.executable, base.site_packages,
                               stderr=stderr)
-    scheme = Scheme(
-        purelib=staging / base.site_packages,
-        scripts=staging / "bin",
-        data=staging,
-        headers=staging / "include" / "site" / f"python{base.minor}",
-        python=str(final / "bin" / "python"),
-    )
+    scheme = environment_scheme(str(staging), str(final), base.site_packages, base.version)
     placer = FilePlacer()  # one link-or-copy decision for the whole seed
     installed = []
     for wheel in wheels:

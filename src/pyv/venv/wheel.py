@@ -61,6 +61,19 @@ class Scheme:
     python: str
 
 
+def environment_scheme(staging: str, final: str, site_packages: str,
+                       version: tuple[int, int, int]) -> Scheme:
+    """The scheme of an environment staged at ``staging`` that will live at ``final``."""
+    root = Path(staging)
+    return Scheme(
+        purelib=root / site_packages,
+        scripts=root / "bin",
+        data=root,
+        headers=root / "include" / "site" / f"python{version[0]}.{version[1]}",
+        python=os.path.join(final, "bin", "python"),
+    )
+
+
 @dataclass(frozen=True)
 class InstalledWheel:
     name: str
