@@ -13,7 +13,7 @@ or a path whose answer about itself is cached. It writes the tree with the same
 :mod:`pyv.venv.layout` functions as the full path, so the result is identical.
 A ``--seed`` is taken when it is warm: the seed's remembered choice for this
 cache listing (:mod:`pyv.venv.seed_choices`) and each chosen wheel's verified
-tree, made from the wheel now in the cache, linked by :mod:`pyv.venv.wheel` as
+tree, made from the wheel now in the cache, linked by :mod:`pyv.venv.trees` as
 the full path links them.
 
 Anything else returns ``None`` *before touching the disk* and the full command
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
-    from pyv.venv.wheel import UnpackedWheel
+    from pyv.venv.trees import UnpackedWheel
 
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+")
 _NAME_CHARS = _NAME_START | frozenset(".@-")
@@ -312,10 +312,8 @@ def _seed_trees(home: str, base: _Base) -> list[UnpackedWheel] | None:
     """The verified trees of the wheels the last seed of this Python chose from this very
     cache listing (what :func:`pyv.venv.seed.find_seed_wheels` would reuse); ``None``
     when there is no such choice or a tree is missing or stale."""
-    from pathlib import Path
-
     from pyv.venv import seed_choices
-    from pyv.venv.wheel import load_unpacked
+    from pyv.venv.trees import load_unpacked
 
     cache = os.path.join(home, "cache", "wheels")
     chosen = seed_choices.remembered(cache, base.version, seed_choices.wheel_names(cache))
@@ -327,7 +325,7 @@ def _seed_trees(home: str, base: _Base) -> list[UnpackedWheel] | None:
             made_from = os.stat(os.path.join(cache, wheel))
         except OSError:
             return None
-        tree = load_unpacked(Path(seed_choices.tree_root(cache, wheel)))
+        tree = load_unpacked(seed_choices.tree_root(cache, wheel))
         if tree is None or not tree.made_from(made_from):
             return None  # made (again) under the cache's lock by the full path
         trees.append(tree)
@@ -338,7 +336,7 @@ def _seed(trees: list[UnpackedWheel], staging: str, target: str,
           base: _Base) -> tuple[str, ...]:
     """Link the verified trees into the staged environment, as the full path does."""
     from pyv.errors import ArchiveError
-    from pyv.venv.wheel import FilePlacer, environment_scheme, install_unpacked
+    from pyv.venv.trees import FilePlacer, environment_scheme, install_unpacked
 
     scheme = environment_scheme(staging, target, base.site_packages, base.version)
     placer = FilePlacer()  # one link-or-copy decision for the whole seed

@@ -15,7 +15,6 @@ Each wheel is unpacked and verified once into ``cache/wheels/unpacked/<wheel>``
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import re
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.errors import NotFound, PyvError
+from pyv.records import replace
 from pyv.venv import seed_choices
 from pyv.venv.seed_choices import seed_packages
 from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from pyv.settings import Settings
-    from pyv.venv.wheel import UnpackedWheel
+    from pyv.venv.trees import UnpackedWheel
 
 def _requires_python(path: Path) -> str | None:
     """The Requires-Python of a wheel's METADATA (None if absent or unreadable)."""
@@ -183,7 +183,7 @@ def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> 
     half-made tree. Raises ``ArchiveError`` for a bad wheel, ``OSError`` when the
     cache cannot hold the tree.
     """
-    from pyv.venv.wheel import load_unpacked
+    from pyv.venv.trees import load_unpacked
 
     root = _tree_root(settings, wheel)
     made_from = os.stat(wheel)
@@ -217,7 +217,7 @@ def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> 
         except BaseException:
             remove_tree(tmp)
             raise
-    return dataclasses.replace(unpacked, root=root)
+    return replace(unpacked, root=str(root))
 
 
 def drop_unpacked(settings: Settings, wheel: Path) -> None:
