@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 
-from pyv.shells import detect_shell as shell_from_environ
-from pyv.shells import quote_fish, quote_posix, quote_powershell, shell_name
+from pyv.core.shells import detect_shell as shell_from_environ
+from pyv.core.shells import quote_fish, quote_posix, quote_powershell, shell_name
 
 # Not `typing.TYPE_CHECKING`: this module is on `pyv venv`'s fast path, and importing
 # typing costs more than the whole environment takes to write. For the same reason
-# pyv.errors is imported where an error is raised.
+# pyv.core.errors is imported where an error is raised.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -79,7 +79,7 @@ def shell_entry(shell: str) -> tuple[str, str]:
     try:
         return SHELLS[shell_name(shell)]
     except KeyError:
-        from pyv.errors import UsageError
+        from pyv.core.errors import UsageError
 
         raise UsageError(
             f"unsupported shell {shell!r}", f"use one of {', '.join(sorted(SHELLS))}"
@@ -109,7 +109,7 @@ def find_environment(envs_dir: Path, cwd: Path, target: str | None) -> Path:
     environment first, then a directory of that name here; no argument looks for
     ``.venv`` in this directory and its parents.
     """
-    from pyv.errors import NotFound
+    from pyv.core.errors import NotFound
 
     if target is None:
         for directory in (cwd, *cwd.parents):

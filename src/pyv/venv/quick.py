@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 
-from pyv.locations import VERSION_FILES, config_file, home_dir
+from pyv.core.locations import VERSION_FILES, config_file, home_dir
 from pyv.venv import layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -126,7 +126,7 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
     try:
         layout.record_project(os.path.join(home, "envs"), target)
     except OSError as exc:
-        from pyv.errors import from_os_error
+        from pyv.core.errors import from_os_error
 
         error = from_os_error(exc, "recording the new environment")
         print(error.render(), file=stderr)
@@ -187,7 +187,7 @@ def resolve(request: str | None, environ: Mapping[str, str], home: str,
 
 def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
     """The first request of ``PYV_VERSION``, else the nearest version file, else the global
-    one (as :func:`pyv.selection.select`); ``None`` when only the full rules can tell."""
+    one (as :func:`pyv.choose.selection.select`); ``None`` when only the full rules can tell."""
     value = environ.get("PYV_VERSION", "").strip()
     if value:
         return _first_word(value.replace(":", " "))
@@ -208,7 +208,7 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
 
 
 def _read_first(path: str) -> str | None:
-    from pyv import versionfile
+    from pyv.core import versionfile
 
     try:
         data, _ = versionfile.read_bounded(path)
@@ -228,7 +228,7 @@ def _safe_name(text: str) -> bool:
 
 
 def read_index(home: str, text: str) -> dict[str, str] | None:
-    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.shims.entry_text`):
+    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.choose.shims.entry_text`):
     ``root`` and ``name=value`` lines; ``None`` when the spelling is not indexed."""
     if not _safe_name(text):
         return None
@@ -335,7 +335,7 @@ def _seed_trees(home: str, base: _Base) -> list[UnpackedWheel] | None:
 def _seed(trees: list[UnpackedWheel], staging: str, target: str,
           base: _Base) -> tuple[str, ...]:
     """Link the verified trees into the staged environment, as the full path does."""
-    from pyv.errors import ArchiveError
+    from pyv.core.errors import ArchiveError
     from pyv.venv.trees import FilePlacer, environment_scheme, install_unpacked
 
     scheme = environment_scheme(staging, target, base.site_packages, base.version)

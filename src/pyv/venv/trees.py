@@ -7,7 +7,7 @@ environment's python, and INSTALLER, REQUESTED and a RECORD of what was
 installed (:func:`finish`, shared with :func:`pyv.venv.wheel.install_wheel`).
 
 This is all a warm seed needs, so it is kept light: plain strings and ``os``,
-frozen records from :mod:`pyv.records`, no dataclasses, pathlib, typing or shutil
+frozen records from :mod:`pyv.core.records`, no dataclasses, pathlib, typing or shutil
 (``pyv venv --seed``'s fast path loads it). Paths may be given as strings or
 path-like objects; they are returned as strings.
 
@@ -29,9 +29,9 @@ import os
 import re
 import stat
 
-from pyv.archive.safety import FILE, UnsafeMember, check_member
-from pyv.errors import ArchiveError
-from pyv.records import record
+from pyv.acquire.archive.safety import FILE, UnsafeMember, check_member
+from pyv.core.errors import ArchiveError
+from pyv.core.records import record
 
 TYPE_CHECKING = False  # not typing's: see the module docstring
 if TYPE_CHECKING:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.archive.safety import DIR, SYMLINK, zip_kind
-from pyv.errors import ArchiveError
+from pyv.acquire.archive.safety import DIR, SYMLINK, zip_kind
+from pyv.core.errors import ArchiveError
 from pyv.venv.trees import (
     MANIFEST,
     MANIFEST_FORMAT,
@@ -34,7 +34,7 @@ from pyv.venv.trees import (
     WheelFile,
     destination,
     finish,
-    load_unpacked as load_unpacked,  # where pyv.housekeeping reads trees
+    load_unpacked as load_unpacked,  # where pyv.upkeep.housekeeping reads trees
     record_hash,
     record_path,
     safe_member,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
     from packaging.version import Version
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 
 def _find_dist_info(names: list[str], wheel: Path) -> str:
