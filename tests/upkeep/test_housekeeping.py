@@ -141,8 +141,8 @@ def test_cache_dir_prune_and_clean(run_pyv, upgraded, pyv_home, synthetic):
     old_pip = build_wheel(wheels, "pip", "23.0")
     new_pip = build_wheel(wheels, "pip", "24.0")
     settings = load_settings({"PYV_HOME": str(pyv_home)})
-    old_tree = unpacked_wheel(settings, old_pip).root
-    new_tree = unpacked_wheel(settings, new_pip).root
+    old_tree = Path(unpacked_wheel(settings, old_pip).root)  # a tree's root is a str
+    new_tree = Path(unpacked_wheel(settings, new_pip).root)
 
     dry = run_pyv("cache", "prune", "--dry-run", env=upgraded, check=True)
     assert "Would free" in dry.stdout and stale.exists() and old_pip.exists()

@@ -123,9 +123,9 @@ def test_selection_matches_full_path(where, capsys, pyv_home, indexed, monkeypat
 
 
 @pytest.mark.parametrize("argv", [
-    ["--seed"], ["--name", "x"], ["-n", "x"], ["--clear"], ["-h"], ["--json"], ["-p"],
-    ["-p", "--seed"], ["--unknown"], ["a", "b"], ["--", "a"], ["-v"], ["--python=3.12"],
-    ["-pq"],
+    ["--name", "x"], ["-n", "x"], ["--clear"], ["-h"], ["--json"], ["-p"],
+    ["-p", "--seed"], ["--seed=1"], ["--unknown"], ["a", "b"], ["--", "a"], ["-v"],
+    ["--python=3.12"], ["-pq"],
 ])
 def test_other_forms_are_left_to_the_full_path(argv):
     assert quick.parse_args(argv) is None
@@ -133,10 +133,11 @@ def test_other_forms_are_left_to_the_full_path(argv):
 
 def test_supported_forms_parse():
     opts = quick.parse_args(["-q", "env", "-p", "3.12", "--prompt", "x",
-                             "--system-site-packages", "--no-progress", "--offline"])
+                             "--system-site-packages", "--no-progress", "--offline", "--seed"])
     assert opts is not None
-    assert (opts.path, opts.python, opts.prompt, opts.quiet, opts.system_site_packages) == (
-        "env", "3.12", "x", True, True)
+    assert (opts.path, opts.python, opts.prompt, opts.quiet, opts.system_site_packages,
+            opts.seed) == ("env", "3.12", "x", True, True, True)
+    assert quick.parse_args([]).seed is False  # type: ignore[union-attr]
 
 
 def _hands_over(argv: list[str], cwd: Path | None = None) -> None:
@@ -200,18 +201,77 @@ def test_keys_and_spellings_come_from_the_index(capsys, pyv_home, indexed):
     assert quick.read_index(str(pyv_home), "../version") is None
 
 
-def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):
+def _modules_loaded(*argv: str) -> list[str]:
     script = (
         "import sys; from pyv.cli.entry import main\n"
-        f"assert main(['venv', '-q', '-p', {REAL_MINOR!r}, 'env']) == 0\n"
+        f"assert main({['venv', *argv]!r}) == 0\n"
         "print(' '.join(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout.split()
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+#: Never on the fast path: each costs more to import than the environment takes to write.
+_HEAVY = ("argparse", "dataclasses", "pathlib", "typing", "pyv.core.settings", "pyv.cli.main",
+          "pyv.acquire.store", "packaging", "httpx", "json", "zlib", "pyv.core.errors")
+
+
+def test_the_fast_path_loads_no_heavy_module(run_pyv, pyv_home, indexed):
+    out = _modules_loaded("-q", "-p", REAL_MINOR, "env")
     assert (Path.cwd() / "env" / "pyvenv.cfg").is_file()
-    for heavy in ("argparse", "dataclasses", "pathlib", "typing", "pyv.core.settings",
-                  "pyv.cli.main", "pyv.acquire.store", "packaging", "httpx"):
+    # An index lookup reads neither a version file nor a cached interpreter answer.
+    for heavy in (*_HEAVY, "pyv.core.versionfile", "pyv.venv.answers"):
         assert heavy not in out, heavy
+    run_pyv("venv", "-q", "-p", str(system_python()), "first", check=True)  # asks it once
+    out = _modules_loaded("-q", "-p", str(system_python()), "second")
+    assert (Path.cwd() / "second" / "pyvenv.cfg").is_file()
+    assert "pyv.venv.answers" in out
+    for heavy in _HEAVY:
+        assert heavy not in out, heavy
+
+
+def test_cached_answers_round_trip_and_refuse_what_is_not_theirs(tmp_path):
+    from pyv.venv import answers
+
+    exe = system_python()
+    cache, stamp = answers.locate(str(tmp_path), str(exe))
+    reply = {"executable": str(exe), "implementation": "cpython", "version": [3, 12, 4],
+             "version_info": "3.12.4.final.0", "freethreaded": False,
+             "site_packages": "lib/python3.12/site-packages", "extra": "ignored"}
+    assert answers.read(cache, stamp) is None
+    answers.write(cache, stamp, reply)
+    data = answers.read(cache, stamp)
+    assert data == {k: reply[k] for k in answers.KEYS}
+    assert answers.facts(data, str(exe))[2] == (3, 12, 4)
+    assert answers.read(cache, stamp.replace("\0", "\0x", 1)) is None  # another file's
+    raw = Path(cache).read_bytes()
+    Path(cache).write_bytes(raw.replace(b"freethreaded=0", b"freethreaded=maybe"))
+    assert answers.read(cache, stamp) is None
+    Path(cache).write_bytes(raw[: raw.index(b"site_packages")])
+    assert answers.read(cache, stamp) is None
+    Path(cache).write_bytes(b'{"stamp": "json of an older pyv"}')
+    assert answers.read(cache, stamp) is None
+    # A reply that cannot be kept faithfully is not kept.
+    answers.write(cache, stamp, {**reply, "executable": "/bad\0path"})
+    assert answers.read(cache, stamp) is None
+    # Paths that are not UTF-8 survive the round trip.
+    odd = f"{tmp_path}/py\udce9thon"
+    odd_stamp = f"{odd}\x0017584\x001\x00{odd}"
+    answers.write(cache, odd_stamp, {**reply, "executable": odd})
+    assert answers.read(cache, odd_stamp)["executable"] == odd  # type: ignore[index]
+
+
+@pytest.mark.parametrize("path", [
+    "/home/me/project/.venv", "/a b/c'd/e", 'has "quotes"', "back\\slash", "tab\there",
+    "new\nline", "del\x7f", "caf\u00e9", "emoji \U0001f40d", "bytes \udce9", "",
+])
+def test_project_record_line_is_what_json_writes(path):
+    from pyv.venv import layout
+
+    record = {"path": path, "created": "2026-01-01T00:00:00Z"}
+    line = layout.json_line(record)
+    assert line == json.dumps(record) + "\n"
+    assert json.loads(line) == record
 
 
 def test_end_to_end_through_the_console_script(run_pyv, pyv_home, indexed):
@@ -222,3 +282,80 @@ def test_end_to_end_through_the_console_script(run_pyv, pyv_home, indexed):
     out = subprocess.run([str(python), "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"
+
+
+# ----- --seed: the remembered choice, linked from the verified trees --------------------
+def _warm_cache(pyv_home: Path) -> Path:
+    """A wheel cache holding every seed package, its choice remembered and trees made (as
+    the first seed leaves it): the full path seeds once, offline."""
+    from fixtures_venv import build_wheel
+    from pyv.venv.seed_choices import seed_packages
+
+    cache = pyv_home / "cache" / "wheels"
+    for name in seed_packages(tuple(sys.version_info[:3])):  # type: ignore[arg-type]
+        build_wheel(cache, name=name, version="1.0")
+    assert full_main(["venv", "-q", "--seed", "--offline", "-p", str(system_python()),
+                      str(Path.cwd() / "first")]) == 0
+    assert (cache / "unpacked" / "choices.json").is_file()
+    return cache
+
+
+@pytest.mark.parametrize("how", ["path", "managed"])
+def test_warm_seed_matches_full_path(how, capsys, pyv_home, indexed):
+    cache = _warm_cache(pyv_home)
+    python = str(system_python()) if how == "path" else REAL_MINOR
+    target = Path.cwd() / "seeded"
+    _, err = _compare(["--seed", "-p", python, "seeded"], target, capsys, pyv_home)
+    assert "Seeded: pip 1.0" in err
+    site = target / "lib" / f"python{REAL_MINOR}" / "site-packages"
+    record = (site / "pip-1.0.dist-info" / "RECORD").read_text()
+    assert "../../../bin/pip-hello,sha256=" in record
+    assert f"#!{target}/bin/python\n" in (target / "bin" / "pip-hello").read_text()
+    # Linked from the verified tree, as the full path links.
+    cached = cache / "unpacked" / "pip-1.0-py3-none-any" / "files" / "pip" / "__init__.py"
+    assert (site / "pip" / "__init__.py").stat().st_ino == cached.stat().st_ino
+    out = subprocess.run([str(target / "bin" / "pip-hello")], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "hello from pip"
+
+
+def test_warm_seed_hands_over_what_it_cannot_do_alike(pyv_home, indexed):
+    from fixtures_venv import build_wheel
+
+    _hands_over(["--seed", "-p", REAL_MINOR])  # nothing remembered: the full path chooses
+    cache = _warm_cache(pyv_home)
+    assert _fast(["-q", "--seed", "-p", REAL_MINOR, "ok"])[0] == 0
+    tree = cache / "unpacked" / "pip-1.0-py3-none-any"
+    wheel = cache / "pip-1.0-py3-none-any.whl"
+    stamp = wheel.stat()
+    os.utime(wheel, ns=(0, 0))  # the same name, another file: its tree no longer counts
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    os.utime(wheel, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    newer = build_wheel(cache, name="pip", version="2.0")  # a new listing: choose afresh
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    newer.unlink()
+    manifest = tree / "manifest.json"
+    saved = manifest.read_bytes()
+    manifest.write_text("{not json")
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    manifest.write_bytes(saved)
+    # A tree changed after it was verified is found while linking: the staged environment
+    # goes, and the full path makes the tree again.
+    with open(tree / "files" / "pip" / "__init__.py", "ab") as fh:
+        fh.write(b"# changed in place\n")
+    _hands_over(["--seed", "-p", REAL_MINOR])
+    assert full_main(["venv", "-q", "--seed", "-p", REAL_MINOR, "remade"]) == 0
+    assert b"changed" not in (tree / "files" / "pip" / "__init__.py").read_bytes()
+    assert _fast(["-q", "--seed", "-p", REAL_MINOR, "again"])[0] == 0
+
+
+def test_warm_seed_loads_no_command_line_or_seed_chooser(pyv_home, indexed):
+    _warm_cache(pyv_home)
+    out = _modules_loaded("-q", "--seed", "-p", REAL_MINOR, "env")
+    assert (Path.cwd() / "env" / "bin" / "pip-hello").is_file()
+    assert "pyv.venv.trees" in out  # it did seed
+    for heavy in ("argparse", "pyv.core.settings", "pyv.cli.main", "pyv.acquire.store",
+                  "pyv.core.locking", "pyv.venv.seed", "pyv.venv.create", "pyv.venv.interpreter",
+                  "pyv.venv.wheel", "pyv.acquire.archive.extractor", "zipfile", "packaging",
+                  "httpx", "configparser", "dataclasses", "pathlib", "typing", "shutil"):
+        assert heavy not in out, heavy

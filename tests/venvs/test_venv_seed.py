@@ -25,7 +25,8 @@ from pyv.venv.seed import (
     wheel_cache,
 )
 from pyv.venv.seed_index import best_index_file, parse_project_page
-from pyv.venv.wheel import Scheme, install_wheel, launcher, shebang
+from pyv.venv.trees import Scheme, launcher, shebang
+from pyv.venv.wheel import install_wheel
 
 PY = tuple(sys.version_info[:3])
 BUNDLED = bundled_wheels_dir(system_python(), f"lib/python{REAL_MINOR}/site-packages")
@@ -405,7 +406,8 @@ def test_unwritable_tree_cache_falls_back_to_installing_from_the_wheel(pyv_home)
 
 
 def test_unpacked_wheel_maps_data_scripts_and_records_them(tmp_path):
-    from pyv.venv.wheel import FilePlacer, install_unpacked, load_unpacked, unpack_wheel
+    from pyv.venv.trees import FilePlacer, install_unpacked, load_unpacked
+    from pyv.venv.wheel import unpack_wheel
 
     files = {
         "tool/__init__.py": b"",
@@ -451,7 +453,7 @@ def test_uninstalling_pip_in_one_env_leaves_the_others_and_the_cache_intact(pyv_
                    check=True, capture_output=True, env={**os.environ, "PIP_NO_INDEX": "1"})
     assert not list(_site(one).glob("pip*"))
     assert _assert_record_true(_site(two)) > 100
-    from pyv.venv.wheel import load_unpacked
+    from pyv.venv.trees import load_unpacked
 
     unpacked = load_unpacked(tree)
     assert unpacked is not None and (tree / "manifest.json").read_bytes() == manifest
@@ -502,7 +504,7 @@ def test_warm_seed_reads_no_wheel_and_no_version_machinery(pyv_home, tmp_path):
     assert data["code"] == 0, data["err"]
     loaded = data["loaded"]
     assert isinstance(loaded, list)
-    assert "pyv.venv.wheel" in loaded  # it did seed
+    assert "pyv.venv.trees" in loaded  # it did seed
     heavy = ("zipfile", "configparser", "packaging.specifiers", "packaging.utils",
              "packaging.version", "pyv.venv.seed_index", "pyv.acquire.download", "httpx",
              "html.parser")

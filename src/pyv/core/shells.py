@@ -2,14 +2,13 @@
 
 The shell integration (``pyv init``, ``pyv shell``) and the activation scripts of
 environments both quote paths here. Plain ``os.path`` only: ``pyv venv``'s fast
-path writes activation scripts and must not pay for ``shlex``, ``re`` or typing.
+path writes activation scripts and must not pay for ``shlex``, ``re``, typing or
+pyv.core.errors (imported where an error is raised).
 """
 
 from __future__ import annotations
 
 import os
-
-from pyv.core.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
 if TYPE_CHECKING:
@@ -35,6 +34,8 @@ def quote_csh(text: str) -> str:
     """``text`` as one word for csh/tcsh, which expand ``!`` and end at newlines even in
     quotes: such a text is refused."""
     if "!" in text or "\n" in text:
+        from pyv.core.errors import UsageError  # where it is raised: see the module's docstring
+
         raise UsageError(f"cannot use the path {text!r} in csh", "avoid '!' and newlines in it")
     return "'" + text.replace("'", "'\\''") + "'"
 
@@ -59,6 +60,8 @@ def detect_shell(environ: Mapping[str, str], known: Collection[str],
         return name
     if default is not None:
         return default
+    from pyv.core.errors import UsageError
+
     choices = ", ".join(known)
     if not shell.strip():
         raise UsageError("cannot tell which shell you use ($SHELL is not set)",

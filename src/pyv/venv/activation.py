@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 
-from pyv.core.errors import NotFound, UsageError
 from pyv.core.shells import detect_shell as shell_from_environ
 from pyv.core.shells import quote_fish, quote_posix, quote_powershell, shell_name
 
 # Not `typing.TYPE_CHECKING`: this module is on `pyv venv`'s fast path, and importing
-# typing costs more than the whole environment takes to write.
+# typing costs more than the whole environment takes to write. For the same reason
+# pyv.core.errors is imported where an error is raised.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,8 +62,9 @@ def render_scripts(env_dir: str | os.PathLike[str], prompt: str,
     env = os.fspath(env_dir)
     rendered: dict[str, str] = {}
     for script, quote in _QUOTERS.items():
-        with open(os.path.join(_TEMPLATES, script), encoding="utf-8") as fh:
-            text = fh.read()
+        # Unbuffered bytes: no text layer to set up for a file read whole, once.
+        with open(os.path.join(_TEMPLATES, script), "rb", buffering=0) as fh:
+            text = fh.readall().decode("utf-8")
         text = (
             text.replace("@@ACTIVATE_PATH@@", os.path.join(env, bin_name, script))
             .replace("@@VIRTUAL_ENV@@", quote(env))
@@ -78,6 +79,8 @@ def shell_entry(shell: str) -> tuple[str, str]:
     try:
         return SHELLS[shell_name(shell)]
     except KeyError:
+        from pyv.core.errors import UsageError
+
         raise UsageError(
             f"unsupported shell {shell!r}", f"use one of {', '.join(sorted(SHELLS))}"
         ) from None
@@ -106,6 +109,8 @@ def find_environment(envs_dir: Path, cwd: Path, target: str | None) -> Path:
     environment first, then a directory of that name here; no argument looks for
     ``.venv`` in this directory and its parents.
     """
+    from pyv.core.errors import NotFound
+
     if target is None:
         for directory in (cwd, *cwd.parents):
             candidate = directory / ".venv"

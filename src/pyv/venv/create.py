@@ -26,7 +26,7 @@ from pyv.venv import layout
 if TYPE_CHECKING:
     from pyv.core.settings import Settings
     from pyv.venv.interpreter import BaseInterpreter
-    from pyv.venv.wheel import FilePlacer, InstalledWheel, Scheme
+    from pyv.venv.trees import FilePlacer, InstalledWheel, Scheme
 
 #: Names of work in progress beside an environment: staging (see
 #: :func:`pyv.venv.layout.staging_dir`), the old tree set aside by ``--clear``, removal.
@@ -157,17 +157,11 @@ def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpre
     """Install the seed wheels into a staged tree whose scripts will live at ``final``."""
     from pyv.core.errors import ArchiveError
     from pyv.venv.seed import drop_unpacked, find_seed_wheels
-    from pyv.venv.wheel import FilePlacer, Scheme
+    from pyv.venv.trees import FilePlacer, environment_scheme
 
     wheels = find_seed_wheels(settings, base.version, base.executable, base.site_packages,
                               stderr=stderr)
-    scheme = Scheme(
-        purelib=staging / base.site_packages,
-        scripts=staging / "bin",
-        data=staging,
-        headers=staging / "include" / "site" / f"python{base.minor}",
-        python=str(final / "bin" / "python"),
-    )
+    scheme = environment_scheme(str(staging), str(final), base.site_packages, base.version)
     placer = FilePlacer()  # one link-or-copy decision for the whole seed
     installed = []
     for wheel in wheels:
@@ -190,7 +184,8 @@ def _seed_one(settings: Settings, wheel: Path, scheme: Scheme, version: tuple[in
               placer: FilePlacer) -> InstalledWheel:
     """Link ``wheel``'s verified tree into ``scheme``, making or remaking the tree as needed."""
     from pyv.venv.seed import unpacked_wheel
-    from pyv.venv.wheel import DamagedTree, install_unpacked, install_wheel
+    from pyv.venv.trees import DamagedTree, install_unpacked
+    from pyv.venv.wheel import install_wheel
 
     try:
         unpacked = unpacked_wheel(settings, wheel)

@@ -74,8 +74,26 @@ def staging_dir(target: str) -> str:
 
 
 def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    # os.open/os.write: three system calls, no buffered text file to build and tear down.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        data = memoryview(text.encode("utf-8"))
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
+
+
+def _mkdirs(root: str, relative: str) -> None:
+    """Make ``relative``'s directories below ``root`` (one mkdir each, no probing stats)."""
+    path = root
+    for part in relative.split("/"):
+        path = os.path.join(path, part)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
 
 
 def write_tree(staging: str, final: str, *, executable: str, names: list[str],
@@ -83,7 +101,7 @@ def write_tree(staging: str, final: str, *, executable: str, names: list[str],
     """Fill ``staging`` with an environment that will live at ``final`` (absolute paths)."""
     bin_dir = os.path.join(staging, "bin")
     os.mkdir(bin_dir)
-    os.makedirs(os.path.join(staging, site_packages))
+    _mkdirs(staging, site_packages)
     if sys.maxsize > 2**32 and os.name == "posix" and sys.platform != "darwin":
         # Some distributions' sysconfig put platlib under lib64; venv links it too.
         os.symlink("lib", os.path.join(staging, "lib64"))
@@ -108,10 +126,8 @@ def record_project(envs_dir: str, env: str) -> None:
     :mod:`pyv.venv.registry` reads and prunes the file; ``O_APPEND`` writes of one
     short line are atomic between writers, so no lock is taken.
     """
-    import json
-
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    line = json.dumps({"path": env, "created": created}) + "\n"
+    line = json_line({"path": env, "created": created})
     os.makedirs(envs_dir, exist_ok=True)
     fd = os.open(os.path.join(envs_dir, PROJECTS_FILE),
                  os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -119,6 +135,20 @@ def record_project(envs_dir: str, env: str) -> None:
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+def json_line(record: dict[str, str]) -> str:
+    """``json.dumps(record)`` and a newline; plain ASCII strings without importing json."""
+    if all(_plain_json(k) and _plain_json(v) for k, v in record.items()):
+        return "{" + ", ".join(f'"{k}": "{v}"' for k, v in record.items()) + "}\n"
+    import json
+
+    return json.dumps(record) + "\n"
+
+
+def _plain_json(text: str) -> bool:
+    """Whether JSON writes ``text`` as it is (printable ASCII, no quote or backslash)."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 def shown_path(path: str, cwd: str) -> str:

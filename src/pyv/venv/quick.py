@@ -4,20 +4,26 @@ Creating an environment takes ~3 ms of work; loading pyv's full command line
 (argparse, dataclasses, pathlib, typing, the settings and store modules) took
 several times that. This module handles the everyday forms,
 
-    pyv venv [PATH] [-p|--python VERSION|PATH] [--prompt P] [--system-site-packages] [-q]
+    pyv venv [PATH] [-p|--python VERSION|PATH] [--prompt P] [--system-site-packages]
+             [--seed] [-q]
 
 with an interpreter that is already known cheaply: a managed CPython found
 through the shims' index (``$PYV_HOME/index``, kept current by every install),
 or a path whose answer about itself is cached. It writes the tree with the same
 :mod:`pyv.venv.layout` functions as the full path, so the result is identical.
+A ``--seed`` is taken when it is warm: the seed's remembered choice for this
+cache listing (:mod:`pyv.venv.seed_choices`) and each chosen wheel's verified
+tree, made from the wheel now in the cache, linked by :mod:`pyv.venv.trees` as
+the full path links them.
 
 Anything else returns ``None`` *before touching the disk* and the full command
-line takes over: other flags, ``--seed``/``--name``/``--clear``, an existing
-target, a config file, an index built for other settings (``index/.inputs``), a
+line takes over: other flags, ``--name``/``--clear``, a cold or changed seed
+cache, an existing target, a config file, an index built for other settings (``index/.inputs``), a
 version that is not installed (so auto-install and its messages stay in one
 place), named environments, PyPy/GraalPy, or an interpreter never asked before.
-A failure while writing removes the staging directory and also hands over, so
-the user gets the full path's one-line error.
+A failure while writing (or a seed tree found damaged while linking) removes the
+staging directory and also hands over, so the user gets the full path's one-line
+error (or its remade tree).
 """
 
 from __future__ import annotations
@@ -25,8 +31,7 @@ from __future__ import annotations
 import os
 
 from pyv.core.locations import VERSION_FILES, config_file, home_dir
-from pyv.core import versionfile
-from pyv.venv import answers, layout
+from pyv.venv import layout
 from pyv.venv.index_reader import index_current as _index_current
 from pyv.venv.index_reader import read_index
 
@@ -35,9 +40,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TextIO
 
+    from pyv.venv.trees import UnpackedWheel
+
 
 class _Options:
-    __slots__ = ("path", "prompt", "python", "quiet", "system_site_packages")
+    __slots__ = ("path", "prompt", "python", "quiet", "seed", "system_site_packages")
 
     def __init__(self) -> None:
         self.path: str | None = None
@@ -45,6 +52,11 @@ class _Options:
         self.prompt: str | None = None
         self.system_site_packages = False
         self.quiet = False
+        self.seed = False
+
+
+class _HandOver(Exception):
+    """Something only the full path can do (remake a damaged seed tree): start over there."""
 
 
 class _Base:
@@ -79,6 +91,9 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
     target = os.path.abspath(os.path.join(cwd, os.path.expanduser(opts.path or ".venv")))
     if os.path.lexists(target):
         return None  # --clear, an empty directory and refusals are the full path's job
+    trees = _seed_trees(home, base) if opts.seed else None
+    if opts.seed and trees is None:
+        return None  # no remembered choice with verified trees: the full path chooses
     command = f"pyv venv {target}" + (f" --python {opts.python}" if opts.python else "")
     cfg = layout.pyvenv_cfg(
         executable=base.executable, implementation=base.implementation,
@@ -98,12 +113,13 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
             site_packages=base.site_packages, cfg=cfg,
             prompt=layout.shown_prompt(target, opts.prompt),
         )
+        seeded = _seed(trees, staging, target, base) if trees is not None else ()
         os.rename(staging, target)
     except BaseException as exc:
         import shutil
 
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
+        if isinstance(exc, (OSError, _HandOver)):
             return None  # the full path tries again and reports the failure in one line
         raise
     try:
@@ -118,7 +134,7 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
         for line in layout.report_lines(
             target, cwd, implementation=base.implementation, freethreaded=base.freethreaded,
             version=base.version, executable=base.executable,
-            follows_minor=base.follows_minor, seeded=(), name=None,
+            follows_minor=base.follows_minor, seeded=seeded, name=None,
         ):
             print(line, file=stderr)
     return 0
@@ -136,6 +152,8 @@ def parse_args(argv: list[str]) -> _Options | None:
             pass  # nothing here downloads
         elif arg == "--system-site-packages":
             opts.system_site_packages = True
+        elif arg == "--seed":
+            opts.seed = True
         elif arg in ("-p", "--python", "--prompt"):
             if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
                 return None  # let argparse word the error
@@ -189,6 +207,8 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
 
 
 def _read_first(path: str) -> str | None:
+    from pyv.core import versionfile
+
     try:
         data, _ = versionfile.read_bounded(path)
     except OSError:
@@ -226,9 +246,11 @@ def _from_index(text: str, home: str) -> _Base | None:
 
 def _from_path(path: str, home: str) -> _Base | None:
     """An interpreter given by path whose answer about itself is already cached."""
+    from pyv.venv import answers
+
+    real = os.path.realpath(path)
     try:
-        cache, stamp = answers.locate(os.path.join(home, "cache"), path)
-        real = os.path.realpath(path)
+        cache, stamp = answers.locate(os.path.join(home, "cache"), path, real)
     except OSError:
         return None
     if not (os.access(real, os.X_OK) and os.path.isfile(real)):
@@ -238,12 +260,51 @@ def _from_path(path: str, home: str) -> _Base | None:
         return None
     try:
         executable, implementation, version, version_info, freethreaded, site_packages = (
-            answers.facts(data, path))
+            answers.facts(data, path, real))
     except ValueError:
         return None
     if os.path.normpath(executable) != executable:
         return None  # the full path would spell it through pathlib; let it
     return _Base(executable, implementation, version, version_info, freethreaded, site_packages)
+
+
+def _seed_trees(home: str, base: _Base) -> list[UnpackedWheel] | None:
+    """The verified trees of the wheels the last seed of this Python chose from this very
+    cache listing (what :func:`pyv.venv.seed.find_seed_wheels` would reuse); ``None``
+    when there is no such choice or a tree is missing or stale."""
+    from pyv.venv import seed_choices
+    from pyv.venv.trees import load_unpacked
+
+    cache = os.path.join(home, "cache", "wheels")
+    chosen = seed_choices.remembered(cache, base.version, seed_choices.wheel_names(cache))
+    if chosen is None:
+        return None
+    trees = []
+    for _, _, wheel in chosen:
+        try:
+            made_from = os.stat(os.path.join(cache, wheel))
+        except OSError:
+            return None
+        tree = load_unpacked(seed_choices.tree_root(cache, wheel))
+        if tree is None or not tree.made_from(made_from):
+            return None  # made (again) under the cache's lock by the full path
+        trees.append(tree)
+    return trees
+
+
+def _seed(trees: list[UnpackedWheel], staging: str, target: str,
+          base: _Base) -> tuple[str, ...]:
+    """Link the verified trees into the staged environment, as the full path does."""
+    from pyv.core.errors import ArchiveError
+    from pyv.venv.trees import FilePlacer, environment_scheme, install_unpacked
+
+    scheme = environment_scheme(staging, target, base.site_packages, base.version)
+    placer = FilePlacer()  # one link-or-copy decision for the whole seed
+    try:
+        installed = [install_unpacked(t, scheme, base.version[:2], placer) for t in trees]
+    except ArchiveError:
+        raise _HandOver from None  # a tree changed since it was verified: it is remade there
+    return tuple(f"{w.name} {w.version}" for w in installed)
 
 
 def _dotted(version: tuple[int, int, int]) -> str:

@@ -5,7 +5,8 @@ every seed after the first is offline), the package index (PEP 503/691 simple
 API at ``PYV_INDEX_URL``/``PIP_INDEX_URL``, default PyPI; skipped when offline;
 see :mod:`pyv.venv.seed_index`), and the wheels the base interpreter bundles for
 ``ensurepip``. A choice made wholly from the cache is remembered per Python
-version with the cache's listing (:func:`_remembered`), so a warm seed parses nothing.
+version with the cache's listing (:mod:`pyv.venv.seed_choices`), so a warm seed parses
+nothing.
 
 Each wheel is unpacked and verified once into ``cache/wheels/unpacked/<wheel>``
 (:func:`unpacked_wheel`); seeds hard-link from there (see :mod:`pyv.venv.wheel`).
@@ -14,30 +15,23 @@ Each wheel is unpacked and verified once into ``cache/wheels/unpacked/<wheel>``
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pyv.core.errors import NotFound, PyvError
+from pyv.core.records import replace
+from pyv.venv import seed_choices
+from pyv.venv.seed_choices import seed_packages
 from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
     from pyv.core.settings import Settings
-    from pyv.venv.wheel import UnpackedWheel
-
-def seed_packages(version: tuple[int, int, int]) -> tuple[str, ...]:
-    """What ``--seed`` installs: pip, plus setuptools and wheel below 3.12 (as venv did)."""
-    if version[:2] < (3, 12):
-        return ("pip", "setuptools", "wheel")
-    return ("pip",)
-
+    from pyv.venv.trees import UnpackedWheel
 
 def _requires_python(path: Path) -> str | None:
     """The Requires-Python of a wheel's METADATA (None if absent or unreadable)."""
@@ -134,70 +128,25 @@ def find_seed_wheels(
     return chosen
 
 
-# ----- the remembered choice ------------------------------------------------------
-#: Which cached wheels each Python's seed chose, and the cache listing they were chosen
-#: from. A seed whose cache lists the same wheel files reuses the choice, so a warm seed
-#: neither parses wheel names and versions nor opens wheels to read Requires-Python.
-CHOICES = "choices.json"
-CHOICES_FORMAT = 1
-
-
-def _choices_path(settings: Settings) -> Path:
-    return unpacked_dir(settings) / CHOICES
-
-
-def _read_choices(settings: Settings) -> dict[str, object]:
-    try:
-        raw = json.loads(_choices_path(settings).read_bytes())
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(raw, dict) or raw.get("format") != CHOICES_FORMAT:
-        return {}
-    pythons = raw.get("pythons")
-    return pythons if isinstance(pythons, dict) else {}
-
-
+# ----- the remembered choice (kept by pyv.venv.seed_choices) ---------------------
 def _remembered(
     settings: Settings, python: tuple[int, int, int], listing: list[Path]
 ) -> list[SeedWheel] | None:
     """The wheels chosen before for ``python`` from this very cache listing, else None."""
-    entry = _read_choices(settings).get(".".join(map(str, python)))
-    names = sorted(p.name for p in listing)
-    try:
-        if not isinstance(entry, dict) or entry["listing"] != names:
-            return None
-        wheels = [SeedWheel(str(n), str(v), listing[0].parent / str(f), "cache")
-                  for n, v, f in entry["wheels"]]
-    except (KeyError, TypeError, ValueError, IndexError):
+    cache = wheel_cache(settings)
+    found = seed_choices.remembered(str(cache), python, [p.name for p in listing])
+    if found is None:
         return None
-    # Only whole, plain choices of this cache's own files are trusted.
-    if ([w.name for w in wheels] != list(seed_packages(python))
-            or any(w.path.name not in names for w in wheels)):
-        return None
-    return wheels
+    return [SeedWheel(name, version, cache / wheel, "cache") for name, version, wheel in found]
 
 
 def _remember(settings: Settings, python: tuple[int, int, int], listing: list[Path],
               chosen: list[SeedWheel]) -> None:
     """Keep a choice made wholly from the cache (best effort: a seed never fails on it)."""
-    if (not listing or [w.name for w in chosen] != list(seed_packages(python))
-            or any(w.source != "cache" for w in chosen)):
+    if any(w.source != "cache" for w in chosen):
         return
-    pythons = _read_choices(settings)
-    pythons[".".join(map(str, python))] = {
-        "listing": sorted(p.name for p in listing),
-        "wheels": [[w.name, w.version, w.path.name] for w in chosen],
-    }
-    data = json.dumps({"format": CHOICES_FORMAT, "pythons": pythons}, separators=(",", ":"))
-    path = _choices_path(settings)
-    tmp = path.with_name(f".{CHOICES}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    seed_choices.remember(str(wheel_cache(settings)), python, [p.name for p in listing],
+                          [(w.name, w.version, w.path.name) for w in chosen])
 
 
 def _keep_in_cache(wheel: Path, cache: Path) -> Path:
@@ -219,11 +168,11 @@ def _keep_in_cache(wheel: Path, cache: Path) -> Path:
 
 
 def unpacked_dir(settings: Settings) -> Path:
-    return wheel_cache(settings) / "unpacked"
+    return wheel_cache(settings) / seed_choices.TREES
 
 
 def _tree_root(settings: Settings, wheel: Path) -> Path:
-    return unpacked_dir(settings) / wheel.name[: -len(".whl")]
+    return Path(seed_choices.tree_root(str(wheel_cache(settings)), wheel.name))
 
 
 def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> UnpackedWheel:
@@ -234,7 +183,7 @@ def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> 
     half-made tree. Raises ``ArchiveError`` for a bad wheel, ``OSError`` when the
     cache cannot hold the tree.
     """
-    from pyv.venv.wheel import load_unpacked
+    from pyv.venv.trees import load_unpacked
 
     root = _tree_root(settings, wheel)
     made_from = os.stat(wheel)
@@ -268,7 +217,7 @@ def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> 
         except BaseException:
             remove_tree(tmp)
             raise
-    return dataclasses.replace(unpacked, root=root)
+    return replace(unpacked, root=str(root))
 
 
 def drop_unpacked(settings: Settings, wheel: Path) -> None:

@@ -16,12 +16,18 @@ that write approved files).
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import BinaryIO
 
-from pyv.acquire.archive.extractor import Extractor, ExtractStats
 from pyv.acquire.archive.safety import DEFAULT_MAX_BYTES, UnsafeMember
 from pyv.core.errors import ArchiveError, from_os_error
+
+# The extractor (dataclasses, pathlib, typing) loads on first use: a warm seed imports
+# pyv.acquire.archive.safety, and with it this package, and must not pay for them.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import BinaryIO
+
+    from pyv.acquire.archive.extractor import Extractor, ExtractStats
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -57,6 +63,7 @@ def extract_archive(
     """
     # The readers are imported here: pyv.acquire.archive.safety, which the wheel installer
     # uses, must not cost it the decompressors' and tarfile's imports.
+    from pyv.acquire.archive.extractor import Extractor
     from pyv.acquire.archive.stream import Corrupt
 
     label = name or "the archive"
@@ -96,3 +103,11 @@ def extract_archive(
         if extractor is not None:
             # On an error, no writer may still be busy when the caller discards dest.
             extractor.writers.close()
+
+
+def __getattr__(name: str) -> object:
+    if name == "ExtractStats":  # exported, loaded with the extractor (see the imports)
+        from pyv.acquire.archive.extractor import ExtractStats
+
+        return ExtractStats
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
