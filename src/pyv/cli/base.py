@@ -21,7 +21,8 @@ class Context:
     A plain class, not a dataclass: it is built once per run, on every command's path.
     """
 
-    __slots__ = ("cwd", "environ", "quiet", "settings", "stderr", "stdout", "verbose")
+    __slots__ = ("cwd", "environ", "quiet", "settings", "shell_function", "stderr", "stdout",
+                 "verbose")
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class Context:
         stderr: TextIO | None = None,
         quiet: bool = False,
         verbose: bool = False,
+        shell_function: str | None = None,
     ) -> None:
         self.settings = settings
         self.environ = environ
@@ -41,6 +43,8 @@ class Context:
         self.stderr: TextIO = sys.stderr if stderr is None else stderr
         self.quiet = quiet
         self.verbose = verbose
+        #: The shell whose integration's ``pyv`` function ran this pyv, if one did.
+        self.shell_function = shell_function
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout)

@@ -27,8 +27,11 @@ class DoctorCommand(Command):
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.doctor import DoctorInputs, run_doctor
+        from pyv.shells import parent_process_name
 
-        report = run_doctor(ctx.settings, DoctorInputs(environ=ctx.environ), fix=args.fix)
+        inputs = DoctorInputs(environ=ctx.environ, shell_function=ctx.shell_function,
+                              parent_shell=parent_process_name())
+        report = run_doctor(ctx.settings, inputs, fix=args.fix)
         if args.json:
             ctx.emit_json(report.to_json())
         else:

@@ -469,25 +469,33 @@ class RehashCommand(Command):
 
 
 class InitCommand(Command):
-    """Print the shell integration to eval: shims first on PATH, the `pyv` shell function
-    (so `pyv shell`/`activate`/`deactivate` can change the shell), and completion.
+    """Print the shell integration to eval: the shims first on PATH (moved to the front when
+    another directory, such as another version manager's shims, comes first), the `pyv`
+    shell function (so `pyv shell`/`activate`/`deactivate` can change the shell), and
+    completion. Load it last in the startup file:
 
-      bash:      eval "$(pyv init bash)"        in ~/.bashrc
-      zsh:       eval "$(pyv init zsh)"         in ~/.zshrc (after compinit)
-      fish:      pyv init fish | source         in ~/.config/fish/config.fish
-      tcsh/csh:  eval "`pyv init tcsh`"         in ~/.tcshrc
-      sh/dash:   eval "$(pyv init sh)"          in ~/.profile
+{lines}
+
+    Without SHELL, $SHELL names it; a shell without an integration of its own (ksh, mksh,
+    or $SHELL unset) gets the POSIX sh one, with a note on stderr.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("shell", nargs="?", default=None,
-                            help="bash, zsh, fish, tcsh, csh or sh (default: from $SHELL)")
+                            help="bash, zsh, fish, tcsh, csh or sh (ksh, dash, mksh: sh; "
+                                 "default: from $SHELL)")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.cli.registry import COMMANDS
         from pyv.shims import check_shell, detect_shell, init_script
 
-        shell = check_shell(args.shell) if args.shell else detect_shell(ctx.environ)
+        if args.shell:
+            shell = check_shell(args.shell)
+        else:
+            guess = detect_shell(ctx.environ)
+            shell = guess.shell
+            if guess.note:
+                ctx.warn(guess.note)
         from pyv.cli.completion import SHELLS as COMPLETION_SHELLS
         from pyv.cli.completion import script as completion_script
 
@@ -500,14 +508,27 @@ class InitCommand(Command):
         return ExitCode.OK
 
 
-def _tcsh_path_line(ctx: Context) -> str:
-    # csh patterns cannot test PATH membership reliably, so decide here, once.
-    from pyv.shells import quote_csh
+def _init_help() -> None:
+    from pyv.shells import load_lines
 
-    shims = str(ctx.settings.shims_dir)
-    if shims in ctx.environ.get("PATH", "").split(os.pathsep):
+    InitCommand.__doc__ = (InitCommand.__doc__ or "").replace("{lines}", load_lines(" " * 6))
+
+
+_init_help()
+
+
+def _tcsh_path_line(ctx: Context) -> str:
+    # csh patterns cannot edit PATH reliably, so decide here, once.
+    from pyv.shells import quote_csh
+    from pyv.shims import shims_first
+
+    path = shims_first(ctx.environ.get("PATH", ""), ctx.settings.shims_dir)
+    if path is None:
         return ""
-    return f"setenv PATH {quote_csh(shims)}:\"$PATH\";\n"
+    try:
+        return f"setenv PATH {quote_csh(path)};\n"
+    except PyvError:  # a PATH entry csh cannot quote ('!'): prepend, leave the rest as it is
+        return f"setenv PATH {quote_csh(str(ctx.settings.shims_dir))}:\"$PATH\";\n"
 
 
 class ShimResolveCommand(Command):
