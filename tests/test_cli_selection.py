@@ -104,6 +104,27 @@ def test_shell_without_integration_prints_line_and_hint(installed, run_pyv) -> N
     assert 'eval "$(pyv init bash)"' in result.stderr
 
 
+@pytest.mark.parametrize(("argv", "code"), [
+    (("shell", "3.11"), "set -gx PYV_VERSION '3.11'; set -gx _PYV_SHELL_VERSION '3.11';"),
+    (("activate", "./venv"), "source '{venv}/bin/activate.fish'"),
+    (("deactivate",), "deactivate"),
+])
+def test_shell_activate_deactivate_without_integration_fail_alike(
+    installed, run_pyv, tmp_path: Path, argv: tuple[str, ...], code: str
+) -> None:
+    venv = Path.cwd() / "venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /nowhere\n")
+    result = run_pyv(*argv, env={"SHELL": "/usr/bin/fish", "VIRTUAL_ENV": str(venv)})
+    assert (result.returncode, result.stdout) == (1, code.format(venv=venv) + "\n")
+    assert result.stderr == (
+        f"error: pyv {argv[0]} cannot change this shell without the shell integration; run "
+        "the line above, or add `pyv init fish | source` to ~/.config/fish/config.fish and "
+        "open a new shell\n")
+    through = run_pyv(argv[0], "--eval", "fish", *argv[1:], env={"VIRTUAL_ENV": str(venv)})
+    assert (through.returncode, through.stdout, through.stderr) == (0, result.stdout, "")
+
+
 @pytest.mark.parametrize(("shell", "set_line", "unset_line"), [
     ("bash", "export PYV_VERSION=3.11:3.12; export _PYV_SHELL_VERSION=3.11:3.12;",
      "unset PYV_VERSION; unset _PYV_SHELL_VERSION;"),

@@ -91,3 +91,20 @@ class Command(abc.ABC):
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def needs_integration(ctx: Context, command: str, shell: str) -> int:
+    """How ``pyv shell``, ``activate`` and ``deactivate`` end when typed without the shell
+    integration: their code is on stdout already; one line says it changed nothing, exit 1."""
+    from pyv.errors import ExitCode, PyvError
+    from pyv.shells import load_hint
+    from pyv.shims import check_shell
+
+    try:
+        fix = f"run the line above, or {load_hint(check_shell(shell))} and open a new shell"
+    except PyvError:  # a shell pyv has no integration for (PowerShell)
+        fix = "run the line above"
+    error = PyvError(f"pyv {command} cannot change this shell without the shell integration",
+                     fix)
+    print(error.render(), file=ctx.stderr)
+    return ExitCode.FAILURE

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyv.cli.base import Command, Context, add_json_flag
+from pyv.cli.base import Command, Context, add_json_flag, needs_integration
 from pyv.errors import ExitCode, NotFound, PyvError, UsageError, shown_command
 
 if TYPE_CHECKING:
@@ -406,13 +406,7 @@ class ShellCommand(Command):
         ctx.out(f"{code} {shell_eval(shell, selection.SHELL_MARK, value)}")
         if args.eval:
             return ExitCode.OK
-        print(
-            "pyv shell needs the shell integration to change this shell; eval the line above, "
-            f"or add `eval \"$(pyv init {shell})\"` to your shell's startup file "
-            "(see `pyv init --help`)",
-            file=ctx.stderr,
-        )
-        return ExitCode.FAILURE
+        return needs_integration(ctx, "shell", shell)
 
     def _check_available(self, ctx: Context, text: str, request: Any) -> None:
         """The requested version or environment is there (installed first if the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pyv.cli.base import Command, Context, add_json_flag
+from pyv.cli.base import Command, Context, add_json_flag, needs_integration
 from pyv.errors import NotFound
 
 
@@ -132,8 +132,7 @@ class ActivateCommand(Command):
         line = activation_line(shell, env)
         ctx.out(line)
         if args.eval_shell is None:
-            ctx.info("hint: eval that line, or enable `pyv activate` with: "
-                     f'eval "$(pyv init {shell})"')
+            return needs_integration(ctx, "activate", shell)
         return 0
 
 
@@ -151,6 +150,5 @@ class DeactivateCommand(Command):
         shell = args.eval_shell or detect_shell(ctx.environ)
         ctx.out(deactivation_line(shell))
         if args.eval_shell is None:
-            ctx.info("hint: run `deactivate`, or enable `pyv deactivate` with: "
-                     f'eval "$(pyv init {shell})"')
+            return needs_integration(ctx, "deactivate", shell)
         return 0
