@@ -64,6 +64,25 @@ def test_version_reports_origin(installed, run_pyv, tmp_path: Path) -> None:
     assert missing.returncode == 3 and "PYV_VERSION" in missing.stderr
 
 
+def test_version_of_an_environment_names_its_version_and_path_once(
+    installed, fake_env, run_pyv, tmp_path: Path
+) -> None:
+    env = fake_env("astro")
+    (env / "pyvenv.cfg").write_text(f"home = {installed['3.12'] / 'bin'}\nversion_info = "
+                                    "3.12.4.final.0\n")
+    version_file = tmp_path / "work" / ".python-version"
+    version_file.write_text("astro\n")
+    result = run_pyv("version", check=True)
+    assert result.stdout == f"3.12.4 {env} (set by {version_file}:1)\n"
+    row = json.loads(run_pyv("version", "--json", check=True).stdout)["entries"][0]
+    assert (row["version"], row["env"]) == ("3.12.4", str(env))
+    version_file.write_text("nope\n")
+    missing = run_pyv("version")
+    assert missing.returncode == 3 and missing.stdout == ""
+    assert missing.stderr == (f"nope: no such environment (set by {version_file}:1); create it "
+                              "with `pyv venv --name nope`\n")
+
+
 def test_version_says_requires_python_is_a_hint(installed, run_pyv, tmp_path: Path) -> None:
     (tmp_path / "work" / "pyproject.toml").write_text('[project]\nrequires-python = "<3.12"\n')
     result = run_pyv("version", check=True)

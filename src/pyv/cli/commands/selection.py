@@ -275,6 +275,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
             from pyv.resolve import install_command
 
             row["install"] = install_command(entry.text)
+        elif entry.request.kind == "name":
+            row["create"] = shown_command("pyv", "venv", "--name", entry.text)
         return row
     if hit is None:
         row["status"] = "no-python"
@@ -284,7 +286,10 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
         row["version"] = hit.installation.version_str
         row["key"] = hit.installation.key
     elif hit.env_dir is not None:
+        from pyv.venv.registry import describe_environment
+
         row["env"] = str(hit.env_dir)
+        row["version"] = describe_environment(hit.env_dir, with_size=False).version or None
     else:
         from pyv.discovery import describe
 
@@ -296,15 +301,17 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
 def _render_row(row: dict[str, Any]) -> str:
     by = f"(set by {row['set_by']})"
     if row["status"] == "not-installed":
+        if row.get("create"):
+            return f"{row['request']}: no such environment {by}; create it with {row['create']}"
         extra = f"; run `{row['install']}`" if row.get("install") else ""
         return f"{row['request']}: not installed {by}{extra}"
     if row["status"] == "no-python":
         return f"{row['request']}: no python found {by}"
-    what = row["version"] or row.get("env") or ""
-    ident = row["key"] or row["path"]
-    if row["request"] == "system" or row["kind"] in ("path", "name"):
+    # As pyenv: what runs (its version) first, then where it is, once; then the origin.
+    ident = row.get("env") or row["key"] or row["path"]
+    if row["request"] == "system" or (row["kind"] == "path" and not row.get("env")):
         ident = row["path"]
-    return f"{what or row['request']} {ident} {by}".replace("  ", " ")
+    return f"{row['version'] or row['request']} {ident} {by}"
 
 
 class WhichCommand(Command):
