@@ -378,8 +378,9 @@ class ExecCommand(Command):
 class ShellCommand(Command):
     """Select a Python version for this shell session (sets PYV_VERSION).
 
-    Needs the shell integration (`eval "$(pyv init bash)"`); `--unset` goes back to
-    the per-directory selection.
+    Needs the shell integration (each shell's line: `pyv init --help`); without it,
+    prints the line to run and exits 1. `--unset` goes back to the per-directory
+    selection.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -114,8 +114,8 @@ def _add_eval(parser: argparse.ArgumentParser) -> None:
 class ActivateCommand(Command):
     """Activate a named or project environment in the current shell.
 
-    With the shell integration (`eval "$(pyv init bash)"`), `pyv activate NAME`
-    changes the current shell. Without it, this prints the line to eval.
+    With the shell integration (each shell's line: `pyv init --help`), `pyv activate
+    NAME` changes the current shell. Without it, this prints the line to run and exits 1.
     With no argument, activates .venv in this directory or the nearest parent.
     """
 
