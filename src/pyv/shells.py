@@ -62,11 +62,6 @@ _LOAD_LINES = {
 }
 
 
-def load_line(shell: str) -> str:
-    """The line that loads pyv's shell integration in ``shell`` (an integration's name)."""
-    return _LOAD_LINES[shell][0]
-
-
 def load_hint(shell: str) -> str:
     """Where and how to load the integration: "add `LINE` to FILE"."""
     line, where = _LOAD_LINES[shell]
