@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, TextIO
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 
 class Context:
@@ -96,9 +96,9 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def needs_integration(ctx: Context, command: str, shell: str) -> int:
     """How ``pyv shell``, ``activate`` and ``deactivate`` end when typed without the shell
     integration: their code is on stdout already; one line says it changed nothing, exit 1."""
-    from pyv.errors import ExitCode, PyvError
-    from pyv.shells import load_hint
-    from pyv.shims import check_shell
+    from pyv.choose.shims import check_shell
+    from pyv.core.errors import ExitCode, PyvError
+    from pyv.core.shells import load_hint
 
     try:
         fix = f"run the line above, or {load_hint(check_shell(shell))} and open a new shell"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 _LABELS = {"ok": "ok     ", "info": "info   ", "warning": "warning", "error": "error  "}
 
@@ -26,8 +26,8 @@ class DoctorCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.doctor import DoctorInputs, run_doctor
-        from pyv.shells import parent_process_name
+        from pyv.core.shells import parent_process_name
+        from pyv.upkeep.doctor import DoctorInputs, run_doctor
 
         inputs = DoctorInputs(environ=ctx.environ, shell_function=ctx.shell_function,
                               parent_shell=parent_process_name())
