@@ -1,9 +1,25 @@
-# pyv shell integration for POSIX sh/dash: eval "$(pyv init sh)" in ~/.profile
+# pyv shell integration for POSIX sh (dash, ksh, mksh...): eval "$(pyv init sh)" in ~/.profile
+# Shims first on PATH: added when missing, moved to the front when another directory (say
+# another version manager's shims) comes before them.
 case ":${PATH}:" in
-  *:@SHIMS@:*) ;;
-  *) PATH=@SHIMS@:${PATH}; export PATH ;;
+  :@SHIMS@:*) ;;
+  *)
+    pyv_path__=":${PATH}:"
+    while :; do
+      case $pyv_path__ in
+        *:@SHIMS@:*) pyv_path__=${pyv_path__%%:@SHIMS@:*}:${pyv_path__#*:@SHIMS@:} ;;
+        *) break ;;
+      esac
+    done
+    pyv_path__=${pyv_path__#:}
+    pyv_path__=${pyv_path__%:}
+    PATH=@SHIMS@${pyv_path__:+:$pyv_path__}
+    export PATH
+    unset pyv_path__
+    ;;
 esac
-# `pyv shell`, `pyv activate` and `pyv deactivate` print code for this shell to run.
+# `pyv shell`, `pyv activate` and `pyv deactivate` print code for this shell to run; every
+# other command runs marked as typed in this shell (`pyv doctor` reads the mark).
 pyv() {
   case "${1-}" in
     shell|activate|deactivate)
@@ -11,6 +27,6 @@ pyv() {
       pyv_code__=$(@PYV@ "$pyv_sub__" --eval sh "$@") || return
       eval "$pyv_code__"
       ;;
-    *) @PYV@ "$@" ;;
+    *) PYV_SHELL_INTEGRATION=sh @PYV@ "$@" ;;
   esac
 }

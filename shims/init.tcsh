@@ -1,3 +1,3 @@
 set pyv_exe__=(@PYV@);
-alias pyv 'set pyv_args__=(\!*); source @CSH_HELPER@';
+alias pyv 'source @CSH_HELPER@ pyv \!*';
 complete pyv 'p/1/(@COMMANDS@)/' 'n/init/(bash zsh fish tcsh sh)/';

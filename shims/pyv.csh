@@ -1,12 +1,13 @@
-# pyv helper for tcsh/csh, sourced by the `pyv` alias that `pyv init tcsh` defines:
-# `pyv shell`, `pyv activate` and `pyv deactivate` print code for this shell to eval.
-if ( $#pyv_args__ > 0 ) then
-    if ( "$pyv_args__[1]" == "shell" || "$pyv_args__[1]" == "activate" || "$pyv_args__[1]" == "deactivate" ) then
-        eval "`$pyv_exe__:q $pyv_args__[1] --eval tcsh $pyv_args__[2-]:q`"
+# pyv helper for tcsh/csh, sourced by the `pyv` alias that `pyv init tcsh` defines, with
+# `pyv` and then the words typed as its arguments (so a redirection typed after them stays
+# the shell's). `pyv shell`, `pyv activate` and `pyv deactivate` print code for this shell
+# to eval; every other command runs marked as typed in this shell (`pyv doctor` reads it).
+if ( $#argv > 1 ) then
+    if ( "$argv[2]" == "shell" || "$argv[2]" == "activate" || "$argv[2]" == "deactivate" ) then
+        eval "`$pyv_exe__:q $argv[2] --eval tcsh $argv[3-]:q`"
     else
-        $pyv_exe__:q $pyv_args__:q
+        env PYV_SHELL_INTEGRATION=tcsh $pyv_exe__:q $argv[2-]:q
     endif
 else
-    $pyv_exe__:q
+    env PYV_SHELL_INTEGRATION=tcsh $pyv_exe__:q
 endif
-unset pyv_args__

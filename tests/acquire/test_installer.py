@@ -406,14 +406,19 @@ def test_read_only_extra_store_is_listed_but_not_written(
 
 
 def test_install_without_arguments_reads_python_version(
-    run_pyv, pbs_mirror, synthetic, pyv_home, tmp_path
+    run_pyv, pbs_mirror, synthetic, pyv_home, tmp_path, fake_env
 ):
     env = pbs_mirror([synthetic["3.12.4"], synthetic["3.11.9"]])
     project = tmp_path / "project"
     (project / "sub").mkdir(parents=True)
     (project / ".python-version").write_text("3.11\n# a comment\nmy-env\n")
     result = run_pyv("install", env=env, cwd=project / "sub")
-    assert result.returncode == 0, result.stderr
+    # The version is installed; the environment beside it is not something install makes.
+    assert result.returncode == ExitCode.NOT_FOUND, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: the environment 'my-env' (set by {project / '.python-version'}:3) does not "
+        "exist, and `pyv install` installs Python versions, not environments; create it "
+        "with `pyv venv --name my-env`")
     assert synthetic["3.11.9"].key in store_dirs(pyv_home)
     assert synthetic["3.12.4"].key not in store_dirs(pyv_home)
     found = run_pyv("find", env=env, cwd=project / "sub", check=True).stdout.strip()
@@ -423,8 +428,13 @@ def test_install_without_arguments_reads_python_version(
     only_env = tmp_path / "envonly"
     only_env.mkdir()
     (only_env / ".python-version").write_text("my-env\n")
+    missing = run_pyv("install", env=env, cwd=only_env)
+    assert missing.returncode == ExitCode.NOT_FOUND and missing.stdout == ""
+    assert len(missing.stderr.splitlines()) == 1, missing.stderr
+    assert "'my-env'" in missing.stderr and "`pyv venv --name my-env`" in missing.stderr
+    fake_env("my-env")
     nothing = run_pyv("install", env=env, cwd=only_env, check=True)
-    assert "Nothing to install" in nothing.stderr
+    assert nothing.stderr == "Nothing to install: the pinned entries name no Python version\n"
 
 
 def test_install_with_no_pin_installs_latest(run_pyv, pbs_mirror, synthetic, pyv_home):

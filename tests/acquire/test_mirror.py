@@ -103,6 +103,24 @@ def test_pack_and_install_from_the_bundle(
     assert not list((third / "cache").glob(".bundle-*"))
 
 
+def test_install_from_something_not_a_bundle_is_one_line(run_pyv: Any, tmp_path: Path) -> None:
+    import gzip
+
+    text = tmp_path / "notes.tar"
+    text.write_text("not a bundle\n")
+    zipped = tmp_path / "notes.tar.gz"
+    zipped.write_bytes(gzip.compress(b"not a bundle either\n"))
+    for path in (text, zipped):
+        result = run_pyv("install", "--from-bundle", str(path), "3.12")
+        assert result.returncode == 8 and result.stdout == ""
+        assert result.stderr == (f"error: {path} is not a pyv bundle (not a tar file, "
+                                 "compressed or not); give a file written by `pyv mirror "
+                                 "--pack`\n")
+    directory = run_pyv("install", "--from-bundle", str(tmp_path), "3.12")
+    assert directory.returncode == 2 and len(directory.stderr.splitlines()) == 1
+    assert "is a directory, not a bundle" in directory.stderr
+
+
 def test_pack_an_existing_mirror_directory(
     run_pyv: Any, tmp_path: Path, upstream_env: dict[str, str], http_server: LoopbackServer,
     synthetic: list[BuiltArchive],
@@ -169,7 +187,7 @@ def test_unpack_needs_the_metadata(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="not a pyv bundle"):
         unpack_bundle(path, tmp_path / "out")
     (tmp_path / "junk.tar").write_bytes(b"junk" * 100)
-    with pytest.raises(ArchiveError, match="not a readable tar"):
+    with pytest.raises(ArchiveError, match="not a tar file"):
         unpack_bundle(tmp_path / "junk.tar", tmp_path / "out2")
 
 

@@ -297,6 +297,29 @@ def test_read_only_store_serves_another_user(other_user, read_only_store, real_a
     assert _snapshot(read_only_store) == before
 
 
+def test_read_only_pyv_home_makes_working_venvs_and_true_hints(
+    other_user, read_only_store, real_archive
+):
+    home = read_only_store.parent / "ro-home"  # root's, 0755: the user reads, cannot write
+    home.mkdir(mode=0o755, exist_ok=True)
+    python = read_only_store / real_archive.key / "bin" / f"python{REAL_MINOR}"
+    env = {"PYV_HOME": str(home), "PYV_OFFLINE": "1"}
+    work = other_user.home / "ro-home-project"
+    other_user.run("mkdir", "-p", str(work))
+    for flags in ([], ["--clear"]):  # the fast path, then the full one
+        made = other_user.pyv("venv", "v1", "-p", str(python), *flags, env=env, cwd=work)
+        assert made.returncode == 0, made.stderr
+        assert made.stderr.startswith(f"warning: could not record {work / 'v1'} in "), made.stderr
+        probe = other_user.run(str(work / "v1" / "bin" / "python"), "-c",
+                               "import sys; print(sys.prefix)", env=env, cwd=work)
+        assert probe.stdout.strip() == str(work / "v1"), probe.stderr
+    # The hint matches what was typed: no --store, so nothing says to drop it.
+    refused = other_user.pyv("install", REAL_MINOR, env=env, cwd=work)
+    assert refused.returncode == ExitCode.FILESYSTEM, refused.stderr
+    assert len(refused.stderr.splitlines()) == 1, refused.stderr
+    assert "--store" not in refused.stderr and "set PYV_HOME" in refused.stderr
+
+
 def test_group_member_shares_a_group_store(other_user, tmp_path):
     try:
         gid = grp.getgrnam(SHARE_GROUP).gr_gid

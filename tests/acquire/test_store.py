@@ -339,3 +339,16 @@ def test_store_and_record_modes_ignore_a_wide_umask(tmp_path: Path) -> None:
         os.umask(old)
     assert stat.S_IMODE(store.root.stat().st_mode) == 0o755
     assert stat.S_IMODE((staging / RECORD).stat().st_mode) == 0o644
+
+
+def test_a_store_pyv_may_not_change_hints_what_was_typed(tmp_path: Path) -> None:
+    from pyv.acquire.store import Store
+    from pyv.core.errors import FilesystemError
+
+    store = Store(tmp_path / "pythons", writable=False)
+    with pytest.raises(FilesystemError) as own:
+        store.check_writable()
+    assert "--store" not in own.value.render() and "PYV_HOME" in own.value.render()
+    with pytest.raises(FilesystemError) as typed:
+        store.check_writable(typed=True)
+    assert "(drop --store)" in typed.value.render()

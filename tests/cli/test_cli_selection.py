@@ -64,6 +64,25 @@ def test_version_reports_origin(installed, run_pyv, tmp_path: Path) -> None:
     assert missing.returncode == 3 and "PYV_VERSION" in missing.stderr
 
 
+def test_version_of_an_environment_names_its_version_and_path_once(
+    installed, fake_env, run_pyv, tmp_path: Path
+) -> None:
+    env = fake_env("astro")
+    (env / "pyvenv.cfg").write_text(f"home = {installed['3.12'] / 'bin'}\nversion_info = "
+                                    "3.12.4.final.0\n")
+    version_file = tmp_path / "work" / ".python-version"
+    version_file.write_text("astro\n")
+    result = run_pyv("version", check=True)
+    assert result.stdout == f"3.12.4 {env} (set by {version_file}:1)\n"
+    row = json.loads(run_pyv("version", "--json", check=True).stdout)["entries"][0]
+    assert (row["version"], row["env"]) == ("3.12.4", str(env))
+    version_file.write_text("nope\n")
+    missing = run_pyv("version")
+    assert missing.returncode == 3 and missing.stdout == ""
+    assert missing.stderr == (f"nope: no such environment (set by {version_file}:1); create it "
+                              "with `pyv venv --name nope`\n")
+
+
 def test_version_says_requires_python_is_a_hint(installed, run_pyv, tmp_path: Path) -> None:
     (tmp_path / "work" / "pyproject.toml").write_text('[project]\nrequires-python = "<3.12"\n')
     result = run_pyv("version", check=True)
@@ -102,6 +121,27 @@ def test_shell_without_integration_prints_line_and_hint(installed, run_pyv) -> N
     assert result.returncode == 1
     assert result.stdout.strip() == "export PYV_VERSION=3.11; export _PYV_SHELL_VERSION=3.11;"
     assert 'eval "$(pyv init bash)"' in result.stderr
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (("shell", "3.11"), "set -gx PYV_VERSION '3.11'; set -gx _PYV_SHELL_VERSION '3.11';"),
+    (("activate", "./venv"), "source '{venv}/bin/activate.fish'"),
+    (("deactivate",), "deactivate"),
+])
+def test_shell_activate_deactivate_without_integration_fail_alike(
+    installed, run_pyv, tmp_path: Path, argv: tuple[str, ...], code: str
+) -> None:
+    venv = Path.cwd() / "venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /nowhere\n")
+    result = run_pyv(*argv, env={"SHELL": "/usr/bin/fish", "VIRTUAL_ENV": str(venv)})
+    assert (result.returncode, result.stdout) == (1, code.format(venv=venv) + "\n")
+    assert result.stderr == (
+        f"error: pyv {argv[0]} cannot change this shell without the shell integration; run "
+        "the line above, or add `pyv init fish | source` to ~/.config/fish/config.fish and "
+        "open a new shell\n")
+    through = run_pyv(argv[0], "--eval", "fish", *argv[1:], env={"VIRTUAL_ENV": str(venv)})
+    assert (through.returncode, through.stdout, through.stderr) == (0, result.stdout, "")
 
 
 @pytest.mark.parametrize(("shell", "set_line", "unset_line"), [

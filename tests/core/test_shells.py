@@ -173,3 +173,130 @@ def test_detect_shell_keeps_to_the_callers_list() -> None:
         detect_shell({}, ("bash",))
     with pytest.raises(UsageError, match="unsupported shell 'nu'"):
         detect_shell({"SHELL": "/bin/nu"}, ("bash",))
+
+
+# ----- init puts the shims first, doctor sees the integration ------------------------------
+#: Per shell: the script (eval init, where python is found, python, doctor through the
+#: `pyv` function into a file) and how to run it.
+_FRONT_BODY = '{where} python\npython\npyv doctor --json > "$OUT"\necho done\n'
+FRONT_SCRIPTS = {
+    "bash": ('eval "$(pyv init bash)"\n', "command -v", ["--norc", "--noprofile"]),
+    "zsh": ('eval "$(pyv init zsh)"\n', "command -v", ["-f"]),
+    "fish": ("pyv init fish | source\n", "command -v", ["--no-config"]),
+    "tcsh": ('eval "`pyv init tcsh`"\n', "which", ["-f"]),
+    "dash": ('eval "$(pyv init sh)"\n', "command -v", []),
+}
+
+
+@pytest.fixture
+def other_manager_first(fake_python, pyv_home: Path, tmp_path: Path) -> dict[str, str]:
+    """pyv's shims on PATH, but behind another version manager's shims (as after
+    `eval "$(pyenv init -)"` ran later in the startup file)."""
+    fake_python("3.99.1")
+    rehash(load_settings(dict(os.environ)))
+    (tmp_path / ".python-version").write_text("3.99\n")
+    other = tmp_path / "other manager" / "shims"
+    other.mkdir(parents=True)
+    (other / "python").write_text("#!/bin/sh\necho other-manager\n")
+    (other / "python").chmod(0o755)
+    pyv_bin = tmp_path / "pyv-bin"
+    pyv_bin.mkdir()
+    (pyv_bin / "pyv").symlink_to(Path(sys.executable).parent / "pyv")
+    env = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    env.update({"PATH": f"{other}:{pyv_home / 'shims'}:/usr/bin:/bin:{pyv_bin}",
+                "TERM": "dumb", "OUT": str(tmp_path / "doctor.json"), "SHELL": "/bin/sh"})
+    return env
+
+
+@pytest.mark.parametrize("shell", sorted(FRONT_SCRIPTS))
+def test_init_moves_the_shims_before_another_managers_and_doctor_sees_it(
+    shell: str, other_manager_first: dict[str, str], pyv_home: Path, tmp_path: Path
+) -> None:
+    exe = shutil.which(shell)
+    if exe is None:
+        pytest.skip(f"{shell} is not installed (apt-get install {shell})")
+    init, where, flags = FRONT_SCRIPTS[shell]
+    script = tmp_path / f"front.{shell}"
+    script.write_text(init + _FRONT_BODY.format(where=where))
+    env = dict(other_manager_first)
+    if shell == "zsh":
+        env["ZDOTDIR"] = str(tmp_path)
+    result = subprocess.run([exe, *flags, str(script)], env=env, capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == str(pyv_home / "shims" / "python"), lines
+    assert lines[1].startswith("cpython-3.99.1-linux-x86_64-gnu python"), lines
+    assert lines[2:] == ["done"], lines
+    findings = {f["check"]: f for f in json.loads(Path(env["OUT"]).read_text())["findings"]}
+    assert findings["path"]["level"] == "ok", findings["path"]
+    integration = "tcsh" if shell == "tcsh" else "sh" if shell == "dash" else shell
+    assert findings["shell"] == {
+        "check": "shell", "level": "ok", "fix": None, "paths": [],
+        "message": f"the {integration} integration is loaded (this pyv ran through its "
+                   "`pyv` function)"}
+
+
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+def test_init_keeps_path_alone_when_the_shims_come_first(shell: str, pyv_home: Path,
+                                                         tmp_path: Path) -> None:
+    exe = shutil.which(shell)
+    if exe is None:
+        pytest.skip(f"{shell} is not installed")
+    shims = pyv_home / "shims"
+    cases = {  # PATH before -> PATH after
+        f"{shims}:/usr/bin:/bin": f"{shims}:/usr/bin:/bin",
+        f"/a:{shims}:/usr/bin:{shims}:/bin": f"{shims}:/a:/usr/bin:/bin",
+        "/usr/bin:/bin": f"{shims}:/usr/bin:/bin",
+        "/usr/bin::/bin:": f"{shims}:/usr/bin::/bin:",  # empty entries (the cwd) kept
+    }
+    init = subprocess.run([str(Path(sys.executable).parent / "pyv"), "init", "sh"],
+                          capture_output=True, text=True, check=True).stdout
+    for before, after in cases.items():
+        out = subprocess.run([exe, "-c", f'PATH="$1"; {init}\nprintf %s "$PATH"', "sh", before],
+                             capture_output=True, text=True, check=True,
+                             env={"HOME": str(tmp_path)}).stdout
+        assert out == after, before
+
+
+def test_tcsh_redirection_after_pyv_stays_the_shells(pyv_home: Path, tmp_path: Path) -> None:
+    exe = shutil.which("tcsh")
+    if exe is None:
+        pytest.skip("tcsh is not installed")
+    pyv_bin = tmp_path / "pyv-bin"
+    pyv_bin.mkdir()
+    (pyv_bin / "pyv").symlink_to(Path(sys.executable).parent / "pyv")
+    script = tmp_path / "redirect.tcsh"
+    script.write_text('eval "`pyv init tcsh`"\npyv pin --rm >& /dev/null\npyv init sh > out\n'
+                      'echo "[$argv]"\n')
+    env = {**os.environ, "PATH": f"/usr/bin:/bin:{pyv_bin}"}
+    result = subprocess.run([exe, "-f", str(script), "kept", "args"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[kept args]\n"
+    assert (tmp_path / "out").read_text().startswith("# pyv shell integration for POSIX sh")
+
+
+@pytest.mark.parametrize(("shell", "integration"), [
+    ("/bin/bash", "bash"), ("/bin/csh", "tcsh"), ("/bin/ksh", "sh"), ("/usr/bin/mksh", "sh"),
+    ("/bin/dash", "sh"), ("-zsh", "zsh"),
+])
+def test_init_integration_for_each_shell_name(shell: str, integration: str) -> None:
+    from pyv.choose.shims import check_shell, detect_shell
+
+    assert check_shell(shell) == integration
+    assert detect_shell({"SHELL": shell}).shell == integration
+    assert detect_shell({"SHELL": shell}).note is None
+
+
+def test_init_falls_back_to_sh_for_a_shell_it_does_not_know(run_pyv) -> None:
+    for shell in ("/usr/bin/nu", ""):
+        result = run_pyv("init", env={"SHELL": shell})
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("# pyv shell integration for POSIX sh")
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("warning: ")
+        assert "POSIX sh integration" in result.stderr or "POSIX sh one" in result.stderr
+    quiet = run_pyv("init", env={"SHELL": "/bin/ksh"})
+    assert quiet.stdout.startswith("# pyv shell integration for POSIX sh") and not quiet.stderr
+    named = run_pyv("init", "nu")  # a shell named on the command line is taken at its word
+    assert named.returncode == 2 and named.stderr.startswith("error: unsupported shell 'nu'")

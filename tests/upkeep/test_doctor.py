@@ -70,10 +70,35 @@ def test_path_check(tmp_path: Path) -> None:
 
 def test_shell_check(tmp_path: Path) -> None:
     shims = tmp_path / "shims"
-    assert check_shell({"PYV_SHELL": "bash"}, shims).level == "ok"
+    loaded = check_shell({"PATH": str(shims)}, shims, shell_function="fish", shell="fish")
+    assert loaded.level == "ok" and "fish integration is loaded" in loaded.message
+    # Variables no `pyv init` sets prove nothing (doctor used to trust them).
+    assert check_shell({"PYV_SHELL": "bash", "PATH": "/usr/bin"}, shims).level == "warning"
     assert check_shell({"PATH": str(shims)}, shims).level == "info"
-    loaded = check_shell({"PATH": "/usr/bin"}, shims)
-    assert loaded.level == "warning" and loaded.fix
+    missing = check_shell({"PATH": "/usr/bin"}, shims, shell="zsh")
+    assert missing.level == "warning"
+    assert missing.fix and missing.fix.startswith('add `eval "$(pyv init zsh)"` to ~/.zshrc')
+
+
+@pytest.mark.parametrize(("environ", "function", "parent", "line"), [
+    ({"SHELL": "/bin/bash"}, None, None, 'eval "$(pyv init bash)"'),
+    ({"SHELL": "/bin/bash"}, None, "fish", "pyv init fish | source"),  # typed in fish
+    ({"SHELL": "/bin/bash"}, None, "python3", 'eval "$(pyv init bash)"'),
+    ({"SHELL": "/bin/tcsh"}, None, None, 'eval "`pyv init tcsh`"'),
+    ({"SHELL": "/usr/bin/ksh"}, None, None, 'eval "$(pyv init sh)"'),
+    ({}, None, None, 'eval "$(pyv init sh)"'),
+    ({"SHELL": "/bin/zsh"}, "fish", "bash", "pyv init fish | source"),
+])
+def test_fixes_give_the_line_of_the_shell_in_use(
+    tmp_path: Path, environ: dict[str, str], function: str | None, parent: str | None, line: str
+) -> None:
+    from pyv.upkeep.doctor import hint_shell
+
+    shims = tmp_path / "shims"
+    shell = hint_shell(environ, function, parent)
+    for finding in (check_path({"PATH": "/usr/bin"}, shims, shell),
+                    check_shell({"PATH": "/usr/bin"}, shims, None, shell)):
+        assert finding.fix and f"`{line}`" in finding.fix
 
 
 # ----- host --------------------------------------------------------------------------
@@ -327,7 +352,7 @@ def _healthy_env(tmp_path: Path, pyv_home: Path) -> dict[str, str]:
     fresh = replace(bundled_catalog(), source="refreshed",
                     generated=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     save_catalog(fresh, pyv_home / "catalog" / REFRESHED_NAME)
-    return {"PATH": f"{pyv_home / 'shims'}:/usr/bin:/bin", "PYV_SHELL": "bash",
+    return {"PATH": f"{pyv_home / 'shims'}:/usr/bin:/bin", "PYV_SHELL_INTEGRATION": "bash",
             "SSL_CERT_FILE": str(bundle), "TERMINFO_DIRS": "/usr/share/terminfo"}
 
 

@@ -314,3 +314,18 @@ def test_selection_naming_an_environment_reuses_its_interpreter(run_pyv, pyv_hom
     Path(".python-version").write_text("astro\n")
     run_pyv("venv", check=True)
     assert _cfg(Path.cwd() / ".venv")["home"] == str(system_python().parent)
+
+
+@pytest.mark.parametrize("flags", [[], ["--clear"]])  # the fast path, then the full one
+def test_venv_works_when_pyv_cannot_record_it(run_pyv, pyv_home: Path, flags: list[str]) -> None:
+    pyv_home.mkdir(parents=True, exist_ok=True)
+    (pyv_home / "envs").write_text("not a directory\n")  # as unwritable as a read-only home
+    result = run_pyv("venv", "v1", "-p", str(system_python()), *flags)
+    assert result.returncode == 0, result.stderr
+    warning = result.stderr.splitlines()[0]
+    assert warning.startswith(f"warning: could not record {Path.cwd() / 'v1'} in "
+                              f"{pyv_home / 'envs' / '.projects.jsonl'} (")
+    assert "it works" in warning and "Created v1" in result.stderr
+    ran = subprocess.run([str(Path.cwd() / "v1" / "bin" / "python"), "-c", "import sys; "
+                          "print(sys.prefix)"], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == str(Path.cwd() / "v1")

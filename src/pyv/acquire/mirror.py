@@ -46,6 +46,7 @@ from pyv.core.errors import (
     FilesystemError,
     IntegrityError,
     NotFound,
+    UsageError,
     from_os_error,
 )
 from pyv.core.fsutil import atomic_write
@@ -273,9 +274,15 @@ def unpack_bundle(bundle: Path, dest: Path) -> None:
         size = bundle.stat().st_size
     except FileNotFoundError:
         raise NotFound(f"bundle {bundle} does not exist", "check the path") from None
-    except (tarfile.TarError, OSError) as exc:
-        raise ArchiveError(f"{bundle} is not a readable tar bundle ({exc})",
-                           "write it again with `pyv mirror --pack`") from None
+    except tarfile.TarError:  # its text lists every decompressor tried, one a line
+        raise ArchiveError(f"{bundle} is not a pyv bundle (not a tar file, compressed or not)",
+                           "give a file written by `pyv mirror --pack`") from None
+    except IsADirectoryError:
+        raise UsageError(f"{bundle} is a directory, not a bundle",
+                         "give the file `pyv mirror --pack` wrote (a mirror directory goes in "
+                         "PYV_PYTHON_INSTALL_MIRROR)") from None
+    except OSError as exc:
+        raise from_os_error(exc, f"reading the bundle {bundle}") from None
     # An uncompressed bundle writes at most its own size (sparse members are refused);
     # the bound leaves room for a compressed one, not for a compression bomb.
     budget = WriteBudget(size + DEFAULT_MAX_BYTES)

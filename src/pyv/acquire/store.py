@@ -240,18 +240,18 @@ class Store:
         return self.root / minor_key
 
     # ----- locks and staging -----------------------------------------------
-    def check_writable(self) -> None:
+    def check_writable(self, *, typed: bool = False) -> None:
+        """Refuse a store pyv may not change; ``typed``: the user named it (``--store``), so
+        the hint may say to drop the option."""
+        other = ("use your own store (drop --store)" if typed
+                 else "set PYV_HOME to a directory you own")
         if not self.writable:
-            raise FilesystemError(
-                f"the store {self.root} is read-only for pyv",
-                "install into your own store (drop --store) or ask its owner",
-            )
+            raise FilesystemError(f"the store {self.root} is read-only for pyv",
+                                  f"{other}, or ask its owner")
         probe = self.root if self.root.exists() else self.root.parent
         if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-            raise FilesystemError(
-                f"no write permission on the store {self.root}",
-                "use your own store (drop --store) or ask its owner for group write access",
-            )
+            raise FilesystemError(f"no write permission on the store {self.root}",
+                                  f"{other}, or ask its owner for group write access")
 
     @contextlib.contextmanager
     def lock(self, settings: Settings) -> Iterator[None]:

@@ -34,8 +34,7 @@ from typing import TYPE_CHECKING
 
 from pyv.core.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
 from pyv.core.fsutil import atomic_write, remove_tree
-from pyv.core.shells import detect_shell as shell_from_environ
-from pyv.core.shells import quote_csh, quote_fish, quote_posix, shell_name
+from pyv.core.shells import POSIX_FAMILY, quote_csh, quote_fish, quote_posix, shell_name
 from pyv.core.versionfile import (
     BLANKS,
     BOM,
@@ -63,6 +62,7 @@ STAMP = ".stamp"
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_+][A-Za-z0-9._+@-]*")
 #: Never shimmed: pyv itself, and activation scripts that happen to be executable.
 _NEVER_SHIM = frozenset({"pyv", "activate", "deactivate"})
+#: The shells ``pyv init`` has an integration for (csh gets tcsh's).
 SHELLS = ("bash", "zsh", "fish", "tcsh", "csh", "sh")
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 
@@ -437,15 +437,52 @@ def ensure_index(settings: Settings) -> None:
 
 # ----- shell integration -----------------------------------------------------------------
 def check_shell(shell: str) -> str:
+    """The integration for a shell's name: its own, ``tcsh`` for csh, ``sh`` for the POSIX
+    family (dash, ksh, mksh …); a usage error for any other."""
     name = shell_name(shell)
-    if name not in SHELLS:
-        raise UsageError(f"unsupported shell {name!r}", f"use one of: {', '.join(SHELLS)}")
-    return "tcsh" if name == "csh" else name
+    if name == "csh":
+        return "tcsh"
+    if name in SHELLS:
+        return name
+    if name in POSIX_FAMILY:
+        return "sh"
+    raise UsageError(f"unsupported shell {name!r}",
+                     f"use one of: {', '.join(SHELLS)} (sh serves ksh, dash and other POSIX "
+                     "shells)")
 
 
-def detect_shell(environ: Mapping[str, str]) -> str:
-    """The user's shell from ``$SHELL`` (for ``pyv init`` without an argument)."""
-    return check_shell(shell_from_environ(environ, SHELLS))
+@dataclass(frozen=True)
+class ShellGuess:
+    """The integration for the user's shell, and why it is a guess when it is one."""
+
+    shell: str
+    note: str | None = None
+
+
+def detect_shell(environ: Mapping[str, str]) -> ShellGuess:
+    """The user's shell from ``$SHELL`` (for ``pyv init`` without an argument). A shell pyv
+    does not know, or no ``$SHELL``, gets the POSIX ``sh`` integration, with a note why."""
+    shell = environ.get("SHELL", "").strip()
+    if not shell:
+        return ShellGuess("sh", "$SHELL is not set: printing the POSIX sh integration "
+                                "(name your shell: `pyv init bash`, `zsh`, `fish`, `tcsh`)")
+    try:
+        return ShellGuess(check_shell(shell))
+    except UsageError:
+        return ShellGuess("sh", f"pyv has no integration for {shell_name(shell)!r} ($SHELL): "
+                                "printing the POSIX sh one (name your shell to choose another: "
+                                "`pyv init bash`, or zsh, fish, tcsh, sh)")
+
+
+def shims_first(path: str, shims_dir: Path) -> str | None:
+    """``path`` with the shims directory first and nowhere else, or None when it already
+    comes first. What the sh, bash, zsh and fish scripts compute themselves (tcsh's is
+    computed here, as csh patterns cannot edit PATH reliably)."""
+    shims = str(shims_dir)
+    entries = path.split(os.pathsep) if path else []
+    if entries[:1] == [shims]:
+        return None
+    return os.pathsep.join([shims, *(e for e in entries if e != shims)])
 
 
 def init_script(settings: Settings, shell: str, commands: Iterable[str]) -> str:

@@ -21,7 +21,8 @@ class Context:
     A plain class, not a dataclass: it is built once per run, on every command's path.
     """
 
-    __slots__ = ("cwd", "environ", "quiet", "settings", "stderr", "stdout", "verbose")
+    __slots__ = ("cwd", "environ", "quiet", "settings", "shell_function", "stderr", "stdout",
+                 "verbose")
 
     def __init__(
         self,
@@ -33,6 +34,7 @@ class Context:
         stderr: TextIO | None = None,
         quiet: bool = False,
         verbose: bool = False,
+        shell_function: str | None = None,
     ) -> None:
         self.settings = settings
         self.environ = environ
@@ -41,6 +43,8 @@ class Context:
         self.stderr: TextIO = sys.stderr if stderr is None else stderr
         self.quiet = quiet
         self.verbose = verbose
+        #: The shell whose integration's ``pyv`` function ran this pyv, if one did.
+        self.shell_function = shell_function
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout)
@@ -87,3 +91,20 @@ class Command(abc.ABC):
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def needs_integration(ctx: Context, command: str, shell: str) -> int:
+    """How ``pyv shell``, ``activate`` and ``deactivate`` end when typed without the shell
+    integration: their code is on stdout already; one line says it changed nothing, exit 1."""
+    from pyv.choose.shims import check_shell
+    from pyv.core.errors import ExitCode, PyvError
+    from pyv.core.shells import load_hint
+
+    try:
+        fix = f"run the line above, or {load_hint(check_shell(shell))} and open a new shell"
+    except PyvError:  # a shell pyv has no integration for (PowerShell)
+        fix = "run the line above"
+    error = PyvError(f"pyv {command} cannot change this shell without the shell integration",
+                     fix)
+    print(error.render(), file=ctx.stderr)
+    return ExitCode.FAILURE

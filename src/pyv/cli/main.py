@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pyv.cli.registry import COMMANDS, HIDDEN, build_parser, find_command
 from pyv.core.errors import ExitCode, PyvError, user_os_error
+from pyv.core.shells import SHELL_FUNCTION_MARK
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the c
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    # The shell integration's mark is about this process alone: no child inherits it.
+    shell_function = os.environ.pop(SHELL_FUNCTION_MARK, None)
     environ = dict(os.environ)
     if args_list[:2] == ["_complete", "--"]:
         return _complete(args_list[2:], environ)
@@ -39,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command is None:
             parser.print_help()
             return ExitCode.OK if not args_list else ExitCode.USAGE
-        return _run(command, args, environ)
+        return _run(command, args, environ, shell_function)
     except PyvError as exc:
         print(exc.render(), file=sys.stderr)
         return int(exc.exit_code)
@@ -90,7 +93,8 @@ def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
     return ExitCode.INTERNAL
 
 
-def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> int:
+def _run(command: object, args: argparse.Namespace, environ: dict[str, str],
+         shell_function: str | None = None) -> int:
     from pyv.cli.base import Command, Context
     from pyv.core.settings import load_settings
 
@@ -114,6 +118,7 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         cwd=cwd,
         quiet=bool(getattr(args, "quiet", False)),
         verbose=bool(getattr(args, "verbose", False)),
+        shell_function=shell_function or None,
     )
     if ctx.quiet:
         from pyv.core.locking import silence_wait_notices

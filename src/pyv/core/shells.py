@@ -44,10 +44,51 @@ def quote_powershell(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: Shells that read POSIX sh code: ``pyv init`` gives them the ``sh`` integration.
+POSIX_FAMILY = frozenset({"sh", "dash", "ash", "ksh", "ksh93", "mksh", "pdksh", "oksh",
+                          "loksh", "yash", "posh", "busybox"})
+
+#: Set by the shell integration's ``pyv`` function (``pyv init``) on the one pyv process it
+#: runs, to the shell's name: how ``pyv doctor`` knows it was typed in an integrated shell.
+#: pyv takes it out of its own environment at start, so no child of pyv inherits it.
+SHELL_FUNCTION_MARK = "PYV_SHELL_INTEGRATION"
+
+#: How each shell ``pyv init`` knows loads the integration, and the startup file it goes in.
+_LOAD_LINES = {
+    "bash": ('eval "$(pyv init bash)"', "~/.bashrc"),
+    "zsh": ('eval "$(pyv init zsh)"', "~/.zshrc (after compinit)"),
+    "fish": ("pyv init fish | source", "~/.config/fish/config.fish"),
+    "tcsh": ('eval "`pyv init tcsh`"', "~/.tcshrc (csh: ~/.cshrc)"),
+    "sh": ('eval "$(pyv init sh)"', "~/.profile (ksh, mksh: the file $ENV names)"),
+}
+
+
+def load_hint(shell: str) -> str:
+    """Where and how to load the integration: "add `LINE` to FILE"."""
+    line, where = _LOAD_LINES[shell]
+    return f"add `{line}` to {where}"
+
+
+def load_lines(indent: str = "  ") -> str:
+    """Every shell's line, one a line, for help texts."""
+    return "\n".join(f"{indent}{shell + ':':7}{line:27}in {where}"
+                     for shell, (line, where) in _LOAD_LINES.items())
+
+
 def shell_name(shell: str) -> str:
     """``bash`` for ``/bin/bash``, ``-bash`` (a login shell) and ``bash.exe``."""
     name = os.path.basename(shell.strip()).lower().lstrip("-")
     return name[:-4] if name.endswith(".exe") else name
+
+
+def parent_process_name() -> str | None:
+    """The name of the process that started this one (the shell pyv was typed in, when it
+    was), from /proc; None where there is no /proc."""
+    try:
+        with open(f"/proc/{os.getppid()}/comm", encoding="utf-8", errors="replace") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
 
 
 def detect_shell(environ: Mapping[str, str], known: Collection[str],

@@ -45,8 +45,6 @@ PART_MAX_AGE = 24 * 3600.0
 #: Temporary files older than this belong to no live operation.
 TMP_MAX_AGE = 3600.0
 CATALOG_MAX_AGE_DAYS = 90.0
-#: Environment variables ``pyv init`` exports when the shell integration is loaded.
-SHELL_MARKERS = ("PYV_SHELL", "PYV_SHELL_INTEGRATION", "PYV_INIT")
 #: Where python-build-standalone's OpenSSL (OPENSSLDIR=/etc/ssl) finds trust anchors.
 SSL_CERT_FILE_DEFAULT = "etc/ssl/cert.pem"
 SSL_CERT_DIR_DEFAULT = "etc/ssl/certs"
@@ -118,14 +116,28 @@ def _has_python(directory: str) -> bool:
     return False
 
 
-def check_path(environ: Mapping[str, str], shims_dir: Path) -> Finding:
+def hint_shell(environ: Mapping[str, str], shell_function: str | None = None,
+               parent_shell: str | None = None) -> str:
+    """The integration whose line the fixes show: the shell whose ``pyv`` function ran us,
+    else the process pyv runs in (its parent), else ``$SHELL``; ``sh`` when unknown."""
+    from pyv.choose.shims import check_shell, detect_shell
+
+    for name in (shell_function, parent_shell):
+        if name:
+            with contextlib.suppress(PyvError):
+                return check_shell(name)
+    return detect_shell(environ).shell
+
+
+def check_path(environ: Mapping[str, str], shims_dir: Path, shell: str = "sh") -> Finding:
     """The shims directory is on PATH, before any other directory holding a ``python3``."""
+    from pyv.core.shells import load_hint
+
     entries = _path_entries(environ)
     index = next((i for i, e in enumerate(entries) if _same_dir(e, shims_dir)), None)
     if index is None:
         return Finding("path", "warning", f"the shims directory {shims_dir} is not on PATH",
-                       'add `eval "$(pyv init)"` to your shell startup file '
-                       "(~/.bashrc, ~/.zshrc)")
+                       f"{load_hint(shell)}, then open a new shell")
     venv = environ.get("VIRTUAL_ENV", "")
     venv_bin = os.path.join(venv, "bin") if venv else None
     for entry in entries[:index]:
@@ -135,24 +147,29 @@ def check_path(environ: Mapping[str, str], shims_dir: Path) -> Finding:
             return Finding(
                 "path", "warning",
                 f"{entry} comes before the shims on PATH and has its own python3, which wins",
-                'load `eval "$(pyv init)"` last in your shell startup file, after anything '
-                "else that edits PATH (conda, modules)",
+                f"{load_hint(shell)}, after anything else that edits PATH (pyenv, conda, "
+                "modules): it moves the shims to the front; then open a new shell",
             )
     return Finding("path", "ok", f"the shims directory {shims_dir} comes first on PATH")
 
 
-def check_shell(environ: Mapping[str, str], shims_dir: Path) -> Finding:
-    """The shell integration (``pyv init``) is loaded in this shell."""
-    marker = next((m for m in SHELL_MARKERS if environ.get(m)), None)
-    if marker:
-        return Finding("shell", "ok", f"shell integration is loaded ({marker} is set)")
+def check_shell(environ: Mapping[str, str], shims_dir: Path, shell_function: str | None = None,
+                shell: str = "sh") -> Finding:
+    """The shell integration (``pyv init``) is loaded in the shell this pyv was typed in: its
+    ``pyv`` function marks the pyv it runs (``shell_function``, see pyv.core.shells)."""
+    from pyv.core.shells import load_hint
+
+    if shell_function:
+        return Finding("shell", "ok", f"the {shell_function} integration is loaded "
+                                      "(this pyv ran through its `pyv` function)")
     on_path = any(_same_dir(e, shims_dir) for e in _path_entries(environ))
-    hint = ('add `eval "$(pyv init)"` to your shell startup file, then open a new shell; '
-            "`pyv shell` and `pyv activate` need it")
+    hint = (f"{load_hint(shell)}, then open a new shell; `pyv shell` and `pyv activate` "
+            "need it")
     if on_path:
-        return Finding("shell", "info",
-                       "shims are on PATH but the shell integration is not loaded", hint)
-    return Finding("shell", "warning", "the shell integration is not loaded", hint)
+        return Finding("shell", "info", "the shims are on PATH, but this `pyv` is not the "
+                                        "shell integration's function", hint)
+    return Finding("shell", "warning", "the shell integration is not loaded in this shell",
+                   hint)
 
 
 # ----- the host -----------------------------------------------------------------
@@ -538,6 +555,10 @@ class DoctorInputs:
     host: Host | None = None
     now: float | None = None
     statvfs: Callable[[str], Any] = field(default=os.statvfs)
+    #: The shell whose integration's ``pyv`` function ran this pyv (Context.shell_function).
+    shell_function: str | None = None
+    #: The name of the process pyv runs in (:func:`parent_shell`), for the fixes' lines.
+    parent_shell: str | None = None
 
 
 def run_doctor(settings: Settings, inputs: DoctorInputs, *, fix: bool = False) -> DoctorReport:
@@ -548,9 +569,10 @@ def run_doctor(settings: Settings, inputs: DoctorInputs, *, fix: bool = False) -
     fix_problem: str | None = None
     if fix:
         fixed, fix_problem = fix_leftovers(settings, inputs.now)
+    shell = hint_shell(inputs.environ, inputs.shell_function, inputs.parent_shell)
     findings = [
-        check_path(inputs.environ, settings.shims_dir),
-        check_shell(inputs.environ, settings.shims_dir),
+        check_path(inputs.environ, settings.shims_dir, shell),
+        check_shell(inputs.environ, settings.shims_dir, inputs.shell_function, shell),
         check_libc(inputs.host or current_host()),
         check_ca_bundle(inputs.environ, inputs.root),
         check_terminfo(inputs.environ, inputs.root),

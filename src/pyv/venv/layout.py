@@ -151,6 +151,18 @@ def _plain_json(text: str) -> bool:
     return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
+def record_project_or_say_why(envs_dir: str, env: str) -> str | None:
+    """:func:`record_project`, best effort: the environment works without its record, so a
+    failure (a read-only PYV_HOME) is the text of a warning, not an error."""
+    try:
+        record_project(envs_dir, env)
+    except OSError as exc:
+        return (f"could not record {env} in {os.path.join(envs_dir, PROJECTS_FILE)} "
+                f"({exc.strerror or exc}); it works, but `pyv uninstall` and `pyv prune` "
+                "will not know that it uses its Python")
+    return None
+
+
 def shown_path(path: str, cwd: str) -> str:
     """A path relative to the current directory when it is below it."""
     try:

@@ -10,6 +10,7 @@ The entry points the CLI and other modules use:
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -73,7 +74,9 @@ def make_environment(
         env = create_environment(settings, target, base, prompt=prompt, seed=seed, clear=clear,
                                  system_site_packages=system_site_packages, command=command,
                                  stderr=stderr)
-        register_project(settings, env.path)
+        why = register_project(settings, env.path)
+        if why:
+            print(f"warning: {why}", file=stderr or sys.stderr)
         return env
     from pyv.venv.registry import envs_lock
 

@@ -122,14 +122,9 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
         if isinstance(exc, (OSError, _HandOver)):
             return None  # the full path tries again and reports the failure in one line
         raise
-    try:
-        layout.record_project(os.path.join(home, "envs"), target)
-    except OSError as exc:
-        from pyv.core.errors import from_os_error
-
-        error = from_os_error(exc, "recording the new environment")
-        print(error.render(), file=stderr)
-        return int(error.exit_code)
+    why = layout.record_project_or_say_why(os.path.join(home, "envs"), target)
+    if why:
+        print(f"warning: {why}", file=stderr)
     if not opts.quiet:
         for line in layout.report_lines(
             target, cwd, implementation=base.implementation, freethreaded=base.freethreaded,

@@ -55,14 +55,12 @@ def named_environments(settings: Settings) -> list[Path]:
     return [Path(p) for p in locations.named_environments(str(settings.envs_dir))]
 
 
-def register_project(settings: Settings, env: Path) -> None:
-    """Remember a project environment pyv created (one atomic append)."""
-    from pyv.venv.layout import record_project
+def register_project(settings: Settings, env: Path) -> str | None:
+    """Remember a project environment pyv created (one atomic append); best effort: the
+    text of a warning when it could not (see :func:`pyv.venv.layout.record_project_or_say_why`)."""
+    from pyv.venv.layout import record_project_or_say_why
 
-    try:
-        record_project(str(settings.envs_dir), str(env))
-    except OSError as exc:
-        raise from_os_error(exc, "recording the new environment") from None
+    return record_project_or_say_why(str(settings.envs_dir), str(env))
 
 
 def project_environments(settings: Settings) -> list[Path]:

@@ -141,7 +141,7 @@ def install(
     options = options or InstallOptions()
     host = host or current_host()
     store = target_store(settings, options)
-    store.check_writable()
+    store.check_writable(typed=options.store is not None)
     # What a killed pyv left behind goes now, whichever version it was installing.
     store.clean_leftovers(settings)
     plan: list[tuple[str, Download, Path | None]] = []

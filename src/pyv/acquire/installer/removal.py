@@ -37,7 +37,7 @@ def uninstall(
     store = target_store(settings, InstallOptions(store=store_dir))
     # Refused before anything else: a store the user cannot write is named as such even
     # when the version is not in it.
-    store.check_writable()
+    store.check_writable(typed=store_dir is not None)
     # Matched in the target store itself: `--store DIR` need not be among the read stores.
     installed = store.installations()
     targets: list[Installation] = []

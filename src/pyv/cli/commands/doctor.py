@@ -26,9 +26,12 @@ class DoctorCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.core.shells import parent_process_name
         from pyv.upkeep.doctor import DoctorInputs, run_doctor
 
-        report = run_doctor(ctx.settings, DoctorInputs(environ=ctx.environ), fix=args.fix)
+        inputs = DoctorInputs(environ=ctx.environ, shell_function=ctx.shell_function,
+                              parent_shell=parent_process_name())
+        report = run_doctor(ctx.settings, inputs, fix=args.fix)
         if args.json:
             ctx.emit_json(report.to_json())
         else:

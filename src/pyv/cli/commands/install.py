@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.core.errors import UsageError
+from pyv.core.errors import NotFound, UsageError, shown_command
 from pyv.core.settings import Settings
 
 
@@ -112,7 +112,10 @@ class InstallCommand(Command):
                     "pass the archive's path (pyv install ./cpython-….tar.gz --sha256 HEX)",
                 )
         requests = list(args.requests) or default_requests(ctx)
+        missing_env = None if args.requests else missing_environment(ctx)
         if not requests:
+            if missing_env is not None:
+                raise missing_env
             ctx.info("Nothing to install: the pinned entries name no Python version")
             return 0
         options = InstallOptions(
@@ -126,15 +129,18 @@ class InstallCommand(Command):
                                stderr=ctx.status_stream, cwd=ctx.cwd)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
-            return 0
-        for outcome in outcomes:
-            inst = outcome.installation
-            if outcome.action == "already-installed":
-                ctx.info(f"Python {inst.version} is already installed ({inst.key})")
-            else:
-                verb = "Reinstalled" if outcome.action == "reinstalled" else "Installed"
-                ctx.info(f"{verb} Python {inst.version} in {_format_seconds(outcome.seconds)}")
-                ctx.info(f" + {inst.key}")
+        else:
+            for outcome in outcomes:
+                inst = outcome.installation
+                if outcome.action == "already-installed":
+                    ctx.info(f"Python {inst.version} is already installed ({inst.key})")
+                else:
+                    verb = "Reinstalled" if outcome.action == "reinstalled" else "Installed"
+                    ctx.info(f"{verb} Python {inst.version} in "
+                             f"{_format_seconds(outcome.seconds)}")
+                    ctx.info(f" + {inst.key}")
+        if missing_env is not None:  # the versions pinned beside it are installed first
+            raise missing_env
         return 0
 
 
@@ -163,6 +169,25 @@ def default_requests(ctx: Context) -> list[str]:
     return [
         t for t in pinned if parse_request(t, allow_names=True).kind in ("any", "version", "key")
     ]
+
+
+def missing_environment(ctx: Context) -> NotFound | None:
+    """The error for a pinned named environment that does not exist (``pyv install`` makes
+    Python versions, not environments), or None."""
+    from pyv.choose.selection import select
+    from pyv.core.locations import named_environments
+
+    selection = select(ctx.settings, ctx.cwd, ctx.environ)
+    if selection.origin.kind == "fallback":
+        return None
+    envs = {Path(p).name for p in named_environments(str(ctx.settings.envs_dir))}
+    for entry in selection.entries:
+        if entry.request.kind == "name" and entry.text not in envs:
+            return NotFound(
+                f"the environment {entry.text!r} (set by {entry.where}) does not exist, and "
+                "`pyv install` installs Python versions, not environments",
+                "create it with " + shown_command("pyv", "venv", "--name", entry.text))
+    return None
 
 
 class UninstallCommand(Command):

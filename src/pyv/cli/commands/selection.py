@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyv.cli.base import Command, Context, add_json_flag
+from pyv.cli.base import Command, Context, add_json_flag, needs_integration
 from pyv.core.errors import ExitCode, NotFound, PyvError, UsageError, shown_command
 
 if TYPE_CHECKING:
@@ -276,6 +276,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
             from pyv.core.errors import command_line
 
             row["install"] = command_line("pyv", "install", entry.text)
+        elif entry.request.kind == "name":
+            row["create"] = command_line("pyv", "venv", "--name", entry.text)
         return row
     if hit is None:
         row["status"] = "no-python"
@@ -285,7 +287,10 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
         row["version"] = hit.installation.version_str
         row["key"] = hit.installation.key
     elif hit.env_dir is not None:
+        from pyv.venv.registry import describe_environment
+
         row["env"] = str(hit.env_dir)
+        row["version"] = describe_environment(hit.env_dir, with_size=False).version or None
     else:
         from pyv.choose.discovery import describe
 
@@ -297,15 +302,17 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
 def _render_row(row: dict[str, Any]) -> str:
     by = f"(set by {row['set_by']})"
     if row["status"] == "not-installed":
+        if row.get("create"):
+            return f"{row['request']}: no such environment {by}; create it with `{row['create']}`"
         extra = f"; run `{row['install']}`" if row.get("install") else ""
         return f"{row['request']}: not installed {by}{extra}"
     if row["status"] == "no-python":
         return f"{row['request']}: no python found {by}"
-    what = row["version"] or row.get("env") or ""
-    ident = row["key"] or row["path"]
-    if row["request"] == "system" or row["kind"] in ("path", "name"):
+    # As pyenv: what runs (its version) first, then where it is, once; then the origin.
+    ident = row.get("env") or row["key"] or row["path"]
+    if row["request"] == "system" or (row["kind"] == "path" and not row.get("env")):
         ident = row["path"]
-    return f"{what or row['request']} {ident} {by}".replace("  ", " ")
+    return f"{row['version'] or row['request']} {ident} {by}"
 
 
 class WhichCommand(Command):
@@ -372,8 +379,9 @@ class ExecCommand(Command):
 class ShellCommand(Command):
     """Select a Python version for this shell session (sets PYV_VERSION).
 
-    Needs the shell integration (`eval "$(pyv init bash)"`); `--unset` goes back to
-    the per-directory selection.
+    Needs the shell integration (each shell's line: `pyv init --help`); without it,
+    prints the line to run and exits 1. `--unset` goes back to the per-directory
+    selection.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -407,13 +415,7 @@ class ShellCommand(Command):
         ctx.out(f"{code} {shell_eval(shell, selection.SHELL_MARK, value)}")
         if args.eval:
             return ExitCode.OK
-        print(
-            "pyv shell needs the shell integration to change this shell; eval the line above, "
-            f"or add `eval \"$(pyv init {shell})\"` to your shell's startup file "
-            "(see `pyv init --help`)",
-            file=ctx.stderr,
-        )
-        return ExitCode.FAILURE
+        return needs_integration(ctx, "shell", shell)
 
     def _check_available(self, ctx: Context, text: str, request: Any) -> None:
         """The requested version or environment is there (installed first if the
@@ -470,25 +472,33 @@ class RehashCommand(Command):
 
 
 class InitCommand(Command):
-    """Print the shell integration to eval: shims first on PATH, the `pyv` shell function
-    (so `pyv shell`/`activate`/`deactivate` can change the shell), and completion.
+    """Print the shell integration to eval: the shims first on PATH (moved to the front when
+    another directory, such as another version manager's shims, comes first), the `pyv`
+    shell function (so `pyv shell`/`activate`/`deactivate` can change the shell), and
+    completion. Load it last in the startup file:
 
-      bash:      eval "$(pyv init bash)"        in ~/.bashrc
-      zsh:       eval "$(pyv init zsh)"         in ~/.zshrc (after compinit)
-      fish:      pyv init fish | source         in ~/.config/fish/config.fish
-      tcsh/csh:  eval "`pyv init tcsh`"         in ~/.tcshrc
-      sh/dash:   eval "$(pyv init sh)"          in ~/.profile
+{lines}
+
+    Without SHELL, $SHELL names it; a shell without an integration of its own (ksh, mksh,
+    or $SHELL unset) gets the POSIX sh one, with a note on stderr.
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("shell", nargs="?", default=None,
-                            help="bash, zsh, fish, tcsh, csh or sh (default: from $SHELL)")
+                            help="bash, zsh, fish, tcsh, csh or sh (ksh, dash, mksh: sh; "
+                                 "default: from $SHELL)")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.choose.shims import check_shell, detect_shell, init_script
         from pyv.cli.registry import COMMANDS
 
-        shell = check_shell(args.shell) if args.shell else detect_shell(ctx.environ)
+        if args.shell:
+            shell = check_shell(args.shell)
+        else:
+            guess = detect_shell(ctx.environ)
+            shell = guess.shell
+            if guess.note:
+                ctx.warn(guess.note)
         from pyv.cli.completion import SHELLS as COMPLETION_SHELLS
         from pyv.cli.completion import script as completion_script
 
@@ -501,14 +511,27 @@ class InitCommand(Command):
         return ExitCode.OK
 
 
+def _init_help() -> None:
+    from pyv.core.shells import load_lines
+
+    InitCommand.__doc__ = (InitCommand.__doc__ or "").replace("{lines}", load_lines(" " * 6))
+
+
+_init_help()
+
+
 def _tcsh_path_line(ctx: Context) -> str:
-    # csh patterns cannot test PATH membership reliably, so decide here, once.
+    # csh patterns cannot edit PATH reliably, so decide here, once.
+    from pyv.choose.shims import shims_first
     from pyv.core.shells import quote_csh
 
-    shims = str(ctx.settings.shims_dir)
-    if shims in ctx.environ.get("PATH", "").split(os.pathsep):
+    path = shims_first(ctx.environ.get("PATH", ""), ctx.settings.shims_dir)
+    if path is None:
         return ""
-    return f"setenv PATH {quote_csh(shims)}:\"$PATH\";\n"
+    try:
+        return f"setenv PATH {quote_csh(path)};\n"
+    except PyvError:  # a PATH entry csh cannot quote ('!'): prepend, leave the rest as it is
+        return f"setenv PATH {quote_csh(str(ctx.settings.shims_dir))}:\"$PATH\";\n"
 
 
 class ShimResolveCommand(Command):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pyv.cli.base import Command, Context, add_json_flag
+from pyv.cli.base import Command, Context, add_json_flag, needs_integration
 from pyv.core.errors import NotFound
 
 
@@ -114,8 +114,8 @@ def _add_eval(parser: argparse.ArgumentParser) -> None:
 class ActivateCommand(Command):
     """Activate a named or project environment in the current shell.
 
-    With the shell integration (`eval "$(pyv init bash)"`), `pyv activate NAME`
-    changes the current shell. Without it, this prints the line to eval.
+    With the shell integration (each shell's line: `pyv init --help`), `pyv activate
+    NAME` changes the current shell. Without it, this prints the line to run and exits 1.
     With no argument, activates .venv in this directory or the nearest parent.
     """
 
@@ -132,8 +132,7 @@ class ActivateCommand(Command):
         line = activation_line(shell, env)
         ctx.out(line)
         if args.eval_shell is None:
-            ctx.info("hint: eval that line, or enable `pyv activate` with: "
-                     f'eval "$(pyv init {shell})"')
+            return needs_integration(ctx, "activate", shell)
         return 0
 
 
@@ -151,6 +150,5 @@ class DeactivateCommand(Command):
         shell = args.eval_shell or detect_shell(ctx.environ)
         ctx.out(deactivation_line(shell))
         if args.eval_shell is None:
-            ctx.info("hint: run `deactivate`, or enable `pyv deactivate` with: "
-                     f'eval "$(pyv init {shell})"')
+            return needs_integration(ctx, "deactivate", shell)
         return 0
