@@ -42,6 +42,11 @@ def _key(path: Path) -> str:
     return os.path.abspath(path)
 
 
+def trusted_files(settings: Settings) -> list[Path]:
+    """Every version file the user trusted (whatever its content is now)."""
+    return [Path(name) for name in sorted(_records(settings))]
+
+
 def is_trusted(settings: Settings, path: Path, data: bytes) -> bool:
     """Whether the user trusted this version file with exactly this content."""
     return _records(settings).get(_key(path)) == digest(data)
