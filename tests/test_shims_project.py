@@ -15,7 +15,8 @@ from fixtures_shims import make_fake_env, write_fake_exe
 from pyv import shims
 from pyv.selection import distrust_file, read_version_file, trust_file
 from pyv.settings import load_settings
-from pyv.shims import PROJECTS, STAMP, project_mark, rehash
+from pyv.shims import STAMP, rehash
+from pyv.trust import PROJECTS, project_mark
 
 #: The slow path, replaced: a shim that hands over to pyv prints this and exits 99.
 SLOW = "slow path"

@@ -284,7 +284,7 @@ def check_trust(settings: Settings, found: VersionFile) -> None:
             f"{found.path.parent}, and that version file is not trusted",
             f"if you trust it, run `pyv trust {shlex.quote(str(found.path.parent))}`",
         )
-    from pyv.shims import mark_project
+    from pyv.trust import mark_project
 
     mark_project(settings, found.path, found.mtime_ns, environments(found))
 
@@ -292,8 +292,8 @@ def check_trust(settings: Settings, found: VersionFile) -> None:
 def trust_file(settings: Settings, found: VersionFile) -> None:
     """Record the user's trust in a version file as it is now (``pyv trust``); the shims
     then run the environments it names, whose commands get shims."""
-    from pyv.shims import mark_project, rehash
-    from pyv.trust import set_trusted
+    from pyv.shims import rehash
+    from pyv.trust import mark_project, set_trusted
 
     set_trusted(settings, found.path, found.data)
     mark_project(settings, found.path, found.mtime_ns, environments(found))
@@ -302,8 +302,8 @@ def trust_file(settings: Settings, found: VersionFile) -> None:
 
 def distrust_file(settings: Settings, path: Path) -> None:
     """Withdraw the user's trust in a version file (``pyv trust --revoke``)."""
-    from pyv.shims import rehash, unmark_project
-    from pyv.trust import set_trusted
+    from pyv.shims import rehash
+    from pyv.trust import set_trusted, unmark_project
 
     set_trusted(settings, path, None)
     unmark_project(settings, path)

@@ -54,12 +54,6 @@ if TYPE_CHECKING:
 #: trusts the index only when its environment has the same ones.
 INDEX_INPUTS = ("PYV_STORES", "PYV_ARCH")
 INPUTS = ".inputs"
-#: Under the index, one mark per trusted version file that names project environments,
-#: at the file's own absolute path (``index/.projects/home/me/proj/.python-version``):
-#: the environments the file names, one per line, dated exactly as the file was when
-#: :mod:`pyv.selection` judged it. A shim runs such an environment only when the mark
-#: lists it and the file still has that date; anything else goes to pyv.
-PROJECTS = ".projects"
 #: The first line after the shebang of every shim we write; only such files are removed.
 SHIM_MARKER = "# pyv shim for "
 STAMP = ".stamp"
@@ -288,37 +282,10 @@ def read_entry(settings: Settings, spelling: str) -> Path | None:
 
 
 # ----- project environments ---------------------------------------------------------------
-def project_mark(settings: Settings, version_file: Path) -> Path:
-    return Path(str(settings.index_dir / PROJECTS) + os.path.abspath(version_file))
-
-
-def mark_project(settings: Settings, version_file: Path, mtime_ns: int,
-                 environments: Sequence[Path]) -> None:
-    """Let the shims run the environments a trusted version file names, as long as the file
-    keeps the date it had when it was judged. A mark that cannot be written only costs
-    speed (the shims ask pyv), so failures are silent."""
-    if not environments:
-        return
-    mark = project_mark(settings, version_file)
-    text = "".join(f"{os.path.abspath(env)}\n" for env in environments)
-    with contextlib.suppress(OSError, UnicodeDecodeError):
-        if os.stat(mark).st_mtime_ns == mtime_ns and mark.read_text(encoding="utf-8") == text:
-            return
-    with contextlib.suppress(OSError, PyvError):
-        atomic_write(mark, text, what="a mark for the shims")
-        os.utime(mark, ns=(mtime_ns, mtime_ns))
-
-
-def unmark_project(settings: Settings, version_file: Path) -> None:
-    """The shims stop running the environments of a version file no longer trusted."""
-    with contextlib.suppress(OSError):
-        project_mark(settings, version_file).unlink()
-
-
 def project_bins(settings: Settings) -> list[Path]:
     """The ``bin/`` of every environment a mark lists (their commands get shims); marks
     whose version file is gone or no longer trusted, with its content, are removed."""
-    from pyv.trust import is_trusted
+    from pyv.trust import PROJECTS, is_trusted
     from pyv.versionfile import read_bounded
 
     root = settings.index_dir / PROJECTS
