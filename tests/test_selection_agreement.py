@@ -222,3 +222,23 @@ def test_a_pinned_project_environment_is_one_decision(case: str, world, pyv_home
     made = _project_answer(lambda: resolve_interpreter(
         settings, project, None, target=project / ".venv").executable, project, world)
     assert made == made_from
+
+
+def test_pyv_venv_reads_a_path_entry_from_where_its_file_is(world, pyv_home: Path,
+                                                             tmp_path: Path) -> None:
+    """A path entry is relative to its version file (as for the shim), also for `pyv venv`
+    run in a subdirectory."""
+    project = tmp_path / "area" / "project"
+    wrapper = project / "tools" / "python3"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text(f'#!/bin/sh\nexec {system_python()} "$@"\n')
+    wrapper.chmod(0o755)
+    version_file = project / ".python-version"
+    version_file.write_text("./tools/python3\n")
+    settings = load_settings(dict(os.environ))
+    trust_file(settings, read_version_file(version_file))
+    sub = project / "analysis"
+    sub.mkdir()
+    base = resolve_interpreter(settings, sub, None, target=sub / ".venv")
+    assert Path(base.executable).name.startswith("python3")
+    assert resolve(settings, sub, "python3", auto_install=False).path == wrapper
