@@ -63,7 +63,13 @@ pyv_project() {
   if [ -f "$pyv_mark" ] && ! [ "$pyv_file" -nt "$pyv_mark" ] &&
      ! [ "$pyv_mark" -nt "$pyv_file" ] && ! [ -h "$pyv_env" ] && [ -d "$pyv_env/bin" ]; then
     while IFS= read -r pyv_listed; do
-      if [ "$pyv_listed" = "$pyv_env" ]; then pyv_inbin "$pyv_env/bin"; return; fi
+      if [ "$pyv_listed" = "$pyv_env" ]; then
+        pyv_inbin "$pyv_env/bin"
+        # Not there, but a link to an interpreter that is gone: pyv says it is broken.
+        if [ -z "$pyv_target" ] && { [ -h "$pyv_env/bin/$pyv_name" ] ||
+           [ -h "$pyv_env/bin/${pyv_name}3" ]; }; then pyv_slow=1; fi
+        return
+      fi
     done < "$pyv_mark"
   fi
   pyv_slow=1

@@ -139,10 +139,10 @@ def test_select_venv_and_shim_agree(case: str, world, pyv_home: Path, tmp_path: 
 
 # ----- a project's environment named by its version file (`pyv pin --venv`) ------------
 #: case -> (the project's .python-version, how its .venv is there: "dir", "link" (a link to
-#:          a directory inside the project), or None; whether the file is trusted, as
-#:          `pyv pin --venv` leaves it; PYV_VERSION; what python3 runs through the shim and
-#:          for pyv; what `pyv venv` makes .venv from). "untrusted" is the one-line refusal
-#:          (exit 10), "missing" the shims' 127.
+#:          a directory inside the project), "dangling" (its python links to nothing), or
+#:          None; whether the file is trusted, as `pyv pin --venv` leaves it; PYV_VERSION;
+#:          what python3 runs through the shim and for pyv; what `pyv venv` makes .venv
+#:          from). "untrusted" is the one-line refusal (exit 10), "missing" the shims' 127.
 PROJECT_CASES = {
     "pinned .venv": (".venv\n3.11\n", "dir", True, None, ".venv",
                      "cpython-3.11-linux-x86_64-gnu"),
@@ -154,6 +154,8 @@ PROJECT_CASES = {
                                        "cpython-3.12-linux-x86_64-gnu"),
     "pinned .venv removed": (".venv\n3.11\n", None, True, None, "missing",
                              "cpython-3.11-linux-x86_64-gnu"),
+    "pinned .venv whose interpreter is gone": (".venv\n3.11\n", "dangling", True, None,
+                                               "missing", "cpython-3.11-linux-x86_64-gnu"),
     "PYV_VERSION beats the pinned .venv": (".venv\n3.11\n", "dir", True, "3.12.1",
                                            "cpython-3.12.1-linux-x86_64-gnu",
                                            "cpython-3.12.1-linux-x86_64-gnu"),
@@ -188,8 +190,13 @@ def test_a_pinned_project_environment_is_one_decision(case: str, world, pyv_home
     elif venv == "link":
         make_fake_env(project / "envs", "dev", ("python", "python3"))
         (project / ".venv").symlink_to("envs/dev")
+    elif venv == "dangling":  # made from an interpreter since removed
+        (project / ".venv" / "bin").mkdir(parents=True)
+        for name in ("python", "python3"):
+            (project / ".venv" / "bin" / name).symlink_to(tmp_path / "removed" / "python3")
     for python3 in project.glob("**/bin/python3"):
-        python3.write_text(PRINT_SELF)
+        if python3.exists():
+            python3.write_text(PRINT_SELF)
     version_file = project / ".python-version"
     version_file.write_text(text)
     environ = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}

@@ -484,6 +484,8 @@ def resolve_entry(
         if target.is_dir():
             bin_dir = target / "bin" if (target / "bin").is_dir() else target
             hit = _in_bin(bin_dir, name)
+            if hit is None and environment_of(entry) is not None:
+                _check_links(bin_dir, name, entry)
             return Resolution(name, hit, entry, env_dir=target) if hit is not None else None
         if environment_of(entry) is not None:
             raise MissingEnvironment(
@@ -509,6 +511,18 @@ def resolve_entry(
     if hit is None:
         return None
     return Resolution(name, hit, entry, installation=found.installation)
+
+
+def _check_links(bin_dir: Path, name: str, entry: Entry) -> None:
+    """A project environment whose ``name`` links to an interpreter that is gone is broken:
+    the next entry would run the project without its packages."""
+    for candidate in candidate_names(name):
+        link = bin_dir / candidate
+        if link.is_symlink() and not link.exists():
+            raise MissingEnvironment(
+                f"the project environment {bin_dir.parent} (set by {entry.where}) is broken: "
+                f"{link} leads to {os.readlink(link)}, which is gone",
+                f"recreate it with `pyv venv --clear {shlex.quote(str(bin_dir.parent))}`")
 
 
 def _system(settings: Settings, entry: Entry, name: str,
