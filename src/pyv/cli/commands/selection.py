@@ -110,8 +110,10 @@ def _check_venv_entry(ctx: Context) -> None:
     target = _pin_target(ctx, False)
     entries, warnings = selection.parse_entries(f"{VENV_ENTRY}\n".encode(),
                                                 selection.Origin("file", target))
-    if not entries:
-        raise UsageError(warnings[0].split(": ", 1)[-1].capitalize(),
+    if not entries:  # why, in the words of the rule that dropped it
+        raise UsageError(f"cannot pin {ctx.cwd / VENV_ENTRY}: "
+                         + warnings[0].split(": ", 1)[-1].removeprefix("ignoring '.venv' ")
+                         .strip("()"),
                          f"make the project's environment in {ctx.cwd} itself "
                          "(`pyv venv --clear`)")
 
