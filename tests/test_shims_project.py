@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from fixtures_shims import make_fake_env, write_fake_exe
-from pyv import shims
-from pyv.selection import distrust_file, read_version_file, trust_file
-from pyv.settings import load_settings
-from pyv.shims import STAMP, rehash
-from pyv.trust import PROJECTS, project_mark
+from pyv.choose import shims
+from pyv.choose.selection import distrust_file, read_version_file, trust_file
+from pyv.choose.shims import STAMP, rehash
+from pyv.choose.trust import PROJECTS, project_mark
+from pyv.core.settings import load_settings
 
 #: The slow path, replaced: a shim that hands over to pyv prints this and exits 99.
 SLOW = "slow path"
@@ -70,7 +70,7 @@ def test_the_environment_runs_without_pyv(no_slow_path, project: Path, pyv_home:
     deep.mkdir(parents=True)
     for name in ("python", "python3", "pip", "tool"):
         assert _who(_run(pyv_home, name, cwd=deep, sh=shutil.which(sh))) == "env:.venv", name
-    # Not in .venv: the next entry, as pyv decides (pyv.selection.resolve_entry).
+    # Not in .venv: the next entry, as pyv decides (pyv.choose.selection.resolve_entry).
     assert _who(_run(pyv_home, "python3.11", cwd=deep)) == "cpython-3.11.9-linux-x86_64-gnu"
 
 
