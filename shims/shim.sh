@@ -5,7 +5,8 @@
 # process, no subshell. Selection order: PYV_VERSION, the nearest .python-version
 # (or .python-versions) from $PWD up, $PYV_HOME/version, then the fallback.
 # A request is mapped to a directory by reading one file of $PYV_HOME/index/, which
-# `pyv rehash` keeps current. Whatever this script cannot decide alone (not
+# `pyv rehash` keeps current; a project's environment named in its version file (`.venv`)
+# by the mark pyv left for it. Whatever this script cannot decide alone (not
 # installed, unusual spellings, paths, pyproject.toml, errors) goes to `pyv _shim`,
 # which applies the same rules in full and explains problems.
 pyv_name=@NAME@
@@ -34,16 +35,42 @@ pyv_lookup() {
     case $pyv_root in /*|'') ;; *) pyv_root=$pyv_home/$pyv_root ;; esac
   fi
   if [ -n "$pyv_root" ] && [ -d "$pyv_root/bin" ]; then
-    if [ -x "$pyv_root/bin/$pyv_name" ]; then
-      pyv_bin=$pyv_root/bin; pyv_target=$pyv_bin/$pyv_name; return
-    fi
-    case $pyv_name in
-      python|pip|pydoc|idle)
-        if [ -x "$pyv_root/bin/${pyv_name}3" ]; then
-          pyv_bin=$pyv_root/bin; pyv_target=$pyv_bin/${pyv_name}3
-        fi ;;
-    esac
+    pyv_inbin "$pyv_root/bin"
     return
+  fi
+  pyv_slow=1
+}
+
+# This command in one bin directory (python/pip/pydoc/idle also as python3…), if there.
+pyv_inbin() {
+  if [ -x "$1/$pyv_name" ]; then
+    pyv_bin=$1; pyv_target=$1/$pyv_name; return
+  fi
+  case $pyv_name in
+    python|pip|pydoc|idle)
+      if [ -x "$1/${pyv_name}3" ]; then pyv_bin=$1; pyv_target=$1/${pyv_name}3; fi ;;
+  esac
+}
+
+# A version file's entry naming a directory beside it (`.venv`, as `pyv pin --venv`
+# writes): the project's environment. It runs what the file's own tree holds, so only
+# when pyv judged the file trusted (`pyv trust`) and left a mark listing this
+# environment, dated exactly as the file still is; a file changed since, a symbolic
+# link (pyv checks where it leads) or a missing environment is pyv's to decide.
+pyv_project() {
+  pyv_env=${pyv_file%/*}/$1
+  pyv_mark=$pyv_index/.projects$pyv_file
+  if [ -f "$pyv_mark" ] && ! [ "$pyv_file" -nt "$pyv_mark" ] &&
+     ! [ "$pyv_mark" -nt "$pyv_file" ] && ! [ -h "$pyv_env" ] && [ -d "$pyv_env/bin" ]; then
+    while IFS= read -r pyv_listed; do
+      if [ "$pyv_listed" = "$pyv_env" ]; then
+        pyv_inbin "$pyv_env/bin"
+        # Not there, but a link to an interpreter that is gone: pyv says it is broken.
+        if [ -z "$pyv_target" ] && { [ -h "$pyv_env/bin/$pyv_name" ] ||
+           [ -h "$pyv_env/bin/${pyv_name}3" ]; }; then pyv_slow=1; fi
+        return
+      fi
+    done < "$pyv_mark"
   fi
   pyv_slow=1
 }
@@ -95,7 +122,11 @@ pyv_readfile() {
     pyv_line=${pyv_line#"${pyv_line%%[!$pyv_ws]*}"}
     case $pyv_line in ''|'#'*) ;; *) pyv_slow=1; return 0 ;; esac
     if [ "${#pyv_word}" -gt @MAXWORD@ ]; then pyv_slow=1; return 0; fi
-    pyv_lookup "$pyv_word"
+    case $pyv_word in
+      .|..|*/*|*'*'*|*'?'*|*'['*|*'\'*) pyv_lookup "$pyv_word" ;;
+      .*) if [ "$1" = "$pyv_file" ]; then pyv_project "$pyv_word"; else pyv_slow=1; fi ;;
+      *) pyv_lookup "$pyv_word" ;;
+    esac
     if [ -n "$pyv_target$pyv_slow" ]; then return 0; fi
   done < "$1"
   [ -n "$pyv_any" ]

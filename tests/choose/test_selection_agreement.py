@@ -12,7 +12,7 @@ import pytest
 
 from fixtures_shims import make_fake_env, make_fake_install
 from fixtures_venv import system_python
-from pyv.choose.selection import resolve
+from pyv.choose.selection import SelectionError, read_version_file, resolve, trust_file
 from pyv.choose.shims import rehash
 from pyv.core.errors import NotFound
 from pyv.core.settings import load_settings
@@ -162,3 +162,117 @@ def test_find_which_and_shim_agree(request_text: str, expected: str, world, pyv_
         "shim": _via_shim(pyv_home, project, environ, world),
     }
     assert answers == dict.fromkeys(answers, expected)
+
+
+# ----- a project's environment named by its version file (`pyv pin --venv`) ------------
+#: case -> (the project's .python-version, how its .venv is there: "dir", "link" (a link to
+#:          a directory inside the project), "dangling" (its python links to nothing), or
+#:          None; whether the file is trusted, as `pyv pin --venv` leaves it; PYV_VERSION;
+#:          what python3 runs through the shim and for pyv; what `pyv venv` makes .venv
+#:          from). "untrusted" is the one-line refusal (exit 10), "missing" the shims' 127.
+PROJECT_CASES = {
+    "pinned .venv": (".venv\n3.11\n", "dir", True, None, ".venv",
+                     "cpython-3.11-linux-x86_64-gnu"),
+    "pinned .venv, a comment after it": (".venv  # pyv pin --venv\n3.11\n", "dir", True, None,
+                                         ".venv", "cpython-3.11-linux-x86_64-gnu"),
+    "pinned .venv that is a link inside the project": (".venv\n3.11\n", "link", True, None,
+                                                       ".venv", "cpython-3.11-linux-x86_64-gnu"),
+    "pinned .venv, nothing after it": (".venv\n", "dir", True, None, ".venv",
+                                       "cpython-3.12-linux-x86_64-gnu"),
+    "pinned .venv removed": (".venv\n3.11\n", None, True, None, "missing",
+                             "cpython-3.11-linux-x86_64-gnu"),
+    "pinned .venv whose interpreter is gone": (".venv\n3.11\n", "dangling", True, None,
+                                               "missing", "cpython-3.11-linux-x86_64-gnu"),
+    "PYV_VERSION beats the pinned .venv": (".venv\n3.11\n", "dir", True, "3.12.1",
+                                           "cpython-3.12.1-linux-x86_64-gnu",
+                                           "cpython-3.12.1-linux-x86_64-gnu"),
+    "a .venv entry nobody trusted": (".venv\n3.11\n", "dir", False, None, "untrusted",
+                                     "untrusted"),
+    "a version after it, not in .venv": ("3.12.1\n.venv\n", "dir", True, None,
+                                         "cpython-3.12.1-linux-x86_64-gnu",
+                                         "cpython-3.12.1-linux-x86_64-gnu"),
+}
+
+
+def _project_answer(run, project: Path, world) -> str:
+    try:
+        path = run()
+    except SelectionError:
+        return "untrusted"
+    except NotFound:
+        return "missing"
+    if Path(os.path.normpath(path)).parent.parent == project / ".venv":
+        return ".venv"
+    return _answer_of(path, world)
+
+
+@pytest.mark.parametrize("case", list(PROJECT_CASES))
+def test_a_pinned_project_environment_is_one_decision(case: str, world, pyv_home: Path,
+                                                      tmp_path: Path) -> None:
+    text, venv, trusted, env_value, expected, made_from = PROJECT_CASES[case]
+    project = tmp_path / "area" / "project"
+    project.mkdir(parents=True)
+    if venv == "dir":
+        make_fake_env(project, ".venv", ("python", "python3"))
+    elif venv == "link":
+        make_fake_env(project / "envs", "dev", ("python", "python3"))
+        (project / ".venv").symlink_to("envs/dev")
+    elif venv == "dangling":  # made from an interpreter since removed
+        (project / ".venv" / "bin").mkdir(parents=True)
+        for name in ("python", "python3"):
+            (project / ".venv" / "bin" / name).symlink_to(tmp_path / "removed" / "python3")
+    for python3 in project.glob("**/bin/python3"):
+        if python3.exists():
+            python3.write_text(PRINT_SELF)
+    version_file = project / ".python-version"
+    version_file.write_text(text)
+    environ = {k: v for k, v in os.environ.items() if k != "PYV_VERSION"}
+    environ["PATH"] = f"{pyv_home / 'shims'}:{world['system']}:/usr/bin:/bin"
+    if env_value is not None:
+        environ["PYV_VERSION"] = env_value
+    settings = load_settings(environ)
+    if trusted:  # what `pyv pin --venv` does after writing the file
+        trust_file(settings, read_version_file(version_file))
+
+    def shim() -> str:
+        result = subprocess.run([str(pyv_home / "shims" / "python3"), "-c", "pass"],
+                                cwd=project, env={**environ, "PWD": str(project)},
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode == 10:
+            raise SelectionError("untrusted")
+        if result.returncode == 127:
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+            raise NotFound("missing")
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    answers = {
+        "shim": _project_answer(shim, project, world),
+        "pyv": _project_answer(
+            lambda: resolve(settings, project, "python3", environ, auto_install=False).path,
+            project, world),
+    }
+    assert answers == dict.fromkeys(answers, expected)
+    made = _project_answer(lambda: resolve_interpreter(
+        settings, project, None, target=project / ".venv").executable, project, world)
+    assert made == made_from
+
+
+def test_pyv_venv_reads_a_path_entry_from_where_its_file_is(world, pyv_home: Path,
+                                                             tmp_path: Path) -> None:
+    """A path entry is relative to its version file (as for the shim), also for `pyv venv`
+    run in a subdirectory."""
+    project = tmp_path / "area" / "project"
+    wrapper = project / "tools" / "python3"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text(f'#!/bin/sh\nexec {system_python()} "$@"\n')
+    wrapper.chmod(0o755)
+    version_file = project / ".python-version"
+    version_file.write_text("./tools/python3\n")
+    settings = load_settings(dict(os.environ))
+    trust_file(settings, read_version_file(version_file))
+    sub = project / "analysis"
+    sub.mkdir()
+    base = resolve_interpreter(settings, sub, None, target=sub / ".venv")
+    assert Path(base.executable).name.startswith("python3")
+    assert resolve(settings, sub, "python3", auto_install=False).path == wrapper

@@ -346,3 +346,48 @@ def test_exec_with_system_leaves_path_alone(run_pyv, tmp_path: Path) -> None:
     result = run_pyv("exec", "sh", "-c", 'echo "$PATH"', env={"PATH": path})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == path
+
+
+def test_pin_venv_writes_the_environment_first_and_trusts_it(installed, run_pyv,
+                                                             tmp_path: Path) -> None:
+    from fixtures_shims import make_fake_env
+
+    work = tmp_path / "work"
+    env = make_fake_env(work, ".venv", ("python", "python3", "tool"))
+    (env / "pyvenv.cfg").write_text("home = /nowhere\nversion_info = 3.11.9.final.0\n")
+    pinned = run_pyv("pin", "--venv", check=True)  # no pin yet: the environment's minor
+    assert (work / ".python-version").read_text() == ".venv\n3.11\n"
+    assert "pinned .venv, 3.11" in pinned.stderr and "run from it here" in pinned.stderr
+    assert run_pyv("which", "tool", check=True).stdout.strip() == str(env / "bin" / "tool")
+    run_pyv("pin", "3.12", check=True)
+    data = json.loads(run_pyv("pin", "--venv", "--json", check=True).stdout)  # keeps the pin
+    assert data == {"path": str(work / ".python-version"), "requests": [".venv", "3.12"],
+                    "environment": str(env)}
+    run_pyv("pin", "--venv", check=True)  # again: .venv is not repeated
+    assert (work / ".python-version").read_text() == ".venv\n3.12\n"
+    run_pyv("pin", "--venv", "3.11", check=True)
+    assert (work / ".python-version").read_text() == ".venv\n3.11\n"
+    assert run_pyv("which", "python3.12").returncode == 127  # .venv, then 3.11: no 3.12
+
+
+def test_pin_venv_before_the_environment_and_its_misuses(installed, run_pyv,
+                                                         tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    early = run_pyv("pin", "--venv", "3.12", check=True)
+    assert "no environment at" in early.stderr and "pyv venv" in early.stderr
+    missing = run_pyv("which", "python")
+    assert missing.returncode == 127 and len(missing.stderr.strip().splitlines()) == 1
+    assert "does not exist" in missing.stderr and "pyv venv" in missing.stderr
+    version = run_pyv("version")
+    assert version.returncode == 1 and version.stdout.startswith("3.12.4 ")
+    assert ".venv: does not exist" in version.stderr and "pyv venv" in version.stderr
+    for flags in (["--global"], ["--rm"]):
+        refused = run_pyv("pin", "--venv", *flags)
+        assert refused.returncode == 2 and "--venv" in refused.stderr
+    outside = tmp_path / "outside-env"
+    outside.mkdir()
+    (work / ".python-version").unlink()
+    os.symlink(outside, work / ".venv")
+    linked = run_pyv("pin", "--venv", "3.12")
+    assert linked.returncode == 2 and "symbolic link" in linked.stderr
+    assert not (work / ".python-version").exists()

@@ -65,6 +65,11 @@ class SelectionError(PyvError):
     exit_code = ExitCode.CONFIG
 
 
+class MissingEnvironment(NotInstalled):
+    """A project environment a version file names is not there: never skipped for the next
+    entry, which would run the project without its packages (a shim exits 127)."""
+
+
 class CommandNotFound(NotFound):
     """Nothing selected here provides the command (the shim exits 127)."""
 
@@ -119,6 +124,8 @@ class VersionFile:
     warnings: tuple[str, ...]
     #: The bytes read (what ``pyv trust`` records a digest of).
     data: bytes = b""
+    #: Its modification time before it was read (what the shims' project marks carry).
+    mtime_ns: int = 0
 
 
 @record(frozen=True)
@@ -250,6 +257,7 @@ def _with_path(request: PythonRequest, path: Path) -> PythonRequest:
 def read_version_file(path: Path, kind: str = "file") -> VersionFile:
     """Read a version file; one that names no version is an error, never a silent default."""
     try:
+        mtime_ns = os.stat(path).st_mtime_ns  # before reading: a later change is newer
         data, bounded = read_bounded(str(path))
     except OSError as exc:
         raise SelectionError(f"cannot read {path}: {exc.strerror}",
@@ -266,7 +274,7 @@ def read_version_file(path: Path, kind: str = "file") -> VersionFile:
         raise SelectionError(
             f"{path} names {why}", f"write a version into it with {fix}, or delete it"
         )
-    return VersionFile(path, tuple(entries), tuple(warnings), data)
+    return VersionFile(path, tuple(entries), tuple(warnings), data, mtime_ns)
 
 
 def check_trust(settings: Settings, found: VersionFile) -> None:
@@ -283,6 +291,47 @@ def check_trust(settings: Settings, found: VersionFile) -> None:
             f"{found.path.parent}, and that version file is not trusted",
             f"if you trust it, run {shown_command('pyv', 'trust', str(found.path.parent))}",
         )
+    from pyv.choose.trust import mark_project
+
+    mark_project(settings, found.path, found.mtime_ns, environments(found))
+
+
+def trust_file(settings: Settings, found: VersionFile) -> None:
+    """Record the user's trust in a version file as it is now (``pyv trust``); the shims
+    then run the environments it names, whose commands get shims."""
+    from pyv.choose.shims import rehash
+    from pyv.choose.trust import mark_project, set_trusted
+
+    set_trusted(settings, found.path, found.data)
+    mark_project(settings, found.path, found.mtime_ns, environments(found))
+    rehash(settings)
+
+
+def distrust_file(settings: Settings, path: Path) -> None:
+    """Withdraw the user's trust in a version file (``pyv trust --revoke``)."""
+    from pyv.choose.shims import rehash
+    from pyv.choose.trust import set_trusted, unmark_project
+
+    set_trusted(settings, path, None)
+    unmark_project(settings, path)
+    rehash(settings)
+
+
+def environment_of(entry: Entry) -> Path | None:
+    """The project environment an entry names: a path into its version file's own tree
+    that is a directory (``.venv``, as ``pyv pin --venv`` writes), or is missing and not
+    named like an interpreter; None for anything else."""
+    path = entry.request.path
+    if entry.request.kind != "path" or not entry.inside_tree or path is None:
+        return None
+    if path.is_dir():
+        return path
+    return None if os.path.lexists(path) or _is_python_name(path.name) else path
+
+
+def environments(found: VersionFile) -> tuple[Path, ...]:
+    """The project environments a version file names (what its shims may run)."""
+    return tuple(p for p in map(environment_of, found.entries) if p is not None)
 
 
 def find_version_file(start: Path) -> Path | None:
@@ -442,7 +491,14 @@ def resolve_entry(
         if target.is_dir():
             bin_dir = target / "bin" if (target / "bin").is_dir() else target
             hit = _in_bin(bin_dir, name)
+            if hit is None and environment_of(entry) is not None:
+                _check_links(bin_dir, name, entry)
             return Resolution(name, hit, entry, env_dir=target) if hit is not None else None
+        if environment_of(entry) is not None:
+            raise MissingEnvironment(
+                f"the project environment {target} (set by {entry.where}) does not exist",
+                f"create it with {shown_command('pyv', 'venv', str(target))}, or remove "
+                f"{entry.text!r} from {entry.origin.path}")
         if not (target.is_file() and os.access(target, os.X_OK)):
             raise NotInstalled(f"the interpreter {target} (set by {entry.where}) does not exist",
                                "fix the path in that file")
@@ -462,6 +518,18 @@ def resolve_entry(
     if hit is None:
         return None
     return Resolution(name, hit, entry, installation=found.installation)
+
+
+def _check_links(bin_dir: Path, name: str, entry: Entry) -> None:
+    """A project environment whose ``name`` links to an interpreter that is gone is broken:
+    the next entry would run the project without its packages."""
+    for candidate in candidate_names(name):
+        link = bin_dir / candidate
+        if link.is_symlink() and not link.exists():
+            raise MissingEnvironment(
+                f"the project environment {bin_dir.parent} (set by {entry.where}) is broken: "
+                f"{link} leads to {os.readlink(link)}, which is gone",
+                "recreate it with " + shown_command("pyv", "venv", "--clear", str(bin_dir.parent)))
 
 
 def _system(settings: Settings, entry: Entry, name: str,
@@ -535,6 +603,8 @@ def _resolve_entries(
     for entry in selection.entries:
         try:
             hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
+        except MissingEnvironment:
+            raise
         except NotInstalled as exc:
             if hint_only:
                 return None

@@ -302,6 +302,34 @@ def read_entry(settings: Settings, spelling: str) -> Path | None:
     return settings.home / first if first else None
 
 
+# ----- project environments ---------------------------------------------------------------
+def project_bins(settings: Settings) -> list[Path]:
+    """The ``bin/`` of every environment a mark lists (their commands get shims); marks
+    whose version file is gone or no longer trusted, with its content, are removed."""
+    from pyv.choose.trust import PROJECTS, is_trusted
+    from pyv.core.versionfile import read_bounded
+
+    root = settings.index_dir / PROJECTS
+    bins: list[Path] = []
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            mark = Path(directory, name)
+            version_file = Path("/", os.path.relpath(mark, root))
+            try:
+                trusted = is_trusted(settings, version_file, read_bounded(str(version_file))[0])
+                lines = mark.read_text(encoding="utf-8").splitlines() if trusted else []
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            if not lines:
+                with contextlib.suppress(OSError):
+                    mark.unlink()
+            bins += [Path(line, "bin") for line in lines if os.path.isdir(Path(line, "bin"))]
+        if directory != str(root):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)  # only when empty
+    return bins
+
+
 # ----- writing ---------------------------------------------------------------------------
 def _clear_stray_dir(path: Path) -> None:
     """A directory where a shim or an index entry goes (no pyv makes one) would fail every
@@ -364,7 +392,7 @@ def rehash(settings: Settings, pending: Pending | None = None) -> RehashResult:
         except OSError as exc:
             raise from_os_error(exc, f"creating {index_dir}") from None
         installs = all_installations(settings)
-        extra_bins = []
+        extra_bins = project_bins(settings)
         if pending is not None:
             extra_bins.append(pending.staged_bin)
             if all(i.key != pending.installation.key for i in installs):

@@ -190,16 +190,19 @@ def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
 
 
 def resolve_interpreter(
-    settings: Settings, cwd: Path, request_text: str | None, *, stderr: TextIO | None = None
+    settings: Settings, cwd: Path, request_text: str | None, *, stderr: TextIO | None = None,
+    target: Path | None = None,
 ) -> BaseInterpreter:
     """The interpreter for ``--python REQUEST``, else this directory's selection, else the newest.
 
     A minor (or looser) request follows the store's minor link so upgrades carry
-    the environment along; an exact version or a full key stays on that patch.
+    the environment along; an exact version or a full key stays on that patch. An entry
+    naming ``target`` (the environment being made, ``.venv`` of ``pyv pin --venv``) is
+    passed over: the next one says what it is made from.
     """
     if request_text is not None:
         return _resolve_text(settings, cwd, request_text, "--python", stderr)
-    selected = selected_requests(settings, cwd)
+    selected = selected_requests(settings, cwd, target)
     if selected:
         # As for the shims and `pyv which` (pyv.choose.selection): an entry that is not installed
         # is installed (auto-install) or skipped for the next; none left: the first's error.
@@ -262,11 +265,16 @@ def _resolve_text(
     return query_interpreter(settings, found.executable)
 
 
-def selected_requests(settings: Settings, cwd: Path) -> list[tuple[str, str]]:
-    """(request text, where it came from) selected here; empty when only the fallback applies."""
-    from pyv.choose.selection import select
+def selected_requests(settings: Settings, cwd: Path,
+                      target: Path | None = None) -> list[tuple[str, str]]:
+    """(request text, where it came from) selected here, but for an entry naming ``target``;
+    empty when only the fallback applies."""
+    from pyv.choose.selection import environment_of, select
 
     selection = select(settings, cwd)
     if selection.origin.kind == "fallback":
         return []
-    return [(entry.text, entry.where) for entry in selection.entries]
+    # A path entry is relative to its version file, not to cwd: hand on where it leads.
+    return [(str(entry.request.path) if entry.request.kind == "path" else entry.text,
+             entry.where) for entry in selection.entries
+            if target is None or environment_of(entry) != target]

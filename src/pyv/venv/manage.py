@@ -66,7 +66,7 @@ def make_environment(
         target = settings.envs_dir / name
     else:
         target = Path(os.path.abspath(cwd / os.path.expanduser(path or ".venv")))
-    base = resolve_interpreter(settings, cwd, python, stderr=stderr)
+    base = resolve_interpreter(settings, cwd, python, stderr=stderr, target=target)
     command = "pyv venv " + (f"--name {name}" if name else str(target))
     if python:
         command += f" --python {python}"

@@ -73,11 +73,57 @@ def _requires_python_check(ctx: Context, args: argparse.Namespace,
     return []
 
 
+#: The entry ``pyv pin --venv`` writes: the environment beside the version file.
+VENV_ENTRY = ".venv"
+
+
+def _venv_companions(ctx: Context, given: list[str]) -> list[str]:
+    """What follows ``.venv`` in the file (the interpreter ``pyv venv`` recreates it from):
+    the requests given, else the current pin here, else the environment's own minor."""
+    from pyv.choose import selection
+
+    if given:
+        return given
+    env = ctx.cwd / VENV_ENTRY
+    current = _pin_target(ctx, False)
+    if current.is_file():
+        try:
+            found = selection.read_version_file(current)
+        except PyvError:
+            found = None
+        kept = [e.text for e in found.entries if selection.environment_of(e) != env] \
+            if found is not None else []
+        if kept:
+            return kept
+    from pyv.venv.registry import read_pyvenv_cfg
+
+    cfg = read_pyvenv_cfg(env)
+    parts = (cfg.get("version") or cfg.get("version_info") or "").split(".")
+    return [".".join(parts[:2])] if len(parts) >= 2 and all(
+        p.isdigit() for p in parts[:2]) else []
+
+
+def _check_venv_entry(ctx: Context) -> None:
+    """Refuse a ``.venv`` the version file could not name (a link out of this directory)."""
+    from pyv.choose import selection
+
+    target = _pin_target(ctx, False)
+    entries, warnings = selection.parse_entries(f"{VENV_ENTRY}\n".encode(),
+                                                selection.Origin("file", target))
+    if not entries:  # why, in the words of the rule that dropped it
+        raise UsageError(f"cannot pin {ctx.cwd / VENV_ENTRY}: "
+                         + warnings[0].split(": ", 1)[-1].removeprefix("ignoring '.venv' ")
+                         .strip("()"),
+                         f"make the project's environment in {ctx.cwd} itself "
+                         "(`pyv venv --clear`)")
+
+
 class PinCommand(Command):
     """Write the Python version for this directory into ./.python-version.
 
     Several requests make a fallback chain: `pyv pin 3.12 3.11` runs 3.12 as `python`
-    and 3.11 as `python3.11`. With no request, print the current pin.
+    and 3.11 as `python3.11`. With no request, print the current pin. `--venv` makes
+    the shims run ./.venv here (its python, pip and console scripts).
     """
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -92,12 +138,22 @@ class PinCommand(Command):
         parser.add_argument("--force", action="store_true",
                             help="pin even against the project's requires-python (the file "
                                  "records it in a comment)")
+        parser.add_argument("--venv", action="store_true",
+                            help="make python, pip and the console scripts run from ./.venv "
+                                 "here: writes .venv first, then the requests (default: the "
+                                 "current pin, else the environment's minor), and trusts it")
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.choose import selection
 
         target = _pin_target(ctx, args.is_global)
+        if args.venv:
+            if args.is_global or args.rm:
+                raise UsageError("--venv pins this directory's own environment",
+                                 "run `pyv pin --venv` without --global or --rm")
+            _check_venv_entry(ctx)
+            args.requests = _venv_companions(ctx, args.requests)
         if args.rm:
             if args.requests:
                 raise UsageError("--rm takes no request", "run `pyv pin --rm` alone")
@@ -111,7 +167,7 @@ class PinCommand(Command):
                 raise from_os_error(exc, f"removing {target}") from None
             ctx.info(f"removed {target}")
             return ExitCode.OK
-        if not args.requests:
+        if not args.requests and not args.venv:
             return self._show(args, ctx)
         requests = selection.validate_requests(args.requests)
         from pyv.choose.resolve import installed
@@ -120,7 +176,10 @@ class PinCommand(Command):
             args.requests = [_resolved(ctx, t, r) for t, r in zip(args.requests, requests)]
             requests = selection.validate_requests(args.requests)
         comments = [] if args.is_global else _requires_python_check(ctx, args, requests)
-        selection.write_version_file(target, args.requests, comments)
+        written = [VENV_ENTRY, *args.requests] if args.venv else args.requests
+        selection.write_version_file(target, written, comments)
+        if args.venv:  # the user chose this environment here: the shims may run it
+            selection.trust_file(ctx.settings, selection.read_version_file(target))
 
         for text, request in zip(args.requests, requests):
             missing = installed(ctx.settings, request) is None
@@ -130,9 +189,16 @@ class PinCommand(Command):
                 ctx.warn(f"there is no environment named {text!r} yet; "
                          f"create it with {shown_command('pyv', 'venv', '--name', text)}")
         if args.json:
-            ctx.emit_json({"path": str(target), "requests": args.requests})
+            ctx.emit_json({"path": str(target), "requests": written,
+                           "environment": str(ctx.cwd / VENV_ENTRY) if args.venv else None})
         else:
-            ctx.info(f"pinned {', '.join(args.requests)} in {target}")
+            ctx.info(f"pinned {', '.join(written)} in {target}")
+            if args.venv and (ctx.cwd / VENV_ENTRY / "pyvenv.cfg").is_file():
+                ctx.info(f"python, pip and the commands of {ctx.cwd / VENV_ENTRY} run from it "
+                         "here (`pyv pin VERSION` or `pyv trust --revoke` undoes it)")
+        if args.venv and not (ctx.cwd / VENV_ENTRY / "pyvenv.cfg").is_file():
+            ctx.warn(f"there is no environment at {ctx.cwd / VENV_ENTRY} yet; create it with "
+                     "`pyv venv`")
         return ExitCode.OK
 
     def _show(self, args: argparse.Namespace, ctx: Context) -> int:
@@ -184,15 +250,13 @@ class TrustCommand(Command):
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         from pyv.choose import selection
-        from pyv.choose.trust import set_trusted
 
         path = _trust_target(ctx, args.path)
         if args.revoke:
-            set_trusted(ctx.settings, path, None)
+            selection.distrust_file(ctx.settings, path)
             ctx.info(f"{path} is no longer trusted")
             return ExitCode.OK
-        found = selection.read_version_file(path)
-        set_trusted(ctx.settings, path, found.data)
+        selection.trust_file(ctx.settings, selection.read_version_file(path))
         ctx.info(f"trusted {path} as it is now (`pyv trust --revoke` withdraws it)")
         return ExitCode.OK
 
@@ -278,6 +342,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
             row["install"] = command_line("pyv", "install", entry.text)
         elif entry.request.kind == "name":
             row["create"] = command_line("pyv", "venv", "--name", entry.text)
+        elif (env := selection.environment_of(entry)) is not None:
+            row["create"] = command_line("pyv", "venv", str(env))
         return row
     if hit is None:
         row["status"] = "no-python"
@@ -301,6 +367,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
 
 def _render_row(row: dict[str, Any]) -> str:
     by = f"(set by {row['set_by']})"
+    if row["status"] == "not-installed" and row.get("create"):
+        return f"{row['request']}: does not exist {by}; create it with `{row['create']}`"
     if row["status"] == "not-installed":
         if row.get("create"):
             return f"{row['request']}: no such environment {by}; create it with `{row['create']}`"
