@@ -577,8 +577,25 @@ def _resolve_entries(
                           file=stderr)
             return hit
     if skipped:
-        raise skipped[0]
+        raise _all_missing(settings, skipped, name)
     return None
+
+
+def _all_missing(settings: Settings, skipped: list[NotInstalled], name: str) -> NotInstalled:
+    """One error naming every missing entry and, as pyenv does, the installed versions
+    that have ``name`` (not for ``python``/``python3``: every version has those)."""
+    first = skipped[0]
+    texts = list(dict.fromkeys(e.message.partition(" (set by")[0] for e in skipped[1:]))
+    texts = [t for t in texts if t != first.message.partition(" (set by")[0]]
+    # Bounded: a file of a hundred missing lines still makes one short line.
+    more = f"; and {len(texts) - 3} more" if len(texts) > 3 else ""
+    message = "; ".join([first.message, *(f"{t} either" for t in texts[:3])]) + more
+    elsewhere = providers(settings, name) if name not in ("python", "python3") else []
+    hint = first.hint
+    if elsewhere:
+        hint = "; ".join(filter(None, (hint, f"{name} exists in {', '.join(elsewhere)}")))
+    return NotInstalled(message, hint) if (message, hint) != (first.message, first.hint) \
+        else first
 
 
 def _install_hint(name: str) -> str:
