@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from fixtures_shims import make_fake_install, write_fake_exe
-from pyv.settings import load_settings
-from pyv.shims import rehash
+from pyv.choose.shims import rehash
+from pyv.core.settings import load_settings
 
 #: pyenv, where installed (found before the tests isolate HOME and PATH).
 PYENV = shutil.which("pyenv") or str(Path.home() / ".pyenv" / "bin" / "pyenv")

@@ -20,10 +20,10 @@ import pytest
 
 from fixtures_shims import make_fake_install
 from fixtures_venv import system_python
-from pyv.errors import NotFound
-from pyv.selection import resolve, select
-from pyv.settings import load_settings
-from pyv.shims import rehash
+from pyv.choose.selection import resolve, select
+from pyv.choose.shims import rehash
+from pyv.core.errors import NotFound
+from pyv.core.settings import load_settings
 from pyv.venv import quick
 from pyv.venv.interpreter import resolve_interpreter
 

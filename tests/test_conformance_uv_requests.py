@@ -23,14 +23,14 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from fixtures_http import LoopbackServer
-from pyv.catalog.choice import best_download
-from pyv.catalog.loading import bundled_catalog
-from pyv.catalog.mirrors import download_url
-from pyv.catalog.uv_json import to_uv_json
-from pyv.errors import InvalidRequest, NotFound, PlatformError
-from pyv.platform import Host, current_host
-from pyv.requests import parse_request
-from pyv.settings import Settings
+from pyv.acquire.catalog.choice import best_download
+from pyv.acquire.catalog.loading import bundled_catalog
+from pyv.acquire.catalog.mirrors import download_url
+from pyv.acquire.catalog.uv_json import to_uv_json
+from pyv.core.errors import InvalidRequest, NotFound, PlatformError
+from pyv.core.platform import Host, current_host
+from pyv.core.requests import parse_request
+from pyv.core.settings import Settings
 
 UV = Path(sys.executable).parent / "uv"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "requests.md"

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, TextIO
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 
 class Context:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from pyv.cli.registry import COMMANDS, HIDDEN, build_parser, find_command
-from pyv.errors import ExitCode, PyvError, user_os_error
+from pyv.core.errors import ExitCode, PyvError, user_os_error
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
 
 def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> int:
     from pyv.cli.base import Command, Context
-    from pyv.settings import load_settings
+    from pyv.core.settings import load_settings
 
     assert isinstance(command, Command)
     overrides = dict(command.settings_overrides(args))
@@ -105,7 +105,7 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         cwd = Path.cwd()
     except FileNotFoundError:
         # The current directory was deleted under us; behave as if at $PWD's nearest parent.
-        from pyv.fsutil import nearest_existing_dir
+        from pyv.core.fsutil import nearest_existing_dir
 
         cwd = nearest_existing_dir(Path(environ.get("PWD", "/")))
     ctx = Context(
@@ -116,7 +116,7 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         verbose=bool(getattr(args, "verbose", False)),
     )
     if ctx.quiet:
-        from pyv.locking import silence_wait_notices
+        from pyv.core.locking import silence_wait_notices
 
         silence_wait_notices()
     return int(command.run(args, ctx))

@@ -1,0 +1,68 @@
+"""What a person sees while a download runs: one line per download.
+
+On a terminal (and unless progress is off) that line is a tqdm bar whose
+description is the status text ("Downloading X from HOST"); the finished bar
+stays and ends with a newline, and bars of downloads running at the same time
+each get their own line (tqdm assigns positions). Anywhere else the status
+text is written once, as a plain line, and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from pyv.core.settings import Settings
+
+
+def wants_bar(settings: Settings, out: TextIO) -> bool:
+    """Bars only for a terminal, and only when progress is on."""
+    if not settings.progress:
+        return False
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """The one line of one download: a bar on a terminal, else the plain status text."""
+
+    def __init__(self, out: TextIO, status: str, *, label: str, bar: bool) -> None:
+        self.out = out
+        self.status = status
+        self.label = label
+        self.bar_wanted = bar
+        self._bar: Any = None
+        self._started = False
+
+    def start(self, total: int | None, initial: int) -> None:
+        """Show the line, once the server answered (a refusal must be the only line)."""
+        if self._started:
+            return
+        self._started = True
+        if self.bar_wanted:
+            import tqdm  # only for a terminal: 6-9 ms saved everywhere else
+
+            self._bar = tqdm.tqdm(
+                total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
+                desc=self.status or self.label, file=self.out, leave=True, dynamic_ncols=True,
+            )
+        elif self.status:
+            self.out.write(self.status + "\n")
+            self.out.flush()
+
+    def set_total(self, total: int | None) -> None:
+        if self._bar is not None and total is not None and self._bar.total != total:
+            self._bar.total = total
+            self._bar.refresh()
+
+    def update(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        """End the bar's line with a newline (a bar never lingers half-drawn)."""
+        if self._bar is not None:
+            bar, self._bar = self._bar, None
+            bar.close()
