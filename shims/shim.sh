@@ -132,6 +132,20 @@ pyv_readfile() {
   [ -n "$pyv_any" ]
 }
 
+# Whether the project in $1 (its pyproject.toml) may state requires-python: then a pin
+# from above it, or the global pin, is pyv's to judge (uv's rule: one that contradicts
+# requires-python is skipped). Only the first @MAXLINES@ lines are read; past them, pyv
+# decides.
+pyv_requires() {
+  pyv_lines=0
+  while IFS= read -r pyv_line || [ -n "$pyv_line" ]; do
+    case $pyv_line in *requires-python*) return 0 ;; esac
+    pyv_lines=$((pyv_lines + 1))
+    if [ "$pyv_lines" -ge @MAXLINES@ ]; then return 0; fi
+  done < "$1/pyproject.toml"
+  return 1
+}
+
 if [ -n "${PYV_VERSION-}" ]; then
   pyv_ifs=$IFS; IFS=": "
   for pyv_word in $PYV_VERSION; do
@@ -150,13 +164,18 @@ else
       while :; do
         if [ -f "$pyv_dir/.python-version" ]; then pyv_file=$pyv_dir/.python-version; break; fi
         if [ -f "$pyv_dir/.python-versions" ]; then pyv_file=$pyv_dir/.python-versions; break; fi
-        if [ -f "$pyv_dir/pyproject.toml" ]; then pyv_pyproject=1; fi
+        if [ -z "$pyv_pyproject" ] && [ -f "$pyv_dir/pyproject.toml" ]; then
+          pyv_pyproject=${pyv_dir:-/}
+        fi
         case $pyv_dir in */*) pyv_dir=${pyv_dir%/*} ;; *) break ;; esac
       done ;;
     *) pyv_slow=1 ;;  # no usable $PWD (dash empties it when the cwd was deleted): pyv finds it
   esac
   if [ -n "$pyv_slow" ]; then
     :
+  elif [ -n "$pyv_pyproject" ] && { [ -n "$pyv_file" ] || [ -f "$pyv_home/version" ]; } &&
+       pyv_requires "$pyv_pyproject"; then
+    pyv_slow=1  # a pin from outside the project: requires-python may overrule it
   elif [ -n "$pyv_file" ]; then
     pyv_readfile "$pyv_file" || pyv_slow=1
   elif [ -f "$pyv_home/version" ]; then

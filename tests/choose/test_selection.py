@@ -139,11 +139,13 @@ def test_selection_order(tmp_path: Path, pyv_home: Path) -> None:
     sel = select(s, sub, {})
     assert sel.origin == Origin("pyproject", project / "pyproject.toml")
     assert [e.text for e in sel.entries] == [">=3.11"]
-    # 3. global file
+    # 3. global file (one that requires-python excludes is skipped, as uv does)
     pyv_home.mkdir(exist_ok=True)
     s.global_version_file.write_text("3.10\n")
+    assert select(s, sub, {}).origin.kind == "pyproject"
+    s.global_version_file.write_text("3.13\n")
     sel = select(s, sub, {})
-    assert sel.origin.kind == "global" and [e.text for e in sel.entries] == ["3.10"]
+    assert sel.origin.kind == "global" and [e.text for e in sel.entries] == ["3.13"]
     # 2. nearest .python-version
     (project / ".python-version").write_text("3.12\n")
     sel = select(s, sub, {})

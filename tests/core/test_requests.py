@@ -23,6 +23,12 @@ VALID: list[tuple[str, str, str | None, str | None, str | None]] = [
     ("cpython@3.12", "version", "cpython", "==3.12.*", None),
     ("cpython3.12", "version", "cpython", "==3.12.*", None),
     ("cp312", "version", "cpython", "==3.12.*", None),
+    # uv reads cp/pp/gp as cpython/pypy/graalpy, dotted versions included.
+    ("cp3.12", "version", "cpython", "==3.12.*", None),
+    ("cp3", "version", "cpython", "==3.*", None),
+    ("pp3.10", "version", "pypy", "==3.10.*", None),
+    ("gp3.11.0", "version", "graalpy", "==3.11.0", None),
+    ("cp3.13t", "version", "cpython", "==3.13.*", "freethreaded"),
     ("python3.12", "version", None, "==3.12.*", None),
     ("3.13t", "version", None, "==3.13.*", "freethreaded"),
     ("3.13+freethreaded", "version", None, "==3.13.*", "freethreaded"),
@@ -174,9 +180,9 @@ def test_names_only_when_allowed(text: str) -> None:
     [
         "3.x", "foo", ">=", "cpython@", "3.12.4.5.6", "", "   ", "3124", "cpython-foo",
         "3.12tt", "3.12t+freethreaded", "3.12+freethreaded+freethreaded", "3rc1", "rust@1.0",
-        "cpython-3.12-plan9", "cpython-3.12-linux-x86_64-glibc", "cp3.12", ">=3.11,", "3..12",
+        "cpython-3.12-plan9", "cpython-3.12-linux-x86_64-glibc", "cp3.x", ">=3.11,", "3..12",
         "3.12-foo", "3.12-linux-linux", "pypy-3.10-linux-sparc", "any-any-any-any-any-any",
-        "linux-cpython", "3.12-", "py", "python-3.12",
+        "linux-cpython", "3.12-", "py", "python-3.12", "py3.12", "cp3124",
     ],
 )
 def test_invalid(text: str) -> None:

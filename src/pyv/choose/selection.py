@@ -135,6 +135,8 @@ class Selection:
     origin: Origin
     entries: tuple[Entry, ...]
     warnings: tuple[str, ...] = ()
+    #: A pin passed over because the project's requires-python excludes it (what and why).
+    skipped: str = ""
 
 
 @record(frozen=True)
@@ -417,22 +419,57 @@ def select(settings: Settings, cwd: Path, environ: Mapping[str, str] | None = No
     if local is not None:
         found = read_version_file(local)
         check_trust(settings, found)
-        return Selection(Origin("file", local), found.entries, found.warnings)
-    if settings.global_version_file.is_file():
+        pinned = Selection(Origin("file", local), found.entries, found.warnings)
+    elif settings.global_version_file.is_file():
         found = read_version_file(settings.global_version_file, "global")
-        return Selection(Origin("global", found.path), found.entries, found.warnings)
+        pinned = Selection(Origin("global", found.path), found.entries, found.warnings)
+    else:
+        pinned = None
     pyproject = find_pyproject(start)
-    if pyproject is not None:
-        spec = requires_python(pyproject)
-        if spec is not None:
-            origin = Origin("pyproject", pyproject)
-            try:
-                request = parse_request(spec)
-            except InvalidRequest:
-                return Selection(origin, (), (f"{pyproject}: ignoring requires-python {spec!r} "
-                                              "(not a version specifier pyv understands)",))
-            return Selection(origin, (Entry(spec, request, origin),))
+    spec = requires_python(pyproject) if pyproject is not None else None
+    if pinned is not None:
+        skipped = _outside_project(settings, pinned, pyproject, spec)
+        if not skipped:
+            return pinned
+    else:
+        skipped = ""
+    if pyproject is not None and spec is not None:
+        origin = Origin("pyproject", pyproject)
+        try:
+            request = parse_request(spec)
+        except InvalidRequest:
+            return Selection(origin, (), (f"{pyproject}: ignoring requires-python {spec!r} "
+                                          "(not a version specifier pyv understands)",),
+                             skipped)
+        return Selection(origin, (Entry(spec, request, origin),), skipped=skipped)
     return fallback_selection(settings)
+
+
+def _outside_project(
+    settings: Settings, pinned: Selection, pyproject: Path | None, spec: str | None
+) -> str:
+    """Why ``pinned`` is passed over, or "" when it applies (uv's rule).
+
+    Inside a project (the nearest pyproject.toml with requires-python), a version file
+    from above the project's root, or the global pin, whose first entry (the one
+    ``python`` runs) contradicts requires-python is skipped: the project's own
+    requirement decides. A file in the project's tree always applies as written.
+    """
+    if pyproject is None or spec is None or not pinned.entries:
+        return ""
+    path = pinned.origin.path
+    root = pyproject.parent
+    if pinned.origin.kind == "file" and path is not None and (
+        path.parent == root or root in path.parent.parents
+    ):
+        return ""
+    first = pinned.entries[0]
+    clash = contradicts(settings, first.request, spec)
+    if clash is None:
+        return ""
+    what = first.text if clash == first.request.raw else f"{first.text} (Python {clash})"
+    return (f"{first.where} selects {what}, outside requires-python {spec!r} of "
+            f"{pyproject}")
 
 
 def fallback_selection(settings: Settings) -> Selection:
@@ -582,7 +619,8 @@ def resolve(
         if stderr is not None and hint.entries:  # never another interpreter without a word
             then = ("the system interpreter runs instead" if selection.entries
                     else "and the fallback setting is 'error'")
-            print(f"warning: no installed Python satisfies requires-python "
+            passed = f"ignoring {hint.skipped}; " if hint.skipped else ""
+            print(f"warning: {passed}no installed Python satisfies requires-python "
                   f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
                   f"({shown_command('pyv', 'install', hint.entries[0].text)} installs one)",
                   file=stderr)
@@ -617,8 +655,25 @@ def _resolve_entries(
                           file=stderr)
             return hit
     if skipped:
-        raise skipped[0]
+        raise _all_missing(settings, skipped, name)
     return None
+
+
+def _all_missing(settings: Settings, skipped: list[NotInstalled], name: str) -> NotInstalled:
+    """One error naming every missing entry and, as pyenv does, the installed versions
+    that have ``name`` (not for ``python``/``python3``: every version has those)."""
+    first = skipped[0]
+    texts = list(dict.fromkeys(e.message.partition(" (set by")[0] for e in skipped[1:]))
+    texts = [t for t in texts if t != first.message.partition(" (set by")[0]]
+    # Bounded: a file of a hundred missing lines still makes one short line.
+    more = f"; and {len(texts) - 3} more" if len(texts) > 3 else ""
+    message = "; ".join([first.message, *(f"{t} either" for t in texts[:3])]) + more
+    elsewhere = providers(settings, name) if name not in ("python", "python3") else []
+    hint = first.hint
+    if elsewhere:
+        hint = "; ".join(filter(None, (hint, f"{name} exists in {', '.join(elsewhere)}")))
+    return NotInstalled(message, hint) if (message, hint) != (first.message, first.hint) \
+        else first
 
 
 def _install_hint(name: str) -> str:

@@ -460,9 +460,10 @@ def _parse_interpreter_request(raw: str, lowered: str) -> PythonRequest:
     if glued is None:
         raise _invalid(raw)
     version = lowered[len(glued):]
-    # ``cp312``/``pp310`` are wheel-tag spellings (no dots); ``cpython3.12`` has dots.
+    # ``cp``/``pp``/``gp`` are short names (``cp312``, ``cp3.12``, as uv reads them);
+    # ``py`` is pyv's own and takes only the wheel-tag spelling (``py312``).
     digits = _digits_end(version, 0)
-    if glued in ("cp", "pp", "gp", "py") and not (
+    if glued == "py" and not (
         2 <= digits <= 3 and set(version[digits:]) <= {"t", "d"}
     ):
         raise _invalid(raw)

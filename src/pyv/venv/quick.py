@@ -186,17 +186,19 @@ def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
     if value:
         return _first_word(value.replace(":", " "))
     directory = cwd
+    project = False  # a pin from above a project (or the global one) may be overruled
     while True:
         for name in VERSION_FILES:
             candidate = os.path.join(directory, name)
             if os.path.isfile(candidate):
-                return _read_first(candidate)
+                return None if project else _read_first(candidate)
+        project = project or os.path.isfile(os.path.join(directory, "pyproject.toml"))
         parent = os.path.dirname(directory)
         if parent == directory:
             break
         directory = parent
     global_file = os.path.join(home, "version")
-    if os.path.isfile(global_file):
+    if os.path.isfile(global_file) and not project:
         return _read_first(global_file)
     return None  # requires-python or the fallback: the full rules
 

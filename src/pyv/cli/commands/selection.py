@@ -292,9 +292,10 @@ class VersionCommand(Command):
 
         sel = selection.select(ctx.settings, ctx.cwd, ctx.environ)
         rows = [_describe_entry(ctx, e) for e in sel.entries]
-        note = None
+        note = f"ignoring {sel.skipped}" if sel.skipped else None
         if sel.origin.kind == "pyproject" and not any(r["status"] == "ok" for r in rows):
-            note = "no installed Python satisfies requires-python; the fallback applies"
+            note = "; ".join(filter(None, (
+                note, "no installed Python satisfies requires-python; the fallback applies")))
             fallback = selection.fallback_selection(ctx.settings)
             rows += [_describe_entry(ctx, e) for e in fallback.entries]
         usable = any(r["status"] == "ok" for r in rows)
