@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pyv.errors import ExitCode
+from pyv.report import Reporter
 from pyv.selection import (
     CommandNotFound,
     NotInstalled,
@@ -265,7 +266,8 @@ def test_auto_install_installs_then_runs(
     with pytest.raises(NotInstalled):
         resolve(settings(), tmp_path / "work", "python", {})
     err = io.StringIO()
-    hit = resolve(settings(auto_install=True), tmp_path / "work", "python", {}, stderr=err)
+    hit = resolve(settings(auto_install=True), tmp_path / "work", "python", {},
+                  report=Reporter(err))
     assert hit.installation is not None and hit.path.is_file()
     assert f"installing Python {minor}" in err.getvalue()
 

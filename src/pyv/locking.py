@@ -21,8 +21,9 @@
 FUSE filesystem (per ``/proc/self/mountinfo``) or when a probe shows ``flock()``
 is refused or not exclusive there; ``settings.lock_mode`` forces either.
 
-A waiter still waiting after :data:`NOTICE_AFTER` seconds says once on stderr who
-holds the lock and what it runs (``silence_wait_notices()`` turns that off for -q).
+A waiter still waiting after :data:`NOTICE_AFTER` seconds says once who holds the lock
+and what it runs, as a notice of :func:`pyv.report.process_reporter` (so ``-q`` silences
+it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from pyv.errors import ConfigError, LockTimeout, from_os_error
 from pyv.fsutil import pid_alive
+from pyv.report import process_reporter
 
 if TYPE_CHECKING:
     import filelock
@@ -69,7 +71,6 @@ _held_lock = threading.Lock()
 #: (resolved lock path, thread id) -> depth, so a thread may re-enter its own lock.
 _held: dict[tuple[str, int], int] = {}
 _mode_cache: dict[int, str] = {}
-_notices = [True]  # one switch, flipped by silence_wait_notices()
 
 
 @dataclass(frozen=True)
@@ -273,11 +274,6 @@ def _file_mode(directory: Path) -> int:
 
 
 # ----- the entry point --------------------------------------------------------
-def silence_wait_notices() -> None:
-    """Stop saying who holds a lock while waiting (``pyv -q``)."""
-    _notices[0] = False
-
-
 @contextlib.contextmanager
 def acquire(path: Path, *, timeout: float, mode: str = "auto", what: str,
             stale_after: float = DEFAULT_STALE_AFTER) -> Iterator[None]:
@@ -338,11 +334,10 @@ class _Wait:
 
     def notice(self, owner: LockOwner | None) -> None:
         """Say once, after :data:`NOTICE_AFTER` seconds, whom we are waiting for."""
-        if self._told or not _notices[0] or time.monotonic() - self.started < NOTICE_AFTER:
+        if self._told or time.monotonic() - self.started < NOTICE_AFTER:
             return
         self._told = True
-        with contextlib.suppress(OSError, ValueError):
-            print(_waiting_line(owner, self.what), file=sys.stderr, flush=True)
+        process_reporter().notice(_waiting_line(owner, self.what))
 
     def timed_out(self, owner: LockOwner | None) -> LockTimeout:
         holder = f" ({owner.describe()})" if owner else ""

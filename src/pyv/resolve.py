@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.errors import ExitCode, NotFound
 from pyv.records import record
+from pyv.report import SILENT, Reporter
 
 if TYPE_CHECKING:
     from pyv.requests import PythonRequest
@@ -69,14 +70,14 @@ def find_or_install(
     where: str,
     install: bool = False,
     on_path: bool = False,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
     cwd: Path | None = None,
 ) -> Found:
     """What ``request`` (written ``text``, from ``where``) runs: a managed installation (run
     from :func:`pyv.running.run_root`), a named environment, a path, or the system interpreter.
 
     A managed version that is not installed is looked for on PATH when ``on_path``, and
-    installed first when ``install`` (progress on ``stderr``); otherwise
+    installed first when ``install`` (progress on ``report``); otherwise
     :class:`NotInstalled` says how to get it. This is the only caller of the installer
     among the ways of choosing an interpreter.
     """
@@ -116,9 +117,8 @@ def find_or_install(
         from pyv.installer import install as install_pythons
         from pyv.shims import ShimUpdates
 
-        if stderr is not None:
-            print(f"pyv: installing Python {text} (set by {where})", file=stderr)
-        install_pythons(settings, [text], shims=ShimUpdates(settings), stderr=stderr, cwd=cwd)
+        report.notice(f"pyv: installing Python {text} (set by {where})")
+        install_pythons(settings, [text], shims=ShimUpdates(settings), report=report, cwd=cwd)
         inst = installed(settings, request)
     if inst is None:
         hint = f"run `{install_command(text)}`" if request.is_download_request \

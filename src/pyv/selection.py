@@ -21,12 +21,13 @@ import os
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.errors import ExitCode, InvalidRequest, NotFound, PyvError, UsageError, shown_command
 from pyv.fsutil import nearest_existing_dir
 from pyv.locations import ALIASES, VERSION_FILES
 from pyv.records import record
+from pyv.report import SILENT, Reporter
 from pyv.resolve import NotInstalled as NotInstalled
 from pyv.versionfile import (
     BLANKS,
@@ -421,7 +422,7 @@ def _is_python_name(name: str) -> bool:
 
 def resolve_entry(
     settings: Settings, entry: Entry, name: str, environ: Mapping[str, str],
-    *, install: bool = False, stderr: TextIO | None = None,
+    *, install: bool = False, report: Reporter = SILENT,
 ) -> Resolution | None:
     """What ``name`` runs for one entry: a Resolution, None when the entry does not provide
     ``name``; raises :class:`NotInstalled` when the entry names something missing (after
@@ -446,7 +447,7 @@ def resolve_entry(
     from pyv.resolve import find_or_install
 
     found = find_or_install(settings, request, text=entry.text, where=entry.where,
-                            install=install, stderr=stderr)
+                            install=install, report=report)
     hit = _in_bin(found.executable.parent, name)
     if found.env_dir is not None:
         return Resolution(name, hit, entry, env_dir=found.env_dir) if hit is not None else None
@@ -482,12 +483,12 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     *,
     auto_install: bool | None = None,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
 ) -> Resolution:
     """What ``name`` runs in ``cwd``: the first entry of the selection that provides it.
 
     With ``auto_install`` (default: the setting) a missing version is installed first,
-    progress on ``stderr``. Raises :class:`NotInstalled`, :class:`CommandNotFound` or
+    progress on ``report``. Raises :class:`NotInstalled`, :class:`CommandNotFound` or
     :class:`SelectionError`.
     """
     if not name.strip():
@@ -496,21 +497,20 @@ def resolve(
     install = settings.auto_install if auto_install is None else auto_install
     selection = select(settings, cwd, env)
     for warning in selection.warnings:
-        if stderr is not None:
-            print(f"warning: {warning}", file=stderr)
+        report.warning(warning)
     if selection.origin.kind == "pyproject":
-        hit = _resolve_entries(settings, selection, name, env, install, stderr, hint_only=True)
+        hit = _resolve_entries(settings, selection, name, env, install, report, hint_only=True)
         if hit is not None:
             return hit
         hint = selection
         selection = fallback_selection(settings)
-        if stderr is not None and hint.entries:  # never another interpreter without a word
+        if hint.entries:  # never another interpreter without a word
             then = ("the system interpreter runs instead" if selection.entries
                     else "and the fallback setting is 'error'")
-            print(f"warning: no installed Python satisfies requires-python "
-                  f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
-                  f"(`pyv install '{hint.entries[0].text}'` installs one)", file=stderr)
-    hit = _resolve_entries(settings, selection, name, env, install, stderr)
+            report.warning(f"no installed Python satisfies requires-python "
+                           f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
+                           f"(`pyv install '{hint.entries[0].text}'` installs one)")
+    hit = _resolve_entries(settings, selection, name, env, install, report)
     if hit is not None:
         return hit
     raise _not_provided(settings, selection, name)
@@ -518,25 +518,23 @@ def resolve(
 
 def _resolve_entries(
     settings: Settings, selection: Selection, name: str, environ: Mapping[str, str],
-    install: bool, stderr: TextIO | None, *, hint_only: bool = False,
+    install: bool, report: Reporter, *, hint_only: bool = False,
 ) -> Resolution | None:
     """The first entry that provides ``name``. An entry that is not installed is skipped
-    (as pyenv does, saying so on ``stderr``) unless ``install`` installs it; when no later
+    (as pyenv does, saying so on ``report``) unless ``install`` installs it; when no later
     entry provides ``name`` either, the first missing one is the error."""
     skipped: list[NotInstalled] = []
     for entry in selection.entries:
         try:
-            hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
+            hit = resolve_entry(settings, entry, name, environ, install=install, report=report)
         except NotInstalled as exc:
             if hint_only:
                 return None
             skipped.append(exc)
             continue
         if hit is not None:
-            if stderr is not None:
-                for missing in skipped:
-                    print(f"warning: skipping {missing.message}; using {hit.entry.text}",
-                          file=stderr)
+            for missing in skipped:
+                report.warning(f"skipping {missing.message}; using {hit.entry.text}")
             return hit
     if skipped:
         raise skipped[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 import sys
 
+from pyv.report import stderr_reporter
+
 TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
     import argparse
@@ -12,6 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, TextIO
 
+    from pyv.report import Reporter
     from pyv.settings import Settings
 
 
@@ -19,9 +22,10 @@ class Context:
     """What a command needs from the outside world, passed in rather than read.
 
     A plain class, not a dataclass: it is built once per run, on every command's path.
+    Results go to ``stdout``; everything said to the person goes through ``report``.
     """
 
-    __slots__ = ("cwd", "environ", "quiet", "settings", "stderr", "stdout", "verbose")
+    __slots__ = ("cwd", "environ", "report", "settings", "stdout")
 
     def __init__(
         self,
@@ -30,43 +34,30 @@ class Context:
         cwd: Path,
         *,
         stdout: TextIO | None = None,
-        stderr: TextIO | None = None,
-        quiet: bool = False,
-        verbose: bool = False,
+        report: Reporter | None = None,
     ) -> None:
         self.settings = settings
         self.environ = environ
         self.cwd = cwd
         self.stdout: TextIO = sys.stdout if stdout is None else stdout
-        self.stderr: TextIO = sys.stderr if stderr is None else stderr
-        self.quiet = quiet
-        self.verbose = verbose
+        self.report: Reporter = stderr_reporter() if report is None else report
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout)
 
     def info(self, text: str) -> None:
-        """Progress and status for humans: stderr, silenced by --quiet."""
-        if not self.quiet:
-            print(text, file=self.stderr)
+        """Shorthand for ``report.notice``: status for humans, silenced by --quiet."""
+        self.report.notice(text)
 
     def warn(self, text: str) -> None:
-        print(f"warning: {text}", file=self.stderr)
+        """Shorthand for ``report.warning``."""
+        self.report.warning(text)
 
     def emit_json(self, data: Any) -> None:
         import json
 
         json.dump(data, self.stdout, indent=2, default=str)
         self.stdout.write("\n")
-
-    @property
-    def status_stream(self) -> TextIO:
-        """Where domain code writes progress: stderr, or nowhere under --quiet."""
-        if self.quiet:
-            import io
-
-            return io.StringIO()
-        return self.stderr
 
 
 class Command(abc.ABC):

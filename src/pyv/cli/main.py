@@ -92,6 +92,7 @@ def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
 
 def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> int:
     from pyv.cli.base import Command, Context
+    from pyv.report import stderr_reporter, use_for_process
     from pyv.settings import load_settings
 
     assert isinstance(command, Command)
@@ -108,17 +109,10 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         from pyv.fsutil import nearest_existing_dir
 
         cwd = nearest_existing_dir(Path(environ.get("PWD", "/")))
-    ctx = Context(
-        settings=settings,
-        environ=environ,
-        cwd=cwd,
-        quiet=bool(getattr(args, "quiet", False)),
-        verbose=bool(getattr(args, "verbose", False)),
-    )
-    if ctx.quiet:
-        from pyv.locking import silence_wait_notices
-
-        silence_wait_notices()
+    report = stderr_reporter(quiet=bool(getattr(args, "quiet", False)),
+                             verbosity=int(getattr(args, "verbose", 0) or 0))
+    ctx = Context(settings=settings, environ=environ, cwd=cwd, report=report)
+    use_for_process(report)
     return int(command.run(args, ctx))
 
 

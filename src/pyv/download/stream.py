@@ -22,12 +22,13 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn
 import httpx
 
 from pyv.download import retry
-from pyv.download.client import Session, host_of, redact
+from pyv.download.client import Session, host_of
 from pyv.download.progress import Progress
 from pyv.download.resume import decide
 from pyv.errors import IntegrityError, NetworkError, from_os_error
 from pyv.hashing import verify
 from pyv.locking import acquire
+from pyv.report import redact
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

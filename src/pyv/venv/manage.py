@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.errors import NotFound, UsageError
+from pyv.report import SILENT, Reporter
 from pyv.venv.registry import (
     EnvironmentInfo,
     describe_environment,
@@ -50,7 +51,7 @@ def make_environment(
     seed: bool = False,
     system_site_packages: bool = False,
     clear: bool = False,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
 ) -> Environment:
     """Create a project environment (``path``, default ``./.venv``) or a named one (``name``)."""
     from pyv.venv.create import clean_leftovers, create_environment
@@ -65,14 +66,14 @@ def make_environment(
         target = settings.envs_dir / name
     else:
         target = Path(os.path.abspath(cwd / os.path.expanduser(path or ".venv")))
-    base = resolve_interpreter(settings, cwd, python, stderr=stderr)
+    base = resolve_interpreter(settings, cwd, python, report=report)
     command = "pyv venv " + (f"--name {name}" if name else str(target))
     if python:
         command += f" --python {python}"
     if name is None:
         env = create_environment(settings, target, base, prompt=prompt, seed=seed, clear=clear,
                                  system_site_packages=system_site_packages, command=command,
-                                 stderr=stderr)
+                                 report=report)
         register_project(settings, env.path)
         return env
     from pyv.venv.registry import envs_lock
@@ -82,7 +83,7 @@ def make_environment(
         clean_leftovers(settings.envs_dir)
         env = create_environment(settings, target, base, prompt=prompt or name, seed=seed,
                                  clear=clear, system_site_packages=system_site_packages,
-                                 name=name, command=command, stderr=stderr)
+                                 name=name, command=command, report=report)
     rehash(settings)
     return env
 

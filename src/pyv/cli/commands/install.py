@@ -123,7 +123,7 @@ class InstallCommand(Command):
         )
         with _bundle(ctx.settings, args.from_bundle) as settings:
             outcomes = install(settings, requests, shims=ShimUpdates(settings), options=options,
-                               stderr=ctx.status_stream, cwd=ctx.cwd)
+                               report=ctx.report, cwd=ctx.cwd)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0
@@ -248,7 +248,7 @@ class UpgradeCommand(Command):
         from pyv.shims import ShimUpdates
 
         outcomes = upgrade(ctx.settings, args.requests, shims=ShimUpdates(ctx.settings),
-                           stderr=ctx.status_stream)
+                           report=ctx.report)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0

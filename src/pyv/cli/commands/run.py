@@ -154,7 +154,7 @@ class RunCommand(Command):
 
             found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
                                     text=text, where="-p", install=install,
-                                    stderr=ctx.status_stream, cwd=ctx.cwd)
+                                    report=ctx.report, cwd=ctx.cwd)
             version = found.version or _version_of(found.executable)
             return Chosen(found.executable, version, "-p", found.env_dir)
         from pyv.selection import resolve, select
@@ -163,7 +163,7 @@ class RunCommand(Command):
                 "fallback", "pyproject"):
             return None  # no pin: the project's environment is what this directory uses
         hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, auto_install=install,
-                      stderr=ctx.status_stream)
+                      report=ctx.report)
         if hit.installation is not None:
             version = hit.installation.version_str
         elif hit.env_dir is not None:

@@ -247,7 +247,7 @@ class VersionCommand(Command):
                 ctx.out(f"no version selected (set by {sel.origin.describe()})")
             for row in rows:  # as pyenv: what is missing goes to stderr
                 if row["status"] == "not-installed":
-                    print(_render_row(row), file=ctx.stderr)
+                    ctx.report.line(_render_row(row))
                 else:
                     ctx.out(_render_row(row))
             if note:
@@ -317,7 +317,7 @@ class WhichCommand(Command):
         from pyv.selection import resolve
 
         hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, auto_install=False,
-                      stderr=ctx.stderr)
+                      report=ctx.report)
         ctx.out(str(hit.path))
         return ExitCode.OK
 
@@ -343,13 +343,13 @@ class ExecCommand(Command):
 
         argv = _tail(args)
         try:
-            hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
+            hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, report=ctx.report)
             target = str(hit.path)
             system = hit.path if hit.entry.request.kind == "system" else None
         except CommandNotFound:
             system = None
             # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
-            hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, stderr=ctx.stderr)
+            hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, report=ctx.report)
             target = args.command
         env = dict(ctx.environ)
         if hit.entry.request.kind != "system":  # as pyenv: `system` leaves PATH alone
@@ -406,11 +406,10 @@ class ShellCommand(Command):
         ctx.out(f"{code} {shell_eval(shell, selection.SHELL_MARK, value)}")
         if args.eval:
             return ExitCode.OK
-        print(
+        ctx.report.line(
             "pyv shell needs the shell integration to change this shell; eval the line above, "
             f"or add `eval \"$(pyv init {shell})\"` to your shell's startup file "
-            "(see `pyv init --help`)",
-            file=ctx.stderr,
+            "(see `pyv init --help`)"
         )
         return ExitCode.FAILURE
 
@@ -422,7 +421,7 @@ class ShellCommand(Command):
 
             try:
                 find_or_install(ctx.settings, request, text=text, where="the command line",
-                                install=ctx.settings.auto_install, stderr=ctx.stderr)
+                                install=ctx.settings.auto_install, report=ctx.report)
             except NotInstalled as exc:  # not a shim: the ordinary "not found" code
                 raise NotFound(exc.message, exc.hint) from None
 
@@ -528,7 +527,7 @@ class ShimResolveCommand(Command):
 
         argv = _tail(args, args.argc)
         ensure_index(ctx.settings)
-        hit = resolve(ctx.settings, ctx.cwd, args.name, ctx.environ, stderr=ctx.stderr)
+        hit = resolve(ctx.settings, ctx.cwd, args.name, ctx.environ, report=ctx.report)
         target = str(hit.path)
         sys.stdout.flush()
         sys.stderr.flush()
