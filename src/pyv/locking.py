@@ -23,7 +23,7 @@ is refused or not exclusive there; ``settings.lock_mode`` forces either.
 
 A waiter still waiting after :data:`NOTICE_AFTER` seconds says once who holds the lock
 and what it runs, as a notice of :func:`pyv.report.process_reporter` (so ``-q`` silences
-it).
+it); under ``-v`` it also says how long it waited.
 """
 
 from __future__ import annotations
@@ -302,6 +302,7 @@ def acquire(path: Path, *, timeout: float, mode: str = "auto", what: str,
     chosen = resolve_mode(mode, path.parent)
     locker = _flock if chosen == "fcntl" else _lockfile
     with locker(path, wait, stale_after):
+        wait.done()
         with _held_lock:
             _held[key] = 1
         try:
@@ -326,7 +327,7 @@ class _Wait:
     def __init__(self, what: str, timeout: float) -> None:
         self.what = what
         self.timeout = timeout
-        self.started = time.monotonic()
+        self.started = self.asked = time.monotonic()
         self._told = False
 
     def left(self) -> float:
@@ -338,6 +339,16 @@ class _Wait:
             return
         self._told = True
         process_reporter().notice(_waiting_line(owner, self.what))
+
+    def asking(self) -> None:
+        """The first attempt starts now (set-up such as importing filelock is no wait)."""
+        self.asked = time.monotonic()
+
+    def done(self) -> None:
+        """Got it: under ``-v``, say how long that took when it was not at once."""
+        waited = time.monotonic() - self.asked
+        if waited >= _POLL:
+            process_reporter().detail(f"waited {waited:.1f}s for the lock on {self.what}")
 
     def timed_out(self, owner: LockOwner | None) -> LockTimeout:
         holder = f" ({owner.describe()})" if owner else ""
@@ -385,6 +396,7 @@ def _flock(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
     lock = filelock.FileLock(str(path), mode=file_mode, fallback_to_soft=False,
                              preserve_lock_file=True)
     try:
+        wait.asking()
         if not _take(lock, min(wait.timeout, NOTICE_AFTER)):
             # filelock 3.19 retries an ENOLCK as if the lock were held: ask the filesystem.
             if not probe_flock(path.parent):
@@ -466,6 +478,7 @@ def _lockfile(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
     me = _me()
     file_mode = _file_mode(path.parent)
     attempt = 0
+    wait.asking()
     while True:
         if _try_create(target, me, file_mode, wait.what):
             break

@@ -81,6 +81,19 @@ def find_or_install(
     :class:`NotInstalled` says how to get it. This is the only caller of the installer
     among the ways of choosing an interpreter.
     """
+    found = _find_or_install(settings, request, text=text, where=where, install=install,
+                             on_path=on_path, report=report, cwd=cwd)
+    if report.verbose:
+        what = found.installation.key if found.installation is not None else found.source
+        report.detail(f"{text!r} (set by {where}) is {what}: {found.executable}"
+                      + (" (through the minor link)" if found.follows_minor else ""))
+    return found
+
+
+def _find_or_install(
+    settings: Settings, request: PythonRequest, *, text: str, where: str, install: bool,
+    on_path: bool, report: Reporter, cwd: Path | None,
+) -> Found:
     if request.kind == "name":
         env = settings.envs_dir / text
         python = env / "bin" / "python"

@@ -390,11 +390,13 @@ def fallback_selection(settings: Settings) -> Selection:
 
 
 def pinned_requests(
-    settings: Settings, cwd: Path, environ: Mapping[str, str] | None = None
+    settings: Settings, cwd: Path, environ: Mapping[str, str] | None = None,
+    *, report: Reporter = SILENT,
 ) -> list[str]:
     """The request texts selected here by PYV_VERSION, a version file, the global file or
     requires-python (not the fallback). For ``pyv install`` without arguments and ``pyv find``."""
     selection = select(settings, cwd, environ)
+    _explain(report, selection)
     if selection.origin.kind == "fallback":
         return []
     return [entry.text for entry in selection.entries]
@@ -496,6 +498,7 @@ def resolve(
     env = settings.environ if environ is None else environ
     install = settings.auto_install if auto_install is None else auto_install
     selection = select(settings, cwd, env)
+    _explain(report, selection)
     for warning in selection.warnings:
         report.warning(warning)
     if selection.origin.kind == "pyproject":
@@ -510,6 +513,7 @@ def resolve(
             report.warning(f"no installed Python satisfies requires-python "
                            f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
                            f"(`pyv install '{hint.entries[0].text}'` installs one)")
+            _explain(report, selection)
     hit = _resolve_entries(settings, selection, name, env, install, report)
     if hit is not None:
         return hit
@@ -535,10 +539,19 @@ def _resolve_entries(
         if hit is not None:
             for missing in skipped:
                 report.warning(f"skipping {missing.message}; using {hit.entry.text}")
+            report.detail(f"{name} runs {hit.path} (entry {hit.entry.text!r}, set by "
+                          f"{hit.entry.where})")
             return hit
     if skipped:
         raise skipped[0]
     return None
+
+
+def _explain(report: Reporter, selection: Selection) -> None:
+    """``-v``: what the selection holds and where it came from."""
+    if report.verbose:
+        texts = ", ".join(repr(e.text) for e in selection.entries) or "nothing"
+        report.detail(f"selection: {texts} (set by {selection.origin.describe()})")
 
 
 def _install_hint(name: str) -> str:

@@ -18,6 +18,9 @@ TYPE_CHECKING = False  # not typing's: importing typing costs more than this mod
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pyv.report import Reporter
+    from pyv.settings import Settings
+
 INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the command again"
 
 
@@ -112,8 +115,27 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
     report = stderr_reporter(quiet=bool(getattr(args, "quiet", False)),
                              verbosity=int(getattr(args, "verbose", 0) or 0))
     ctx = Context(settings=settings, environ=environ, cwd=cwd, report=report)
+    if report.verbose:
+        _explain_settings(report, settings)
     use_for_process(report)
     return int(command.run(args, ctx))
+
+
+def _explain_settings(report: Reporter, settings: Settings) -> None:
+    """``-v``: the facts every decision below starts from."""
+    config = settings.config_file
+    read = "read" if config is not None and config.is_file() else "none there"
+    report.detail(f"pyv home {settings.home}; config file {config} ({read})")
+    from pyv.report import redact
+    from pyv.settings import Settings
+
+    defaults = Settings(home=settings.home)
+    changed = [f"{name}={redact(value) if isinstance(value, str) else value!r}"
+               for name in Settings.__annotations__
+               if name not in ("home", "config_file", "environ")
+               and (value := getattr(settings, name)) != getattr(defaults, name)]
+    if changed:
+        report.detail("settings not at their default: " + ", ".join(changed))
 
 
 if __name__ == "__main__":

@@ -113,8 +113,10 @@ def open_download(
                               "expected_size": expected_size}
     local = _local_path(url)
     if local is not None:
+        report.detail(f"reading {local}")
         return LocalStream(local, url, part_path, **common)
     _check_remote(url, settings)
+    report.detail(f"fetching {redact(url)}")
     progress = Progress(report, status, label=common["label"], bar=bar_stream(settings, report))
     stream = HttpStream(url, part_path, settings, progress=progress, **common)
     try:
@@ -146,6 +148,8 @@ def fetch(
     if dest.is_file():
         cached = _cache_hit(dest, expected_sha256, expected_size)
         if cached is not None:
+            checked = "sha256 verified" if expected_sha256 else "size matches"
+            report.detail(f"{dest.name} is already in the cache ({checked}): no download")
             return cached
     part = dest.with_name(dest.name + ".part")
 

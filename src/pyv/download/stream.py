@@ -377,6 +377,9 @@ class HttpStream(DownloadStream):
             except OSError as exc:
                 raise from_os_error(exc, f"reading {self._part.path}") from None
             self._disk_remaining = self.resumed_from = self._fetched
+            self._progress.report.detail(
+                f"resuming {self.label} after the {self._fetched} bytes already in "
+                f"{self._part.path.name}")
         self._progress.start(self.total, self._fetched)
 
     def _forget_part(self) -> None:
@@ -456,7 +459,9 @@ class HttpStream(DownloadStream):
                 self._retry.failed(error, progress=self._fetched)
             except retry.Retryable as exc:
                 self._close_response()
-                self._retry.failed(exc.error, progress=self._fetched, retry_after=exc.retry_after)
+                error = exc.error
+                self._retry.failed(error, progress=self._fetched, retry_after=exc.retry_after)
+            self._progress.report.detail(f"{error.message}; trying again")
 
     # ----- reading ---------------------------------------------------------
     def _next_chunk(self) -> bytes:

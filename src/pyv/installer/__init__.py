@@ -148,12 +148,13 @@ def install(
             if not path.is_absolute() and cwd is not None:
                 path = cwd / path
             plan.append((text, _download_for_local_archive(settings, path, options), path))
+            report.detail(f"{text!r} is a local archive: {plan[-1][1].key}")
             continue
         if catalog is None:
             from pyv.catalog import load_catalog
 
             catalog = load_catalog(settings)
-        plan.append((text, _resolve(settings, catalog, text, host), None))
+        plan.append((text, _resolve(settings, catalog, text, host, report), None))
     outcomes: list[InstallOutcome] = []
     try:
         for text, download, local in plan:
@@ -168,17 +169,25 @@ def install(
     return outcomes
 
 
-def _resolve(settings: Settings, catalog: Catalog, text: str, host: Host) -> Download:
+def _resolve(settings: Settings, catalog: Catalog, text: str, host: Host,
+             report: Reporter = SILENT) -> Download:
     from pyv.catalog import best_download
     from pyv.requests import parse_request
 
     request = parse_request(text)
+    report.detail(f"request {request.describe()}")
     if request.kind in ("path", "system", "name"):
         raise UsageError(
             f"{text!r} names an interpreter, not a version to install",
             "give a version such as 3.12, or a path to an archive file",
         )
-    return best_download(catalog, request, host, arch_variant=settings.arch_variant)
+    chosen = best_download(catalog, request, host, arch_variant=settings.arch_variant)
+    if report.verbose:
+        report.detail(f"chose {chosen.key} (build {chosen.build}): the best match for "
+                      f"{text!r} that runs on this host ({host.describe()}); best means "
+                      "CPython unless asked, final before pre-release, newest version, "
+                      "newest build")
+    return chosen
 
 
 def _download_for_local_archive(
@@ -239,6 +248,7 @@ def _install_one(
         )
     existing = store.get(download.key)
     if existing is not None and not options.reinstall:
+        report.detail(f"{download.key} is already in {store.root}")
         return InstallOutcome(text, existing, "already-installed")
     start = time.monotonic()
     with store.key_lock(settings, download.key):
@@ -351,6 +361,7 @@ def _fetch_and_extract(
     url = download_url(download, settings) if local is None else local.as_uri()
     source_path = local if local is not None else _local_path(url)
     if source_path is None and cached.is_file():
+        report.detail(f"{download.filename} is in the download cache: no download")
         try:
             return _extract_verified(settings, url, cached, cached, download, tree, report,
                                      group)
@@ -360,6 +371,7 @@ def _fetch_and_extract(
                 cached.unlink()
             remove_tree(tree)
     if source_path is not None:
+        report.detail(f"reading {source_path}")
         return _extract_verified(settings, url, source_path, cached, download, tree, report,
                                  group)
     from pyv.download import restart_if_resumed
@@ -399,6 +411,8 @@ def _extract_verified(
             _drain(stream)
             actual = stream.sha256
         verify(download.sha256, actual, download.filename)
+        checked = "verified" if download.sha256 else "not checked (none published)"
+        report.detail(f"{download.filename}: sha256 {checked}")
     except (ArchiveError, IntegrityError) as exc:
         if not network:
             raise

@@ -157,8 +157,9 @@ def default_requests(ctx: Context) -> list[str]:
     from pyv.requests import parse_request
     from pyv.selection import pinned_requests
 
-    pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ)
+    pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ, report=ctx.report)
     if not pinned:
+        ctx.report.detail("nothing is pinned here: installing the latest CPython")
         return ["latest"]
     return [
         t for t in pinned if parse_request(t, allow_names=True).kind in ("any", "version", "key")
