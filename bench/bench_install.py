@@ -255,23 +255,23 @@ def wrap(owner, name, label):
         finally:
             add(label, time.perf_counter() - s)
     setattr(owner, name, timed)
-import pyv.cli.main, pyv.cli.commands.install, pyv.installer
-import pyv.archive, pyv.catalog, pyv.fixups, pyv.shims, pyv.store
+import pyv.cli.main, pyv.cli.commands.install, pyv.acquire.installer
+import pyv.acquire.archive, pyv.acquire.catalog, pyv.acquire.fixups, pyv.choose.shims, pyv.acquire.store
 add("import pyv (cli, installer, archive, store, ...)", time.perf_counter() - t0)
 s = time.perf_counter()
-import pyv.download
-add("import pyv.download (httpx, tqdm)", time.perf_counter() - s)
-wrap(pyv.catalog, "load_catalog", "load catalog")
-wrap(pyv.installer, "_fetch_and_extract", "download + hash + extract")
-wrap(pyv.archive, "extract_archive", "  of which extract_archive (streams the body)")
-wrap(pyv.fixups, "apply_fixups", "fix-ups (sysconfig, Makefile, marker, links)")
-wrap(pyv.installer, "_smoke_test_and_prepare_shims",
+import pyv.acquire.download
+add("import pyv.acquire.download (httpx, tqdm)", time.perf_counter() - s)
+wrap(pyv.acquire.catalog, "load_catalog", "load catalog")
+wrap(pyv.acquire.installer, "_fetch_and_extract", "download + hash + extract")
+wrap(pyv.acquire.archive, "extract_archive", "  of which extract_archive (streams the body)")
+wrap(pyv.acquire.fixups, "apply_fixups", "fix-ups (sysconfig, Makefile, marker, links)")
+wrap(pyv.acquire.installer, "_smoke_test_and_prepare_shims",
      "smoke test (import sys, ssl, sqlite3, zlib) with the shims made meanwhile")
-wrap(pyv.fixups.SmokeTest, "result", "waiting for the smoke test after the shims")
-wrap(pyv.store.Store, "publish", "publish (rename)")
-wrap(pyv.store.Store, "sync_minor_links", "minor links")
-wrap(pyv.installer, "remove_tree", "remove staging dir")
-wrap(pyv.shims, "rehash", "rehash (shims + index)")
+wrap(pyv.acquire.fixups.SmokeTest, "result", "waiting for the smoke test after the shims")
+wrap(pyv.acquire.store.Store, "publish", "publish (rename)")
+wrap(pyv.acquire.store.Store, "sync_minor_links", "minor links")
+wrap(pyv.acquire.installer, "remove_tree", "remove staging dir")
+wrap(pyv.choose.shims, "rehash", "rehash (shims + index)")
 s = time.perf_counter()
 rc = pyv.cli.main.main(argv)
 add("pyv.cli.main.main (all of the install)", time.perf_counter() - s)

@@ -63,8 +63,8 @@ def _interpreter_version(python: Path) -> str:
 
 def setup_pyv(root: Path, python: Path) -> tuple[list[str], dict[str, str], Path]:
     """A PYV_HOME holding ``python`` as an installation, rehashed; returns (cmd, env, cwd)."""
-    from pyv.settings import load_settings
-    from pyv.shims import rehash
+    from pyv.choose.shims import rehash
+    from pyv.core.settings import load_settings
 
     version = _interpreter_version(python)
     minor = ".".join(version.split(".")[:2])

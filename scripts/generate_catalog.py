@@ -6,13 +6,13 @@ Inputs, merged (where several describe the same key, the newest build wins):
 * a uv-schema downloads JSON (``--uv-json``; e.g. uv's ``download-metadata.json``);
 * python-build-standalone releases' ``SHA256SUMS`` files, each with its release
   tag (``--sha256sums FILE --tag 20260814``, repeatable), parsed with
-  :func:`pyv.catalog.downloads_from_sha256sums` exactly as ``pyv update`` does.
+  :func:`pyv.acquire.catalog.downloads_from_sha256sums` exactly as ``pyv update`` does.
 
 Entries pyv cannot install are left out: other operating systems (pyodide's
 emscripten ``xbuildenv`` archives), unknown archive types, and entries without a
 sha256 (pyv verifies every archive).
 
-The output is the compact file (:mod:`pyv.catalog.compact`) in catalog order.
+The output is the compact file (:mod:`pyv.acquire.catalog.compact`) in catalog order.
 It is checked here, field by field, as it is read back: at run time pyv trusts
 the catalog it ships and ``pyv list`` reads its rows as they are.
 
@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from pyv.catalog import (  # noqa: E402
+from pyv.acquire.catalog import (  # noqa: E402
     Catalog,
     Download,
     download_from_pbs_filename,
@@ -53,7 +53,7 @@ from pyv.catalog import (  # noqa: E402
     save_catalog,
     to_uv_json,
 )
-from pyv.settings import PBS_DOWNLOAD_PREFIX  # noqa: E402
+from pyv.core.settings import PBS_DOWNLOAD_PREFIX  # noqa: E402
 
 DEFAULT_OUTPUT = ROOT / "src" / "pyv" / "data" / "catalog.json"
 #: The no-Python bootstrap script whose build table is generated from the catalog.

@@ -29,8 +29,8 @@ from packaging.requirements import Requirement
 
 from archives import BuiltArchive
 from fixtures_http import LoopbackServer, copy_into
-from pyv.catalog import read_catalog_file
-from pyv.settings import PBS_DOWNLOAD_PREFIX
+from pyv.acquire.catalog import read_catalog_file
+from pyv.core.settings import PBS_DOWNLOAD_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "install.sh"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from packaging.version import Version
 
-from pyv.catalog import downloads_from_sha256sums, read_catalog_file, to_uv_json
+from pyv.acquire.catalog import downloads_from_sha256sums, read_catalog_file, to_uv_json
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "generate_catalog.py"
 PBS = "https://github.com/astral-sh/python-build-standalone/releases/download"

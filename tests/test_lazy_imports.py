@@ -36,14 +36,14 @@ print(json.dumps({"code": code, "loaded": loaded, "err": text}))
 DOWNLOAD_STACK = ("httpx", "tqdm", "httpcore", "anyio", "h11", "certifi", "ssl")
 #: Never on a command that only reads the store, the version files or PATH.
 NOT_ON_HOT_PATHS = (
-    *DOWNLOAD_STACK, "packaging.specifiers", "packaging.tags", "pyv.catalog", "pyv.installer",
-    "pyv.download", "pyv.archive", "pyv.update", "pyv.mirror", "platform", "tomllib",
+    *DOWNLOAD_STACK, "packaging.specifiers", "packaging.tags", "pyv.acquire.catalog", "pyv.acquire.installer",
+    "pyv.acquire.download", "pyv.acquire.archive", "pyv.acquire.update", "pyv.acquire.mirror", "platform", "tomllib",
 )
 
 
 #: Standard-library modules the read-only commands never need: deleting trees (shutil, which
 #: pulls bz2/lzma) and writing install records (datetime) belong to the commands that do them;
-#: their records are built without dataclasses (and its inspect): see pyv.records.
+#: their records are built without dataclasses (and its inspect): see pyv.core.records.
 NOT_ON_READ_PATHS = ("shutil", "bz2", "lzma", "datetime", "dataclasses", "inspect")
 #: The commands that only read the store, the version files or PATH.
 READ_COMMANDS = [("find", "3.12"), ("find",), ("which", "python"), ("version",), ("pin",),
@@ -82,7 +82,7 @@ def test_hot_commands_stay_light(args: tuple[str, ...]) -> None:
     budget = NOT_ON_HOT_PATHS
     if args[0] == "find" and data["code"] == 3:
         # Nothing found: the error reads the catalog to hint only an install that can work.
-        budget = tuple(n for n in NOT_ON_HOT_PATHS if n != "pyv.catalog")
+        budget = tuple(n for n in NOT_ON_HOT_PATHS if n != "pyv.acquire.catalog")
     assert _loaded(data, budget) == [], data
     loaded = data["loaded"]
     assert isinstance(loaded, list)
@@ -117,8 +117,8 @@ def test_listing_the_catalog_does_not_import_the_download_stack() -> None:
 
 
 #: Modules on every command's path that must not compile regular expressions at import.
-ENTRY_MODULES = ("pyv.errors", "pyv.cli.entry", "pyv.cli.main", "pyv.cli.base", "pyv.requests",
-                 "pyv.platform")
+ENTRY_MODULES = ("pyv.core.errors", "pyv.cli.entry", "pyv.cli.main", "pyv.cli.base", "pyv.core.requests",
+                 "pyv.core.platform")
 
 
 def test_entry_modules_compile_no_regular_expression_at_import() -> None:

@@ -17,7 +17,7 @@ one of four levels:
 Domain code takes a reporter instead of a stream; :data:`SILENT` (the default there)
 says nothing, so library callers and tests opt in. The one exception is a lock wait:
 locks are taken a dozen layers below any caller's reporter (the store, the shims, the
-registry), so :mod:`pyv.locking` says it to :func:`process_reporter`, which the CLI
+registry), so :mod:`pyv.core.locking` says it to :func:`process_reporter`, which the CLI
 sets once. Cheap to import (it is on every command's path): no :mod:`typing`, no
 :mod:`dataclasses`.
 """

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, TextIO
 
+    from pyv.core.settings import Settings
     from pyv.report import Reporter
-    from pyv.settings import Settings
 
 
 class Context:

@@ -48,7 +48,7 @@ def _quick_venv(args: list[str]) -> int | None:
         return quick.run(args, os.environ, cwd, sys.stderr)
     except KeyboardInterrupt:
         from pyv.cli.main import INTERRUPTED_MESSAGE
-        from pyv.errors import ExitCode
+        from pyv.core.errors import ExitCode
 
         print(INTERRUPTED_MESSAGE, file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

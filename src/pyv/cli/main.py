@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 from pyv.cli.registry import COMMANDS, HIDDEN, build_parser, find_command
-from pyv.errors import ExitCode, PyvError, user_os_error
+from pyv.core.errors import ExitCode, PyvError, user_os_error
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pyv.core.settings import Settings
     from pyv.report import Reporter
-    from pyv.settings import Settings
 
 INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the command again"
 
@@ -95,8 +95,8 @@ def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
 
 def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> int:
     from pyv.cli.base import Command, Context
+    from pyv.core.settings import load_settings
     from pyv.report import stderr_reporter, use_for_process
-    from pyv.settings import load_settings
 
     assert isinstance(command, Command)
     overrides = dict(command.settings_overrides(args))
@@ -109,7 +109,7 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str]) -> 
         cwd = Path.cwd()
     except FileNotFoundError:
         # The current directory was deleted under us; behave as if at $PWD's nearest parent.
-        from pyv.fsutil import nearest_existing_dir
+        from pyv.core.fsutil import nearest_existing_dir
 
         cwd = nearest_existing_dir(Path(environ.get("PWD", "/")))
     report = stderr_reporter(quiet=bool(getattr(args, "quiet", False)),
@@ -126,8 +126,8 @@ def _explain_settings(report: Reporter, settings: Settings) -> None:
     config = settings.config_file
     read = "read" if config is not None and config.is_file() else "none there"
     report.detail(f"pyv home {settings.home}; config file {config} ({read})")
+    from pyv.core.settings import Settings
     from pyv.report import redact
-    from pyv.settings import Settings
 
     defaults = Settings(home=settings.home)
     changed = [f"{name}={redact(value) if isinstance(value, str) else value!r}"

@@ -14,7 +14,7 @@ import os
 import sys
 
 from pyv import __version__
-from pyv.errors import UsageError
+from pyv.core.errors import UsageError
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from pyv.errors import NotFound, UsageError
-from pyv.shells import detect_shell as shell_from_environ
-from pyv.shells import quote_fish, quote_posix, quote_powershell, shell_name
+from pyv.core.errors import NotFound, UsageError
+from pyv.core.shells import detect_shell as shell_from_environ
+from pyv.core.shells import quote_fish, quote_posix, quote_powershell, shell_name
 
 # Not `typing.TYPE_CHECKING`: this module is on `pyv venv`'s fast path, and importing
 # typing costs more than the whole environment takes to write.

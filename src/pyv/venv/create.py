@@ -4,7 +4,7 @@ The tree is built in a hidden directory beside the target and renamed into
 place at the end, so a failure (or Ctrl-C) part-way leaves nothing behind.
 Everything that embeds a path (activation scripts, launchers, ``pyvenv.cfg``)
 is written for the final location, which the rename makes true. ``--clear``
-swaps the new tree with the old one (:func:`pyv.fsutil.swap_in_tree`), so the
+swaps the new tree with the old one (:func:`pyv.core.fsutil.swap_in_tree`), so the
 name never goes missing. What a killed process left beside an environment
 (``.NAME.pyv-HOST.PID-…``, ``…-old``, ``.NAME.pyv-removing-…``) is cleaned by
 :func:`clean_leftovers` once its owner is provably dead.
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import PyvError, UsageError, from_os_error
+from pyv.core.errors import PyvError, UsageError, from_os_error
 from pyv.report import SILENT, Reporter
 from pyv.venv import layout
 
 if TYPE_CHECKING:
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
     from pyv.venv.interpreter import BaseInterpreter
     from pyv.venv.wheel import FilePlacer, InstalledWheel, Scheme
 
@@ -156,7 +156,7 @@ def _write_tree(staging: Path, final: Path, base: BaseInterpreter, *, prompt: st
 def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpreter, *,
               report: Reporter = SILENT) -> list[InstalledWheel]:
     """Install the seed wheels into a staged tree whose scripts will live at ``final``."""
-    from pyv.errors import ArchiveError
+    from pyv.core.errors import ArchiveError
     from pyv.venv.seed import drop_unpacked, find_seed_wheels
     from pyv.venv.wheel import FilePlacer, Scheme
 
@@ -207,7 +207,7 @@ def _seed_one(settings: Settings, wheel: Path, scheme: Scheme, version: tuple[in
 
 
 def _publish(staging: Path, target: Path, replace: bool) -> None:
-    from pyv.fsutil import swap_in_tree
+    from pyv.core.fsutil import swap_in_tree
 
     what = f"moving the new environment to {target}"
     if not replace:
@@ -221,7 +221,7 @@ def _publish(staging: Path, target: Path, replace: bool) -> None:
 
 def remove_environment(path: Path) -> None:
     """Delete an environment: one rename (it vanishes at once), then the tree."""
-    from pyv.fsutil import host_tag, remove_tree
+    from pyv.core.fsutil import host_tag, remove_tree
 
     owner = f"{host_tag()}.{os.getpid()}"
     trash = path.with_name(f".{path.name}.pyv-removing-{owner}-{os.urandom(4).hex()}")
@@ -235,7 +235,7 @@ def remove_environment(path: Path) -> None:
 def leftovers(parent: Path, name: str | None = None) -> list[Path]:
     """What killed environment operations left in ``parent`` (of ``name``, or of any):
     only names pyv makes, whose owner process is dead on this host."""
-    from pyv.fsutil import host_tag, pid_alive
+    from pyv.core.fsutil import host_tag, pid_alive
 
     try:
         entries = list(os.scandir(parent))
@@ -257,7 +257,7 @@ def clean_leftovers(parent: Path, name: str | None = None) -> list[Path]:
     """Remove :func:`leftovers`, first putting back an old tree that ``--clear`` had set
     aside when its environment's name is now empty. Returns what was removed; never fails.
     """
-    from pyv.fsutil import remove_tree, restore_aside
+    from pyv.core.fsutil import remove_tree, restore_aside
 
     removed = []
     for path in leftovers(parent, name):

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import NotFound, PyvError, shown_command
+from pyv.core.errors import NotFound, PyvError, shown_command
 from pyv.report import SILENT, Reporter
 from pyv.venv import layout
 
 if TYPE_CHECKING:
-    from pyv.settings import Settings
-    from pyv.store import Installation
+    from pyv.core.settings import Settings
+    from pyv.acquire.store import Installation
 
 _QUERY = r"""
 import json, os, sys, sysconfig
@@ -87,7 +87,7 @@ def from_installation(
     settings: Settings, inst: Installation, *, follow_minor: bool
 ) -> BaseInterpreter:
     """Describe a managed installation; ``follow_minor`` goes through its minor link."""
-    from pyv.running import cpython_site_packages, run_root, version_info_of
+    from pyv.choose.running import cpython_site_packages, run_root, version_info_of
 
     root, follows = run_root(inst, follow_minor)
     executable = root / inst.executable_rel
@@ -181,7 +181,7 @@ def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
                        + shown_command("pyv", "venv", "--clear", "--name", env.name)) from None
     if not target.is_absolute():
         target = (env / "bin" / target).resolve()
-    from pyv.store import installed_for_key
+    from pyv.acquire.store import installed_for_key
 
     inst = installed_for_key(settings, target.parent.parent.name)
     if inst is not None:
@@ -202,7 +202,7 @@ def resolve_interpreter(
         return _resolve_text(settings, cwd, request_text, "--python", report)
     selected = selected_requests(settings, cwd)
     if selected:
-        # As for the shims and `pyv which` (pyv.selection): an entry that is not installed
+        # As for the shims and `pyv which` (pyv.choose.selection): an entry that is not installed
         # is installed (auto-install) or skipped for the next; none left: the first's error.
         skipped: list[_MissingEntry] = []
         for text, origin in selected:
@@ -217,7 +217,7 @@ def resolve_interpreter(
                 report.warning(f"skipping {missing.message}; using {text}")
             return base
         raise skipped[0]
-    from pyv.store import all_installations
+    from pyv.acquire.store import all_installations
 
     installed = all_installations(settings)
     if not installed:
@@ -238,8 +238,8 @@ def _resolve_text(
     if "/" in text or text.startswith((".", "~")):
         # A path: no need to load the request parser (and packaging) for it.
         return query_interpreter(settings, Path(os.path.abspath(cwd / os.path.expanduser(text))))
-    from pyv.requests import parse_request
-    from pyv.resolve import NotInstalled, find_or_install
+    from pyv.core.requests import parse_request
+    from pyv.choose.resolve import NotInstalled, find_or_install
 
     request = parse_request(text, allow_names=True)
     if request.kind == "path":
@@ -265,7 +265,7 @@ def _resolve_text(
 
 def selected_requests(settings: Settings, cwd: Path) -> list[tuple[str, str]]:
     """(request text, where it came from) selected here; empty when only the fallback applies."""
-    from pyv.selection import select
+    from pyv.choose.selection import select
 
     selection = select(settings, cwd)
     if selection.origin.kind == "fallback":

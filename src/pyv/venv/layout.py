@@ -148,7 +148,7 @@ def report_lines(env: str, cwd: str, *, implementation: str, freethreaded: bool,
              f"{describe(implementation, freethreaded, version, executable)}{follow}"]
     if seeded:
         lines.append(f"Seeded: {', '.join(seeded)}")
-    from pyv.errors import shown_command
+    from pyv.core.errors import shown_command
 
     if name:
         target: tuple[str, ...] = (name,)

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import NotFound, UsageError
+from pyv.core.errors import NotFound, UsageError
 from pyv.report import SILENT, Reporter
 from pyv.venv.registry import (
     EnvironmentInfo,
@@ -25,8 +25,8 @@ from pyv.venv.registry import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pyv.settings import Settings
-    from pyv.store import Installation
+    from pyv.core.settings import Settings
+    from pyv.acquire.store import Installation
     from pyv.venv.create import Environment
 
 __all__ = [
@@ -115,7 +115,7 @@ def remove_named(settings: Settings, name: str) -> Path:
 
 def rehash(settings: Settings) -> None:
     """Regenerate shims so a named environment's console scripts appear or vanish."""
-    from pyv.shims import rehash as shims_rehash
+    from pyv.choose.shims import rehash as shims_rehash
 
     shims_rehash(settings)
 

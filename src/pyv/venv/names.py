@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from pyv.errors import UsageError
+from pyv.core.errors import UsageError
 
-from pyv.locations import MAX_NAME_LENGTH
+from pyv.core.locations import MAX_NAME_LENGTH
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 #: Words with a meaning of their own wherever a request is read.
 RESERVED = frozenset({"system", "any", "latest", "default", "python", "envs", "venv"})
@@ -31,8 +31,8 @@ def validate_name(name: str) -> str:
         raise UsageError(
             f"invalid environment name (longer than {MAX_NAME_LENGTH} characters)", hint
         )
-    from pyv.errors import InvalidRequest
-    from pyv.requests import parse_request
+    from pyv.core.errors import InvalidRequest
+    from pyv.core.requests import parse_request
 
     try:
         kind = parse_request(name, allow_names=True).kind

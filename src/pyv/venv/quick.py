@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import os
 
-from pyv.locations import VERSION_FILES, config_file, home_dir
-from pyv import versionfile
+from pyv.core.locations import VERSION_FILES, config_file, home_dir
+from pyv.core import versionfile
 from pyv.venv import answers, layout
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this whole path
@@ -110,7 +110,7 @@ def run(argv: list[str], environ: Mapping[str, str], cwd: str, stderr: TextIO) -
     try:
         layout.record_project(os.path.join(home, "envs"), target)
     except OSError as exc:
-        from pyv.errors import from_os_error
+        from pyv.core.errors import from_os_error
 
         error = from_os_error(exc, "recording the new environment")
         print(error.render(), file=stderr)
@@ -169,7 +169,7 @@ def resolve(request: str | None, environ: Mapping[str, str], home: str,
 
 def selected(environ: Mapping[str, str], home: str, cwd: str) -> str | None:
     """The first request of ``PYV_VERSION``, else the nearest version file, else the global
-    one (as :func:`pyv.selection.select`); ``None`` when only the full rules can tell."""
+    one (as :func:`pyv.choose.selection.select`); ``None`` when only the full rules can tell."""
     value = environ.get("PYV_VERSION", "").strip()
     if value:
         return _first_word(value.replace(":", " "))
@@ -208,7 +208,7 @@ def _safe_name(text: str) -> bool:
 
 
 def read_index(home: str, text: str) -> dict[str, str] | None:
-    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.shims.entry_text`):
+    """The facts ``pyv rehash`` wrote for a request spelling (see :func:`pyv.choose.shims.entry_text`):
     ``root`` and ``name=value`` lines; ``None`` when the spelling is not indexed."""
     if not _safe_name(text):
         return None

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import PyvError, from_os_error
-from pyv import locations
-from pyv.locations import RECORD
+from pyv.core.errors import PyvError, from_os_error
+from pyv.core import locations
+from pyv.core.locations import RECORD
 from pyv.venv.layout import PROJECTS_FILE
 
 if TYPE_CHECKING:
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 ENVS_LOCK = ".lock"
 
@@ -44,14 +44,14 @@ def read_pyvenv_cfg(env: Path) -> dict[str, str]:
 
 
 def envs_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
-    from pyv.locking import acquire
+    from pyv.core.locking import acquire
 
     return acquire(settings.envs_dir / ENVS_LOCK, timeout=settings.lock_timeout,
                    mode=settings.lock_mode, what=f"the named environments in {settings.envs_dir}")
 
 
 def named_environments(settings: Settings) -> list[Path]:
-    """The named environments (see :func:`pyv.locations.named_environments`)."""
+    """The named environments (see :func:`pyv.core.locations.named_environments`)."""
     return [Path(p) for p in locations.named_environments(str(settings.envs_dir))]
 
 
@@ -159,7 +159,7 @@ class EnvironmentInfo:
 
 def tree_size(path: Path) -> int:
     """Bytes used by the files of a tree (symlinks not followed; hard links once)."""
-    from pyv.fsutil import tree_usage
+    from pyv.core.fsutil import tree_usage
 
     return tree_usage(path).bytes
 

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import NotFound, PyvError
+from pyv.core.errors import NotFound, PyvError
 from pyv.report import SILENT, Reporter
 from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
     from pyv.venv.wheel import UnpackedWheel
 
 def seed_packages(version: tuple[int, int, int]) -> tuple[str, ...]:
@@ -242,8 +242,8 @@ def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> 
         found = load_unpacked(root)
         if found is not None and found.made_from(made_from):
             return found
-    from pyv.fsutil import remove_tree
-    from pyv.locking import acquire
+    from pyv.core.fsutil import remove_tree
+    from pyv.core.locking import acquire
     from pyv.venv.wheel import unpack_wheel
 
     trees = unpacked_dir(settings)
@@ -273,7 +273,7 @@ def unpacked_wheel(settings: Settings, wheel: Path, *, remake: bool = False) -> 
 
 def drop_unpacked(settings: Settings, wheel: Path) -> None:
     """Remove the tree of ``wheel`` (with the wheel, when it proved corrupt)."""
-    from pyv.fsutil import remove_tree
+    from pyv.core.fsutil import remove_tree
 
     root = _tree_root(settings, wheel)
     if os.path.lexists(root):
@@ -285,7 +285,7 @@ def drop_unpacked(settings: Settings, wheel: Path) -> None:
 
 def _remove_leftovers(trees: Path) -> None:
     """Temporary trees of seeds that died (their pid is gone)."""
-    from pyv.fsutil import pid_alive, remove_tree
+    from pyv.core.fsutil import pid_alive, remove_tree
 
     for name in os.listdir(trees):
         match = re.fullmatch(r"\..+\.(\d+)\.[0-9a-f]{8}\.(tmp|old)", name)

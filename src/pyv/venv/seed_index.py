@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.errors import NetworkError
+from pyv.core.errors import NetworkError
 from pyv.report import SILENT, Reporter
 from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
 
 if TYPE_CHECKING:
     from packaging.version import Version
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
@@ -118,7 +118,7 @@ def download_seed_wheel(
     settings: Settings, name: str, python: tuple[int, int, int], *, report: Reporter = SILENT
 ) -> SeedWheel | None:
     """Download the best wheel of ``name`` from the index into the wheel cache."""
-    from pyv import download
+    from pyv.acquire import download
 
     page_url = index_url(settings).rstrip("/") + f"/{name}/"
     response = download.get(page_url, settings, headers={

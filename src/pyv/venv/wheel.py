@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyv.archive.safety import DIR, FILE, SYMLINK, UnsafeMember, check_member, zip_kind
-from pyv.errors import ArchiveError
+from pyv.acquire.archive.safety import DIR, FILE, SYMLINK, UnsafeMember, check_member, zip_kind
+from pyv.core.errors import ArchiveError
 
 if TYPE_CHECKING:
     import zipfile
 
     from packaging.version import Version
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 #: Linux refuses shebang lines longer than this (BINPRM_BUF_SIZE before 5.1).
 _SHEBANG_MAX = 127

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 _LABELS = {"ok": "ok     ", "info": "info   ", "warning": "warning", "error": "error  "}
 
@@ -26,7 +26,7 @@ class DoctorCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.doctor import DoctorInputs, run_doctor
+        from pyv.upkeep.doctor import DoctorInputs, run_doctor
 
         report = run_doctor(ctx.settings, DoctorInputs(environ=ctx.environ), fix=args.fix)
         if args.json:

@@ -1,11 +1,11 @@
-"""`pyv du`, `pyv prune`, `pyv cache`, `pyv outdated`: disk housekeeping (see pyv.housekeeping)."""
+"""`pyv du`, `pyv prune`, `pyv cache`, `pyv outdated`: disk housekeeping (see pyv.upkeep.housekeeping)."""
 
 from __future__ import annotations
 
 import argparse
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import ExitCode
+from pyv.core.errors import ExitCode
 
 
 class DuCommand(Command):
@@ -19,8 +19,8 @@ class DuCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.fsutil import human_size
-        from pyv.housekeeping import disk_report
+        from pyv.core.fsutil import human_size
+        from pyv.upkeep.housekeeping import disk_report
 
         report = disk_report(ctx.settings)
         if args.json:
@@ -44,14 +44,14 @@ class PruneCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.fsutil import human_size
-        from pyv.housekeeping import prune_plan
+        from pyv.core.fsutil import human_size
+        from pyv.upkeep.housekeeping import prune_plan
 
         plan = prune_plan(ctx.settings)
         removed: list[str] = []
         if not args.dry_run and plan.removable:
-            from pyv.installer.removal import uninstall
-            from pyv.shims import ShimUpdates
+            from pyv.acquire.installer.removal import uninstall
+            from pyv.choose.shims import ShimUpdates
             from pyv.venv.manage import environments_guard
 
             # Uninstall removes them: its locks, its re-linking, its last check for users.
@@ -95,8 +95,8 @@ class CacheCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.fsutil import human_size
-        from pyv.housekeeping import apply_cache_plan, cache_plan
+        from pyv.core.fsutil import human_size
+        from pyv.upkeep.housekeeping import apply_cache_plan, cache_plan
 
         if args.action == "dir":
             if args.json:
@@ -133,7 +133,7 @@ class OutdatedCommand(Command):
 
 def show_outdated(ctx: Context, *, json: bool) -> int:
     """`pyv outdated` and `pyv upgrade --dry-run`."""
-    from pyv.housekeeping import outdated
+    from pyv.upkeep.housekeeping import outdated
 
     found = outdated(ctx.settings)
     if json:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import UsageError
-from pyv.settings import Settings
+from pyv.core.errors import UsageError
+from pyv.core.settings import Settings
 
 
 def _arch_variant(value: str) -> str:
@@ -101,8 +101,8 @@ class InstallCommand(Command):
         return {"arch_variant": args.arch, "compile_bytecode": args.compile_bytecode}
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.installer import InstallOptions, install, is_local_archive
-        from pyv.shims import ShimUpdates
+        from pyv.acquire.installer import InstallOptions, install, is_local_archive
+        from pyv.choose.shims import ShimUpdates
 
         if args.sha256 is not None:
             args.sha256 = _sha256_argument(args.sha256)
@@ -143,7 +143,7 @@ def _bundle(settings: Settings, bundle: Path | None) -> Iterator[Settings]:
     if bundle is None:
         yield settings
         return
-    from pyv.mirror import bundle_settings
+    from pyv.acquire.mirror import bundle_settings
 
     with bundle_settings(settings, bundle.absolute()) as bundled:
         yield bundled
@@ -154,8 +154,8 @@ def default_requests(ctx: Context) -> list[str]:
 
     Pins that name no download (a named environment, ``system``, a path) are skipped.
     """
-    from pyv.requests import parse_request
-    from pyv.selection import pinned_requests
+    from pyv.choose.selection import pinned_requests
+    from pyv.core.requests import parse_request
 
     pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ, report=ctx.report)
     if not pinned:
@@ -182,8 +182,8 @@ class UninstallCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.installer.removal import uninstall
-        from pyv.shims import ShimUpdates
+        from pyv.acquire.installer.removal import uninstall
+        from pyv.choose.shims import ShimUpdates
         from pyv.venv.manage import environments_guard
 
         requests = list(args.requests)
@@ -191,7 +191,7 @@ class UninstallCommand(Command):
             raise UsageError("give versions to uninstall, or --all (not both)",
                              "see `pyv uninstall --help`")
         if args.all:
-            from pyv.installer import InstallOptions, target_store
+            from pyv.acquire.installer import InstallOptions, target_store
 
             store = target_store(ctx.settings, InstallOptions(
                 store=args.store.absolute() if args.store else None))
@@ -245,8 +245,8 @@ class UpgradeCommand(Command):
             from pyv.cli.commands.housekeeping import show_outdated
 
             return show_outdated(ctx, json=args.json)
-        from pyv.installer import upgrade
-        from pyv.shims import ShimUpdates
+        from pyv.acquire.installer import upgrade
+        from pyv.choose.shims import ShimUpdates
 
         outcomes = upgrade(ctx.settings, args.requests, shims=ShimUpdates(ctx.settings),
                            report=ctx.report)

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import NotFound
+from pyv.core.errors import NotFound
 
 if TYPE_CHECKING:
-    from pyv.catalog.compact import Rows
-    from pyv.catalog.listing import Offer
-    from pyv.requests import ListOrder, PythonRequest
-    from pyv.store import Installation
+    from pyv.acquire.catalog.compact import Rows
+    from pyv.acquire.catalog.listing import Offer
+    from pyv.acquire.store import Installation
+    from pyv.core.requests import ListOrder, PythonRequest
 
 
 class ListRow(NamedTuple):
@@ -55,8 +55,8 @@ def list_pythons(
     all_platforms: bool,
 ) -> tuple[list[ListRow], Rows | None]:
     """The rows `pyv list` shows, best first, and the catalog used (if any)."""
-    from pyv.requests import list_order
-    from pyv.store import all_installations, find_installed
+    from pyv.acquire.store import all_installations, find_installed
+    from pyv.core.requests import list_order
 
     if request is None:
         installed = all_installations(ctx.settings)
@@ -71,9 +71,9 @@ def list_pythons(
             rows.append(ListRow(i.key, i.version_str, i.implementation, i, None, order))
     if installed_only:
         return rows, None
-    from pyv.catalog.listing import offers
-    from pyv.platform import current_host
-    from pyv.requests import parse_request
+    from pyv.acquire.catalog.listing import offers
+    from pyv.core.platform import current_host
+    from pyv.core.requests import parse_request
 
     found, catalog = offers(ctx.settings, request or parse_request("any"), current_host(),
                             all_versions=all_versions, all_platforms=all_platforms)
@@ -117,7 +117,7 @@ class ListCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.requests import parse_request
+        from pyv.core.requests import parse_request
 
         request = parse_request(args.request) if args.request is not None else None
         if args.external:
@@ -132,7 +132,7 @@ class ListCommand(Command):
         )
         status = None
         if catalog is not None:
-            from pyv.update import catalog_status
+            from pyv.acquire.update import catalog_status
 
             if catalog.warning:
                 ctx.warn(catalog.warning)
@@ -161,7 +161,7 @@ class ListCommand(Command):
 
 def _list_external(ctx: Context, request: PythonRequest | None, as_json: bool) -> int:
     """Interpreters other tools installed: read-only to pyv, shown as not managed."""
-    from pyv.discovery import external_interpreters
+    from pyv.choose.discovery import external_interpreters
 
     found = [item for item in external_interpreters(ctx.settings, ctx.environ)
              if request is None or (item.version is not None and request.matches(
@@ -203,9 +203,9 @@ def find_interpreter(
     ctx: Context, request_text: str | None, *, managed_only: bool
 ) -> tuple[Path, str, str]:
     """(path, version, "managed"|"environment"|"path") of the best interpreter for the
-    request (:func:`pyv.resolve.find_or_install`, never installing)."""
-    from pyv.requests import parse_request
-    from pyv.resolve import find_or_install
+    request (:func:`pyv.choose.resolve.find_or_install`, never installing)."""
+    from pyv.choose.resolve import find_or_install
+    from pyv.core.requests import parse_request
 
     texts = [request_text] if request_text is not None else _selected_requests(ctx)
     for text in texts:
@@ -226,7 +226,7 @@ def find_interpreter(
             continue
         version = found.version
         if found.source == "system" and not version:
-            from pyv.discovery import describe
+            from pyv.choose.discovery import describe
 
             seen = describe(found.executable, exact=True)
             version = str(seen.version) if seen is not None and seen.version else ""
@@ -236,9 +236,9 @@ def find_interpreter(
     message = f"no Python matching {shown!r} is {where}"
     if request_text is None:
         raise NotFound(message, "run `pyv install` to install the selected versions")
-    from pyv.catalog import best_download, load_catalog
-    from pyv.errors import PyvError, shown_command
-    from pyv.platform import current_host
+    from pyv.acquire.catalog import best_download, load_catalog
+    from pyv.core.errors import PyvError, shown_command
+    from pyv.core.platform import current_host
 
     try:
         best_download(load_catalog(ctx.settings), parse_request(request_text), current_host(),
@@ -250,7 +250,7 @@ def find_interpreter(
 
 
 def _selected_requests(ctx: Context) -> list[str]:
-    from pyv.selection import pinned_requests
+    from pyv.choose.selection import pinned_requests
 
     return pinned_requests(ctx.settings, ctx.cwd, ctx.environ) or ["any"]
 

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import UsageError
+from pyv.core.errors import UsageError
 
 
 class MirrorCommand(Command):
@@ -39,7 +39,7 @@ class MirrorCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.mirror import MirrorResult, build_mirror, mirror_env, pack_mirror
+        from pyv.acquire.mirror import MirrorResult, build_mirror, mirror_env, pack_mirror
 
         positional = list(args.args)
         root: Path | None
@@ -74,7 +74,7 @@ class MirrorCommand(Command):
         for entry in result.entries:
             ctx.info(f"{entry.action:10} {entry.key}")
         if packed is not None:
-            from pyv.errors import shown_command
+            from pyv.core.errors import shown_command
 
             command = shown_command("pyv", "install", "--from-bundle", str(packed))
             ctx.out(f"wrote {packed}; install from it with {command[:-1]} REQ`")

@@ -1,7 +1,7 @@
 """``pyv run``: a command with this directory's interpreter, inside the project's environment.
 
-What runs is decided by :func:`pyv.selection.resolve` (or, for ``-p``, by
-:func:`pyv.resolve.find_or_install`); this module only finds the project's
+What runs is decided by :func:`pyv.choose.selection.resolve` (or, for ``-p``, by
+:func:`pyv.choose.resolve.find_or_install`); this module only finds the project's
 ``.venv``, refuses one made from another interpreter, and execs.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pyv.cli.base import Command, Context
-from pyv.errors import ExitCode, NotFound, PyvError
+from pyv.core.errors import ExitCode, NotFound, PyvError
 
 #: Files whose directory is a project's root: the search for ``.venv`` stops there.
 PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
@@ -87,7 +87,7 @@ def check_environment(env: Path, chosen: Chosen, recreate: str) -> None:
 
 def _version_of(executable: Path) -> str:
     """An unmanaged interpreter's version: from its name, else asked once."""
-    from pyv.discovery import describe
+    from pyv.choose.discovery import describe
 
     found = describe(executable)
     if found is None or found.version is None:
@@ -149,15 +149,15 @@ class RunCommand(Command):
         """The interpreter for ``-p`` or this directory; None when nothing is selected and the
         project's environment is the only choice."""
         if text is not None:
-            from pyv.requests import parse_request
-            from pyv.resolve import find_or_install
+            from pyv.choose.resolve import find_or_install
+            from pyv.core.requests import parse_request
 
             found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
                                     text=text, where="-p", install=install,
                                     report=ctx.report, cwd=ctx.cwd)
             version = found.version or _version_of(found.executable)
             return Chosen(found.executable, version, "-p", found.env_dir)
-        from pyv.selection import resolve, select
+        from pyv.choose.selection import resolve, select
 
         if env is not None and select(ctx.settings, ctx.cwd, ctx.environ).origin.kind in (
                 "fallback", "pyproject"):

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import ExitCode, NotFound, PyvError, UsageError, shown_command
+from pyv.core.errors import ExitCode, NotFound, PyvError, UsageError, shown_command
 
 if TYPE_CHECKING:
-    from pyv.requests import PythonRequest
+    from pyv.core.requests import PythonRequest
 
 
 def _pin_target(ctx: Context, is_global: bool) -> Path:
@@ -22,8 +22,8 @@ def _pin_target(ctx: Context, is_global: bool) -> Path:
 
 def _missing_pin_warning(ctx: Context, text: str, request: PythonRequest) -> str:
     """Say how to get a pinned version that is not installed, if any build has it."""
-    from pyv.catalog import best_download, load_catalog
-    from pyv.platform import current_host
+    from pyv.acquire.catalog import best_download, load_catalog
+    from pyv.core.platform import current_host
 
     try:
         best_download(load_catalog(ctx.settings), request, current_host(),
@@ -35,7 +35,7 @@ def _missing_pin_warning(ctx: Context, text: str, request: PythonRequest) -> str
 
 def _resolved(ctx: Context, text: str, request: PythonRequest) -> str:
     """``pyv pin --resolved``: the exact version (with its variant) a request selects now."""
-    from pyv.resolve import installed
+    from pyv.choose.resolve import installed
 
     if not request.is_download_request:
         return text  # a name, path or system is what it says
@@ -52,7 +52,7 @@ def _requires_python_check(ctx: Context, args: argparse.Namespace,
                            requests: list[PythonRequest]) -> list[str]:
     """Refuse a pin the project's requires-python excludes (as uv); with --force, the
     comment that records it in the file."""
-    from pyv import selection
+    from pyv.choose import selection
 
     project = selection.project_requires_python(ctx.cwd, ctx.environ)
     if project is None:
@@ -94,7 +94,7 @@ class PinCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv import selection
+        from pyv.choose import selection
 
         target = _pin_target(ctx, args.is_global)
         if args.rm:
@@ -105,7 +105,7 @@ class PinCommand(Command):
             except FileNotFoundError:
                 raise NotFound(f"there is no pin to remove ({target} does not exist)") from None
             except OSError as exc:
-                from pyv.errors import from_os_error
+                from pyv.core.errors import from_os_error
 
                 raise from_os_error(exc, f"removing {target}") from None
             ctx.info(f"removed {target}")
@@ -113,7 +113,7 @@ class PinCommand(Command):
         if not args.requests:
             return self._show(args, ctx)
         requests = selection.validate_requests(args.requests)
-        from pyv.resolve import installed
+        from pyv.choose.resolve import installed
 
         if args.resolved:
             args.requests = [_resolved(ctx, t, r) for t, r in zip(args.requests, requests)]
@@ -135,7 +135,7 @@ class PinCommand(Command):
         return ExitCode.OK
 
     def _show(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv import selection
+        from pyv.choose import selection
 
         if args.is_global:
             path: Path | None = ctx.settings.global_version_file
@@ -182,8 +182,8 @@ class TrustCommand(Command):
         parser.add_argument("--revoke", action="store_true", help="withdraw the trust")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv import selection
-        from pyv.trust import set_trusted
+        from pyv.choose import selection
+        from pyv.choose.trust import set_trusted
 
         path = _trust_target(ctx, args.path)
         if args.revoke:
@@ -197,8 +197,8 @@ class TrustCommand(Command):
 
 
 def _trust_target(ctx: Context, given: str | None) -> Path:
-    from pyv import selection
-    from pyv.locations import VERSION_FILES
+    from pyv.choose import selection
+    from pyv.core.locations import VERSION_FILES
 
     if given is None:
         found = selection.find_version_file(selection.start_dir(ctx.cwd, ctx.environ))
@@ -223,7 +223,7 @@ class VersionCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv import selection
+        from pyv.choose import selection
 
         sel = selection.select(ctx.settings, ctx.cwd, ctx.environ)
         rows = [_describe_entry(ctx, e) for e in sel.entries]
@@ -259,7 +259,7 @@ class VersionCommand(Command):
 
 
 def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
-    from pyv import selection
+    from pyv.choose import selection
 
     row: dict[str, Any] = {
         "request": entry.text, "kind": entry.request.kind, "origin": entry.origin.kind,
@@ -272,7 +272,7 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
-            from pyv.resolve import install_command
+            from pyv.choose.resolve import install_command
 
             row["install"] = install_command(entry.text)
         return row
@@ -286,7 +286,7 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     elif hit.env_dir is not None:
         row["env"] = str(hit.env_dir)
     else:
-        from pyv.discovery import describe
+        from pyv.choose.discovery import describe
 
         found = describe(hit.path, exact=True)
         row["version"] = str(found.version) if found and found.version else None
@@ -314,7 +314,7 @@ class WhichCommand(Command):
         parser.add_argument("command", nargs="?", default="python", metavar="COMMAND")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.selection import resolve
+        from pyv.choose.selection import resolve
 
         hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, auto_install=False,
                       report=ctx.report)
@@ -339,7 +339,7 @@ class ExecCommand(Command):
         parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.selection import CommandNotFound, resolve
+        from pyv.choose.selection import CommandNotFound, resolve
 
         argv = _tail(args)
         try:
@@ -355,7 +355,7 @@ class ExecCommand(Command):
         if hit.entry.request.kind != "system":  # as pyenv: `system` leaves PATH alone
             env["PATH"] = os.pathsep.join([str(hit.bin_dir), env.get("PATH", os.defpath)])
         if system is not None:
-            from pyv.discovery import SYSTEM_TRIED, system_tried_value
+            from pyv.choose.discovery import SYSTEM_TRIED, system_tried_value
 
             env[SYSTEM_TRIED] = system_tried_value(ctx.environ, system)
         sys.stdout.flush()
@@ -381,8 +381,8 @@ class ShellCommand(Command):
         parser.add_argument("--eval", metavar="SHELL", default=None, help=argparse.SUPPRESS)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv import selection
-        from pyv.shims import check_shell, shell_eval
+        from pyv.choose import selection
+        from pyv.choose.shims import check_shell, shell_eval
 
         shell = check_shell(args.eval) if args.eval else _user_shell(ctx)
         if args.unset and args.requests:
@@ -417,7 +417,7 @@ class ShellCommand(Command):
         """The requested version or environment is there (installed first if the
         ``auto_install`` setting says so); a path or ``system`` is checked when used."""
         if request.is_download_request or request.kind == "name":
-            from pyv.resolve import NotInstalled, find_or_install
+            from pyv.choose.resolve import NotInstalled, find_or_install
 
             try:
                 find_or_install(ctx.settings, request, text=text, where="the command line",
@@ -427,14 +427,14 @@ class ShellCommand(Command):
 
 
 def _user_shell(ctx: Context) -> str:
-    from pyv.shells import detect_shell
-    from pyv.shims import SHELLS, check_shell
+    from pyv.choose.shims import SHELLS, check_shell
+    from pyv.core.shells import detect_shell
 
     return check_shell(detect_shell(ctx.environ, SHELLS, default="sh"))
 
 
 def _quote_for(shell: str, text: str) -> str:
-    from pyv.shells import quote_csh, quote_fish, quote_posix
+    from pyv.core.shells import quote_csh, quote_fish, quote_posix
 
     if shell == "fish":
         return quote_fish(text)
@@ -450,7 +450,7 @@ class RehashCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.shims import rehash
+        from pyv.choose.shims import rehash
 
         result = rehash(ctx.settings)
         if args.json:
@@ -483,8 +483,8 @@ class InitCommand(Command):
                             help="bash, zsh, fish, tcsh, csh or sh (default: from $SHELL)")
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
+        from pyv.choose.shims import check_shell, detect_shell, init_script
         from pyv.cli.registry import COMMANDS
-        from pyv.shims import check_shell, detect_shell, init_script
 
         shell = check_shell(args.shell) if args.shell else detect_shell(ctx.environ)
         from pyv.cli.completion import SHELLS as COMPLETION_SHELLS
@@ -501,7 +501,7 @@ class InitCommand(Command):
 
 def _tcsh_path_line(ctx: Context) -> str:
     # csh patterns cannot test PATH membership reliably, so decide here, once.
-    from pyv.shells import quote_csh
+    from pyv.core.shells import quote_csh
 
     shims = str(ctx.settings.shims_dir)
     if shims in ctx.environ.get("PATH", "").split(os.pathsep):
@@ -522,8 +522,8 @@ class ShimResolveCommand(Command):
         return {"home": args.home} if args.home else {}
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.selection import resolve
-        from pyv.shims import ensure_index
+        from pyv.choose.selection import resolve
+        from pyv.choose.shims import ensure_index
 
         argv = _tail(args, args.argc)
         ensure_index(ctx.settings)
@@ -533,7 +533,7 @@ class ShimResolveCommand(Command):
         sys.stderr.flush()
         env = dict(ctx.environ)
         if hit.entry.request.kind == "system":
-            from pyv.discovery import SYSTEM_TRIED, system_tried_value
+            from pyv.choose.discovery import SYSTEM_TRIED, system_tried_value
 
             env[SYSTEM_TRIED] = system_tried_value(ctx.environ, hit.path)
         elif _adds_scripts(args.name, argv):
@@ -553,7 +553,7 @@ def _adds_scripts(name: str, argv: list[str]) -> bool:
 
 def _run_then_rehash(ctx: Context, target: str, argv: list[str], bin_dir: Path) -> int:
     """Run pip as a child, then rehash if it changed bin/ (new console scripts)."""
-    from pyv.shims import STAMP, rehash
+    from pyv.choose.shims import STAMP, rehash
 
     try:
         code = subprocess.call([target, *argv])

@@ -22,7 +22,7 @@ class UpdateCommand(Command):
         add_json_flag(parser)
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
-        from pyv.update import catalog_status, refresh_catalog
+        from pyv.acquire.update import catalog_status, refresh_catalog
 
         if args.status:
             status = catalog_status(ctx.settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyv.cli.base import Command, Context, add_json_flag
-from pyv.errors import NotFound
+from pyv.core.errors import NotFound
 
 
 class VenvCommand(Command):
@@ -94,7 +94,7 @@ class EnvsCommand(Command):
         if not envs:
             ctx.info("No named environments; create one with `pyv venv --name NAME`")
             return 0
-        from pyv.fsutil import human_size
+        from pyv.core.fsutil import human_size
 
         rows = [(e.name, e.version + ("" if not e.broken else " (broken)"), e.interpreter,
                  human_size(e.size), str(e.path)) for e in envs]

@@ -17,7 +17,7 @@ TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from pyv.settings import Settings
+    from pyv.core.settings import Settings
 
 SHELLS = ("bash", "zsh", "fish")
 #: Printed as a candidate: "also complete paths here".
@@ -94,7 +94,7 @@ def _values(kinds: Iterable[str], environ: Mapping[str, str]) -> list[str]:
             found.append(FILES)
             continue
         if kind == "shells":
-            from pyv.shims import SHELLS as INIT_SHELLS
+            from pyv.choose.shims import SHELLS as INIT_SHELLS
 
             found.extend(INIT_SHELLS)
             continue
@@ -108,7 +108,7 @@ def _values(kinds: Iterable[str], environ: Mapping[str, str]) -> list[str]:
             found.extend(("list", "remove", "rm", "path"))
             continue
         if settings is None:
-            from pyv.settings import load_settings
+            from pyv.core.settings import load_settings
 
             settings = load_settings(environ, {})
         found.extend(_SOURCES[kind](settings))
@@ -117,9 +117,9 @@ def _values(kinds: Iterable[str], environ: Mapping[str, str]) -> list[str]:
 
 def _available(settings: Settings) -> list[str]:
     """Versions the catalog in force offers this machine (``3.13``, ``3.13.1``, ``3.13t``...)."""
-    from pyv.catalog.listing import offers
-    from pyv.platform import current_host
-    from pyv.requests import parse_request
+    from pyv.acquire.catalog.listing import offers
+    from pyv.core.platform import current_host
+    from pyv.core.requests import parse_request
 
     found, _ = offers(settings, parse_request("any"), current_host(),
                       all_versions=False, all_platforms=False)
@@ -136,7 +136,7 @@ def _available(settings: Settings) -> list[str]:
 
 
 def _installed(settings: Settings) -> list[str]:
-    from pyv.store import all_installations
+    from pyv.acquire.store import all_installations
 
     spellings: dict[str, None] = {}
     for inst in all_installations(settings):
