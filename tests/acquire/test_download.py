@@ -21,6 +21,7 @@ from pyv.acquire.download import (
     retry,
 )
 from pyv.core.errors import ExitCode, FilesystemError, IntegrityError, NetworkError
+from pyv.core.report import Reporter
 from pyv.core.settings import Settings
 
 SIZE = 600_000
@@ -502,7 +503,7 @@ def test_progress_bar_only_on_a_tty(progress: bool, stream_cls: type[io.StringIO
                                     server: LoopbackServer, settings: Settings) -> None:
     err = stream_cls()
     with open_download(url_of(server), None, settings.replace(progress=progress),
-                       stderr=err, label="cpython-3.12.4") as stream:
+                       report=Reporter(err), label="cpython-3.12.4") as stream:
         drain(stream)
     assert bool(err.getvalue()) is shown
     if shown:
@@ -629,7 +630,7 @@ def test_resumed_part_that_fails_verification_restarts_once(
     part = dest.with_name("a.tar.gz.part")
     part.write_bytes(b"bytes of some other file" * 100)
     err = io.StringIO()
-    result = fetch(url_of(server), dest, settings, expected_sha256=SHA, stderr=err)
+    result = fetch(url_of(server), dest, settings, expected_sha256=SHA, report=Reporter(err))
     assert result.sha256 == SHA and dest.read_bytes() == DATA and not part.exists()
     assert ranges(server) == ["bytes=2400-", None]
     assert "did not verify" in err.getvalue()
@@ -668,9 +669,9 @@ def test_parallel_downloads_each_keep_their_own_line(server: LoopbackServer,
                                                      settings: Settings) -> None:
     server.add_file("other.tar.gz", DATA[:300_000])
     err = _Tty()
-    shown = settings.replace(progress=True)
-    with open_download(url_of(server), None, shown, stderr=err, status="Downloading A") as a, \
-            open_download(server.url_for("other.tar.gz"), None, shown, stderr=err,
+    shown, report = settings.replace(progress=True), Reporter(err)
+    with open_download(url_of(server), None, shown, report=report, status="Downloading A") as a, \
+            open_download(server.url_for("other.tar.gz"), None, shown, report=report,
                           status="Downloading B") as b:
         while a.read(50_000) + b.read(50_000):
             pass

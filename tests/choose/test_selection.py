@@ -21,6 +21,7 @@ from pyv.choose.selection import (
     select,
 )
 from pyv.core.errors import ExitCode
+from pyv.core.report import Reporter
 from pyv.core.settings import Settings, load_settings
 
 
@@ -267,7 +268,8 @@ def test_auto_install_installs_then_runs(
     with pytest.raises(NotInstalled):
         resolve(settings(), tmp_path / "work", "python", {})
     err = io.StringIO()
-    hit = resolve(settings(auto_install=True), tmp_path / "work", "python", {}, stderr=err)
+    hit = resolve(settings(auto_install=True), tmp_path / "work", "python", {},
+                  report=Reporter(err))
     assert hit.installation is not None and hit.path.is_file()
     assert f"installing Python {minor}" in err.getvalue()
 

@@ -357,6 +357,31 @@ def test_install_waiting_on_a_lock_says_so_unless_quiet(
             assert err == ""
 
 
+def test_verbose_install_says_how_long_it_waited_for_the_lock(
+    pbs_mirror: object, pyv_home: Path, tmp_path: Path, pyv_holder: object
+) -> None:
+    archive = build_synthetic_archive(tmp_path / "a", (3, 12, 4), build="20240713")
+    env = {**os.environ, **pbs_mirror([archive]), "PYV_LOCK_TIMEOUT": "30"}  # type: ignore[operator]
+    lock = pyv_home / "pythons" / ".locks" / f"{archive.key}.lock"
+    holder = pyv_holder(lock, "fcntl")  # type: ignore[operator]
+    exe = str(Path(sys.executable).parent / "pyv")
+    proc = subprocess.Popen([exe, "-v", "install", "3.12"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    before = []
+    while not (line := proc.stderr.readline()).startswith("waiting for pid"):
+        assert line, before  # the notice comes while the holder still holds the lock
+        before.append(line)
+    _release(holder)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert not any(line.startswith("verbose: waited") for line in before)
+    waited = [line for line in err.splitlines() if line.startswith("verbose: waited")]
+    assert len(waited) == 1, err
+    assert re.fullmatch(rf"verbose: waited \d+\.\ds for the lock on {re.escape(archive.key)} "
+                        rf"in {re.escape(str(pyv_home / 'pythons'))}", waited[0]), waited
+
+
 def test_a_second_install_of_one_version_says_whom_it_waits_for(
     pbs_mirror: object, http_server: object, pyv_home: Path, tmp_path: Path
 ) -> None:

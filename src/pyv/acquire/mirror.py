@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pyv.acquire.archive.safety import (
@@ -50,6 +50,7 @@ from pyv.core.errors import (
     from_os_error,
 )
 from pyv.core.fsutil import atomic_write
+from pyv.core.report import SILENT, Reporter
 from pyv.core.settings import GRAALPY_DOWNLOAD_PREFIX, PBS_DOWNLOAD_PREFIX, PYPY_DOWNLOAD_PREFIX
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ def select_downloads(settings: Settings, requests: Sequence[str],
 
 
 def build_mirror(settings: Settings, root: Path, requests: Sequence[str],
-                 platforms: Sequence[str] = (), *, stderr: TextIO | None = None) -> MirrorResult:
+                 platforms: Sequence[str] = (), *, report: Reporter = SILENT) -> MirrorResult:
     """Download (verified) what ``requests`` x ``platforms`` need into ``root``; write its JSON.
 
     Archives already present and matching their checksum are not fetched again;
@@ -224,7 +225,7 @@ def build_mirror(settings: Settings, root: Path, requests: Sequence[str],
             except OSError as exc:
                 raise from_os_error(exc, f"creating {dest.parent}") from None
             result = fetch(download_url(d, settings), dest, settings,
-                           expected_sha256=d.sha256, label=d.key, stderr=stderr)
+                           expected_sha256=d.sha256, label=d.key, report=report)
             action = "present" if result.from_cache else "downloaded"
             entries.append(MirrorEntry(d.key, dest, action, result.size))
         described = merge_downloads(previous, downloads)

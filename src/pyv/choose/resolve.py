@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.core.errors import ExitCode, NotFound, shown_command
 from pyv.core.records import record
+from pyv.core.report import SILENT, Reporter
 
 if TYPE_CHECKING:
     from pyv.acquire.store import Installation
@@ -63,7 +64,7 @@ def find_or_install(
     where: str,
     install: bool = False,
     on_path: bool = False,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
     cwd: Path | None = None,
 ) -> Found:
     """What ``request`` (written ``text``, from ``where``) runs: a managed installation (run
@@ -71,10 +72,23 @@ def find_or_install(
     interpreter.
 
     A managed version that is not installed is looked for on PATH when ``on_path``, and
-    installed first when ``install`` (progress on ``stderr``); otherwise
+    installed first when ``install`` (progress on ``report``); otherwise
     :class:`NotInstalled` says how to get it. This is the only caller of the installer
     among the ways of choosing an interpreter.
     """
+    found = _find_or_install(settings, request, text=text, where=where, install=install,
+                             on_path=on_path, report=report, cwd=cwd)
+    if report.verbose:
+        what = found.installation.key if found.installation is not None else found.source
+        report.detail(f"{text!r} (set by {where}) is {what}: {found.executable}"
+                      + (" (through the minor link)" if found.follows_minor else ""))
+    return found
+
+
+def _find_or_install(
+    settings: Settings, request: PythonRequest, *, text: str, where: str, install: bool,
+    on_path: bool, report: Reporter, cwd: Path | None,
+) -> Found:
     if request.kind == "name":
         env = settings.envs_dir / text
         python = env / "bin" / "python"
@@ -101,9 +115,8 @@ def find_or_install(
         from pyv.acquire.installer import install as install_pythons
         from pyv.choose.shims import ShimUpdates
 
-        if stderr is not None:
-            print(f"pyv: installing Python {text} (set by {where})", file=stderr)
-        install_pythons(settings, [text], shims=ShimUpdates(settings), stderr=stderr, cwd=cwd)
+        report.notice(f"pyv: installing Python {text} (set by {where})")
+        install_pythons(settings, [text], shims=ShimUpdates(settings), report=report, cwd=cwd)
         inst = installed(settings, request)
     if inst is None:
         hint = f"run {shown_command('pyv', 'install', text)}" if request.is_download_request \

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.choose.resolve import NotInstalled as NotInstalled
 from pyv.core.errors import (
@@ -35,6 +35,7 @@ from pyv.core.errors import (
 from pyv.core.fsutil import nearest_existing_dir
 from pyv.core.locations import ALIASES, VERSION_FILES
 from pyv.core.records import record
+from pyv.core.report import SILENT, Reporter
 from pyv.core.versionfile import (
     BLANKS,
     MAX_REQUEST_BYTES,
@@ -482,11 +483,13 @@ def fallback_selection(settings: Settings) -> Selection:
 
 
 def pinned_requests(
-    settings: Settings, cwd: Path, environ: Mapping[str, str] | None = None
+    settings: Settings, cwd: Path, environ: Mapping[str, str] | None = None,
+    *, report: Reporter = SILENT,
 ) -> list[str]:
     """The request texts selected here by PYV_VERSION, a version file, the global file or
     requires-python (not the fallback). For ``pyv install`` without arguments and ``pyv find``."""
     selection = select(settings, cwd, environ)
+    _explain(report, selection)
     if selection.origin.kind == "fallback":
         return []
     return [entry.text for entry in selection.entries]
@@ -514,7 +517,7 @@ def _is_python_name(name: str) -> bool:
 
 def resolve_entry(
     settings: Settings, entry: Entry, name: str, environ: Mapping[str, str],
-    *, install: bool = False, stderr: TextIO | None = None,
+    *, install: bool = False, report: Reporter = SILENT,
 ) -> Resolution | None:
     """What ``name`` runs for one entry: a Resolution, None when the entry does not provide
     ``name``; raises :class:`NotInstalled` when the entry names something missing (after
@@ -546,7 +549,7 @@ def resolve_entry(
     from pyv.choose.resolve import find_or_install
 
     found = find_or_install(settings, request, text=entry.text, where=entry.where,
-                            install=install, stderr=stderr)
+                            install=install, report=report)
     hit = _in_bin(found.executable.parent, name)
     if found.env_dir is not None:
         return Resolution(name, hit, entry, env_dir=found.env_dir) if hit is not None else None
@@ -594,12 +597,12 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     *,
     auto_install: bool | None = None,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
 ) -> Resolution:
     """What ``name`` runs in ``cwd``: the first entry of the selection that provides it.
 
     With ``auto_install`` (default: the setting) a missing version is installed first,
-    progress on ``stderr``. Raises :class:`NotInstalled`, :class:`CommandNotFound` or
+    progress on ``report``. Raises :class:`NotInstalled`, :class:`CommandNotFound` or
     :class:`SelectionError`.
     """
     if not name.strip():
@@ -607,24 +610,25 @@ def resolve(
     env = settings.environ if environ is None else environ
     install = settings.auto_install if auto_install is None else auto_install
     selection = select(settings, cwd, env)
+    _explain(report, selection)
     for warning in selection.warnings:
-        if stderr is not None:
-            print(f"warning: {warning}", file=stderr)
+        report.warning(warning)
     if selection.origin.kind == "pyproject":
-        hit = _resolve_entries(settings, selection, name, env, install, stderr, hint_only=True)
+        hit = _resolve_entries(settings, selection, name, env, install, report, hint_only=True)
         if hit is not None:
             return hit
         hint = selection
         selection = fallback_selection(settings)
-        if stderr is not None and hint.entries:  # never another interpreter without a word
+        if hint.entries:  # never another interpreter without a word
             then = ("the system interpreter runs instead" if selection.entries
                     else "and the fallback setting is 'error'")
             passed = f"ignoring {hint.skipped}; " if hint.skipped else ""
-            print(f"warning: {passed}no installed Python satisfies requires-python "
-                  f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
-                  f"({shown_command('pyv', 'install', hint.entries[0].text)} installs one)",
-                  file=stderr)
-    hit = _resolve_entries(settings, selection, name, env, install, stderr)
+            report.warning(f"{passed}no installed Python satisfies requires-python "
+                           f"{hint.entries[0].text!r} of {hint.origin.path}; {then} "
+                           f"({shown_command('pyv', 'install', hint.entries[0].text)} "
+                           "installs one)")
+            _explain(report, selection)
+    hit = _resolve_entries(settings, selection, name, env, install, report)
     if hit is not None:
         return hit
     raise _not_provided(settings, selection, name)
@@ -632,15 +636,15 @@ def resolve(
 
 def _resolve_entries(
     settings: Settings, selection: Selection, name: str, environ: Mapping[str, str],
-    install: bool, stderr: TextIO | None, *, hint_only: bool = False,
+    install: bool, report: Reporter, *, hint_only: bool = False,
 ) -> Resolution | None:
     """The first entry that provides ``name``. An entry that is not installed is skipped
-    (as pyenv does, saying so on ``stderr``) unless ``install`` installs it; when no later
+    (as pyenv does, saying so on ``report``) unless ``install`` installs it; when no later
     entry provides ``name`` either, the first missing one is the error."""
     skipped: list[NotInstalled] = []
     for entry in selection.entries:
         try:
-            hit = resolve_entry(settings, entry, name, environ, install=install, stderr=stderr)
+            hit = resolve_entry(settings, entry, name, environ, install=install, report=report)
         except MissingEnvironment:
             raise
         except NotInstalled as exc:
@@ -649,10 +653,10 @@ def _resolve_entries(
             skipped.append(exc)
             continue
         if hit is not None:
-            if stderr is not None:
-                for missing in skipped:
-                    print(f"warning: skipping {missing.message}; using {hit.entry.text}",
-                          file=stderr)
+            for missing in skipped:
+                report.warning(f"skipping {missing.message}; using {hit.entry.text}")
+            report.detail(f"{name} runs {hit.path} (entry {hit.entry.text!r}, set by "
+                          f"{hit.entry.where})")
             return hit
     if skipped:
         raise _all_missing(settings, skipped, name)
@@ -674,6 +678,13 @@ def _all_missing(settings: Settings, skipped: list[NotInstalled], name: str) -> 
         hint = "; ".join(filter(None, (hint, f"{name} exists in {', '.join(elsewhere)}")))
     return NotInstalled(message, hint) if (message, hint) != (first.message, first.hint) \
         else first
+
+
+def _explain(report: Reporter, selection: Selection) -> None:
+    """``-v``: what the selection holds and where it came from."""
+    if report.verbose:
+        texts = ", ".join(repr(e.text) for e in selection.entries) or "nothing"
+        report.detail(f"selection: {texts} (set by {selection.origin.describe()})")
 
 
 def _install_hint(name: str) -> str:

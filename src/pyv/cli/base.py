@@ -5,6 +5,8 @@ from __future__ import annotations
 import abc
 import sys
 
+from pyv.core.report import stderr_reporter
+
 TYPE_CHECKING = False  # not typing's: see pyv.cli.main
 if TYPE_CHECKING:
     import argparse
@@ -12,6 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, TextIO
 
+    from pyv.core.report import Reporter
     from pyv.core.settings import Settings
 
 
@@ -19,10 +22,10 @@ class Context:
     """What a command needs from the outside world, passed in rather than read.
 
     A plain class, not a dataclass: it is built once per run, on every command's path.
+    Results go to ``stdout``; everything said to the person goes through ``report``.
     """
 
-    __slots__ = ("cwd", "environ", "quiet", "settings", "shell_function", "stderr", "stdout",
-                 "verbose")
+    __slots__ = ("cwd", "environ", "report", "settings", "shell_function", "stdout")
 
     def __init__(
         self,
@@ -31,18 +34,14 @@ class Context:
         cwd: Path,
         *,
         stdout: TextIO | None = None,
-        stderr: TextIO | None = None,
-        quiet: bool = False,
-        verbose: bool = False,
+        report: Reporter | None = None,
         shell_function: str | None = None,
     ) -> None:
         self.settings = settings
         self.environ = environ
         self.cwd = cwd
         self.stdout: TextIO = sys.stdout if stdout is None else stdout
-        self.stderr: TextIO = sys.stderr if stderr is None else stderr
-        self.quiet = quiet
-        self.verbose = verbose
+        self.report: Reporter = stderr_reporter() if report is None else report
         #: The shell whose integration's ``pyv`` function ran this pyv, if one did.
         self.shell_function = shell_function
 
@@ -50,27 +49,18 @@ class Context:
         print(text, file=self.stdout)
 
     def info(self, text: str) -> None:
-        """Progress and status for humans: stderr, silenced by --quiet."""
-        if not self.quiet:
-            print(text, file=self.stderr)
+        """Shorthand for ``report.notice``: status for humans, silenced by --quiet."""
+        self.report.notice(text)
 
     def warn(self, text: str) -> None:
-        print(f"warning: {text}", file=self.stderr)
+        """Shorthand for ``report.warning``."""
+        self.report.warning(text)
 
     def emit_json(self, data: Any) -> None:
         import json
 
         json.dump(data, self.stdout, indent=2, default=str)
         self.stdout.write("\n")
-
-    @property
-    def status_stream(self) -> TextIO:
-        """Where domain code writes progress: stderr, or nowhere under --quiet."""
-        if self.quiet:
-            import io
-
-            return io.StringIO()
-        return self.stderr
 
 
 class Command(abc.ABC):
@@ -106,5 +96,5 @@ def needs_integration(ctx: Context, command: str, shell: str) -> int:
         fix = "run the line above"
     error = PyvError(f"pyv {command} cannot change this shell without the shell integration",
                      fix)
-    print(error.render(), file=ctx.stderr)
+    ctx.report.line(error.render())
     return ExitCode.FAILURE

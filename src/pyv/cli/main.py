@@ -19,6 +19,9 @@ TYPE_CHECKING = False  # not typing's: importing typing costs more than this mod
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from pyv.core.report import Reporter
+    from pyv.core.settings import Settings
+
 INTERRUPTED_MESSAGE = "error: interrupted; nothing was left half-done, run the command again"
 
 
@@ -96,6 +99,7 @@ def _internal_error(exc: Exception, environ: dict[str, str]) -> int:
 def _run(command: object, args: argparse.Namespace, environ: dict[str, str],
          shell_function: str | None = None) -> int:
     from pyv.cli.base import Command, Context
+    from pyv.core.report import stderr_reporter, use_for_process
     from pyv.core.settings import load_settings
 
     assert isinstance(command, Command)
@@ -112,19 +116,31 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str],
         from pyv.core.fsutil import nearest_existing_dir
 
         cwd = nearest_existing_dir(Path(environ.get("PWD", "/")))
-    ctx = Context(
-        settings=settings,
-        environ=environ,
-        cwd=cwd,
-        quiet=bool(getattr(args, "quiet", False)),
-        verbose=bool(getattr(args, "verbose", False)),
-        shell_function=shell_function or None,
-    )
-    if ctx.quiet:
-        from pyv.core.locking import silence_wait_notices
-
-        silence_wait_notices()
+    report = stderr_reporter(quiet=bool(getattr(args, "quiet", False)),
+                             verbosity=int(getattr(args, "verbose", 0) or 0))
+    ctx = Context(settings=settings, environ=environ, cwd=cwd, report=report,
+                  shell_function=shell_function or None)
+    if report.verbose:
+        _explain_settings(report, settings)
+    use_for_process(report)
     return int(command.run(args, ctx))
+
+
+def _explain_settings(report: Reporter, settings: Settings) -> None:
+    """``-v``: the facts every decision below starts from."""
+    config = settings.config_file
+    read = "read" if config is not None and config.is_file() else "none there"
+    report.detail(f"pyv home {settings.home}; config file {config} ({read})")
+    from pyv.core.report import redact
+    from pyv.core.settings import Settings
+
+    defaults = Settings(home=settings.home)
+    changed = [f"{name}={redact(value) if isinstance(value, str) else value!r}"
+               for name in Settings.__annotations__
+               if name not in ("home", "config_file", "environ")
+               and (value := getattr(settings, name)) != getattr(defaults, name)]
+    if changed:
+        report.detail("settings not at their default: " + ", ".join(changed))
 
 
 if __name__ == "__main__":

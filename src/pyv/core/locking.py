@@ -21,8 +21,9 @@
 FUSE filesystem (per ``/proc/self/mountinfo``) or when a probe shows ``flock()``
 is refused or not exclusive there; ``settings.lock_mode`` forces either.
 
-A waiter still waiting after :data:`NOTICE_AFTER` seconds says once on stderr who
-holds the lock and what it runs (``silence_wait_notices()`` turns that off for -q).
+A waiter still waiting after :data:`NOTICE_AFTER` seconds says once who holds the lock
+and what it runs, as a notice of :func:`pyv.core.report.process_reporter` (so ``-q`` silences
+it); under ``-v`` it also says how long it waited.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from typing import TYPE_CHECKING
 
 from pyv.core.errors import ConfigError, LockTimeout, from_os_error
 from pyv.core.fsutil import pid_alive
+from pyv.core.report import process_reporter
 
 if TYPE_CHECKING:
     import filelock
@@ -69,7 +71,6 @@ _held_lock = threading.Lock()
 #: (resolved lock path, thread id) -> depth, so a thread may re-enter its own lock.
 _held: dict[tuple[str, int], int] = {}
 _mode_cache: dict[int, str] = {}
-_notices = [True]  # one switch, flipped by silence_wait_notices()
 
 
 @dataclass(frozen=True)
@@ -273,11 +274,6 @@ def _file_mode(directory: Path) -> int:
 
 
 # ----- the entry point --------------------------------------------------------
-def silence_wait_notices() -> None:
-    """Stop saying who holds a lock while waiting (``pyv -q``)."""
-    _notices[0] = False
-
-
 @contextlib.contextmanager
 def acquire(path: Path, *, timeout: float, mode: str = "auto", what: str,
             stale_after: float = DEFAULT_STALE_AFTER) -> Iterator[None]:
@@ -306,6 +302,7 @@ def acquire(path: Path, *, timeout: float, mode: str = "auto", what: str,
     chosen = resolve_mode(mode, path.parent)
     locker = _flock if chosen == "fcntl" else _lockfile
     with locker(path, wait, stale_after):
+        wait.done()
         with _held_lock:
             _held[key] = 1
         try:
@@ -330,7 +327,7 @@ class _Wait:
     def __init__(self, what: str, timeout: float) -> None:
         self.what = what
         self.timeout = timeout
-        self.started = time.monotonic()
+        self.started = self.asked = time.monotonic()
         self._told = False
 
     def left(self) -> float:
@@ -338,11 +335,20 @@ class _Wait:
 
     def notice(self, owner: LockOwner | None) -> None:
         """Say once, after :data:`NOTICE_AFTER` seconds, whom we are waiting for."""
-        if self._told or not _notices[0] or time.monotonic() - self.started < NOTICE_AFTER:
+        if self._told or time.monotonic() - self.started < NOTICE_AFTER:
             return
         self._told = True
-        with contextlib.suppress(OSError, ValueError):
-            print(_waiting_line(owner, self.what), file=sys.stderr, flush=True)
+        process_reporter().notice(_waiting_line(owner, self.what))
+
+    def asking(self) -> None:
+        """The first attempt starts now (set-up such as importing filelock is no wait)."""
+        self.asked = time.monotonic()
+
+    def done(self) -> None:
+        """Got it: under ``-v``, say how long that took when it was not at once."""
+        waited = time.monotonic() - self.asked
+        if waited >= _POLL:
+            process_reporter().detail(f"waited {waited:.1f}s for the lock on {self.what}")
 
     def timed_out(self, owner: LockOwner | None) -> LockTimeout:
         holder = f" ({owner.describe()})" if owner else ""
@@ -390,6 +396,7 @@ def _flock(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
     lock = filelock.FileLock(str(path), mode=file_mode, fallback_to_soft=False,
                              preserve_lock_file=True)
     try:
+        wait.asking()
         if not _take(lock, min(wait.timeout, NOTICE_AFTER)):
             # filelock 3.19 retries an ENOLCK as if the lock were held: ask the filesystem.
             if not probe_flock(path.parent):
@@ -471,6 +478,7 @@ def _lockfile(path: Path, wait: _Wait, stale_after: float) -> Iterator[None]:
     me = _me()
     file_mode = _file_mode(path.parent)
     attempt = 0
+    wait.asking()
     while True:
         if _try_create(target, me, file_mode, wait.what):
             break

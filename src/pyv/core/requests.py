@@ -177,6 +177,22 @@ class PythonRequest:
             return version.release[:3] == release[:3] and version.pre == pre
         return version.release[: len(release)] == release
 
+    def describe(self) -> str:
+        """What pyv understood, for ``-v``: ``'3.12t': cpython, ==3.12.*, freethreaded, …``."""
+        if self.kind == "name":
+            return f"{self.raw!r}: the environment named {self.raw}"
+        if self.kind in ("path", "system"):
+            return f"{self.raw!r}: the interpreter {self.path or 'on PATH outside pyv'}"
+        spec = self.specifier
+        parts = [self.implementation or "any implementation, CPython first",
+                 str(spec) if spec is not None else "any version",
+                 self.variant or "default build"]
+        platform = "-".join(p for p in (self.os, self.arch, self.libc) if p)
+        parts.append(f"for {platform}" if platform else "for this host")
+        if self.arch_variant:
+            parts.append(f"x86-64 level {self.arch_variant}")
+        return f"{self.raw!r}: " + ", ".join(parts)
+
     def __str__(self) -> str:
         return self.raw
 

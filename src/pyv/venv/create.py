@@ -18,9 +18,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.core.errors import PyvError, UsageError, from_os_error
+from pyv.core.report import SILENT, Reporter
 from pyv.venv import layout
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def create_environment(
     seed: bool = False,
     name: str | None = None,
     command: str | None = None,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
 ) -> Environment:
     """Create an environment at ``target`` (absolute) from ``base``."""
     target = Path(os.path.abspath(target))
@@ -132,7 +133,7 @@ def create_environment(
             raise from_os_error(exc, f"creating {target}") from None
         if seed:
             seeded = tuple(f"{w.name} {w.version}" for w in seed_into(
-                settings, staging, target, base, stderr=stderr))
+                settings, staging, target, base, report=report))
         _publish(staging, target, replace)
     except BaseException:
         import shutil
@@ -153,14 +154,14 @@ def _write_tree(staging: Path, final: Path, base: BaseInterpreter, *, prompt: st
 
 
 def seed_into(settings: Settings, staging: Path, final: Path, base: BaseInterpreter, *,
-              stderr: TextIO | None = None) -> list[InstalledWheel]:
+              report: Reporter = SILENT) -> list[InstalledWheel]:
     """Install the seed wheels into a staged tree whose scripts will live at ``final``."""
     from pyv.core.errors import ArchiveError
     from pyv.venv.seed import drop_unpacked, find_seed_wheels
     from pyv.venv.trees import FilePlacer, environment_scheme
 
     wheels = find_seed_wheels(settings, base.version, base.executable, base.site_packages,
-                              stderr=stderr)
+                              report=report)
     scheme = environment_scheme(str(staging), str(final), base.site_packages, base.version)
     placer = FilePlacer()  # one link-or-copy decision for the whole seed
     installed = []

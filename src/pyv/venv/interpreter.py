@@ -12,9 +12,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.core.errors import NotFound, PyvError, shown_command
+from pyv.core.report import SILENT, Reporter
 from pyv.venv import layout
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def _environment_base(settings: Settings, env: Path) -> BaseInterpreter:
 
 
 def resolve_interpreter(
-    settings: Settings, cwd: Path, request_text: str | None, *, stderr: TextIO | None = None,
+    settings: Settings, cwd: Path, request_text: str | None, *, report: Reporter = SILENT,
     target: Path | None = None,
 ) -> BaseInterpreter:
     """The interpreter for ``--python REQUEST``, else this directory's selection, else the newest.
@@ -201,7 +202,7 @@ def resolve_interpreter(
     passed over: the next one says what it is made from.
     """
     if request_text is not None:
-        return _resolve_text(settings, cwd, request_text, "--python", stderr)
+        return _resolve_text(settings, cwd, request_text, "--python", report)
     selected = selected_requests(settings, cwd, target)
     if selected:
         # As for the shims and `pyv which` (pyv.choose.selection): an entry that is not installed
@@ -209,14 +210,14 @@ def resolve_interpreter(
         skipped: list[_MissingEntry] = []
         for text, origin in selected:
             try:
-                base = _resolve_text(settings, cwd, text, origin, stderr)
+                base = _resolve_text(settings, cwd, text, origin, report)
             except _MissingEntry as exc:
                 if settings.auto_install:
                     raise
                 skipped.append(exc)
                 continue
-            for missing in skipped if stderr is not None else ():
-                print(f"warning: skipping {missing.message}; using {text}", file=stderr)
+            for missing in skipped:
+                report.warning(f"skipping {missing.message}; using {text}")
             return base
         raise skipped[0]
     from pyv.acquire.store import all_installations
@@ -234,7 +235,7 @@ class _MissingEntry(NotFound):
 
 def _resolve_text(
     settings: Settings, cwd: Path, request_text: str, origin: str,
-    stderr: TextIO | None, *, install: bool = True,
+    report: Reporter, *, install: bool = True,
 ) -> BaseInterpreter:
     text = request_text.strip()
     if "/" in text or text.startswith((".", "~")):
@@ -249,7 +250,7 @@ def _resolve_text(
         return query_interpreter(settings, Path(os.path.abspath(cwd / request.path)))
     try:
         found = find_or_install(settings, request, text=text, where=origin,
-                                install=install and settings.auto_install, stderr=stderr,
+                                install=install and settings.auto_install, report=report,
                                 cwd=cwd)
     except NotInstalled as exc:  # not a shim: the ordinary "not found" code
         hint = exc.hint if settings.auto_install or not request.is_download_request \

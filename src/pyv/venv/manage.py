@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.core.errors import NotFound, UsageError
+from pyv.core.report import SILENT, Reporter
 from pyv.venv.registry import (
     EnvironmentInfo,
     describe_environment,
@@ -51,7 +52,7 @@ def make_environment(
     seed: bool = False,
     system_site_packages: bool = False,
     clear: bool = False,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
 ) -> Environment:
     """Create a project environment (``path``, default ``./.venv``) or a named one (``name``)."""
     from pyv.venv.create import clean_leftovers, create_environment
@@ -66,17 +67,17 @@ def make_environment(
         target = settings.envs_dir / name
     else:
         target = Path(os.path.abspath(cwd / os.path.expanduser(path or ".venv")))
-    base = resolve_interpreter(settings, cwd, python, stderr=stderr, target=target)
+    base = resolve_interpreter(settings, cwd, python, report=report, target=target)
     command = "pyv venv " + (f"--name {name}" if name else str(target))
     if python:
         command += f" --python {python}"
     if name is None:
         env = create_environment(settings, target, base, prompt=prompt, seed=seed, clear=clear,
                                  system_site_packages=system_site_packages, command=command,
-                                 stderr=stderr)
+                                 report=report)
         why = register_project(settings, env.path)
         if why:
-            print(f"warning: {why}", file=stderr or sys.stderr)
+            report.warning(why)
         return env
     from pyv.venv.registry import envs_lock
 
@@ -85,7 +86,7 @@ def make_environment(
         clean_leftovers(settings.envs_dir)
         env = create_environment(settings, target, base, prompt=prompt or name, seed=seed,
                                  clear=clear, system_site_packages=system_site_packages,
-                                 name=name, command=command, stderr=stderr)
+                                 name=name, command=command, report=report)
     rehash(settings)
     return env
 

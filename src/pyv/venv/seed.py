@@ -19,10 +19,11 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.core.errors import NotFound, PyvError
 from pyv.core.records import replace
+from pyv.core.report import SILENT, Reporter
 from pyv.venv import seed_choices
 from pyv.venv.seed_choices import seed_packages
 from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
@@ -77,7 +78,7 @@ def find_seed_wheels(
     base_executable: Path,
     site_packages: str,
     *,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
 ) -> list[SeedWheel]:
     """Pick a wheel for each seed package; pip is required, the others are best effort."""
     cache = wheel_cache(settings)
@@ -97,7 +98,7 @@ def find_seed_wheels(
             from pyv.venv.seed_index import download_seed_wheel
 
             try:
-                downloaded = download_seed_wheel(settings, name, python, stderr=stderr)
+                downloaded = download_seed_wheel(settings, name, python, report=report)
             except PyvError as exc:
                 # Later packages would fail the same way; fall back to bundled wheels.
                 network_error = exc
@@ -119,11 +120,10 @@ def find_seed_wheels(
                 f"no pip wheel for Python {'.'.join(map(str, python))} is available{why}",
                 f"seed once with network access, or put a pip wheel in {cache}",
             )
-        if stderr is not None:
-            stderr.write(f"warning: no {name} wheel available offline; seeding without it\n")
-    if network_error is not None and stderr is not None:
-        stderr.write(f"warning: could not reach the package index ({network_error.message}); "
-                     "used the interpreter's bundled wheels\n")
+        report.warning(f"no {name} wheel available offline; seeding without it")
+    if network_error is not None:
+        report.warning(f"could not reach the package index ({network_error.message}); "
+                       "used the interpreter's bundled wheels")
     _remember(settings, python, listing, chosen)
     return chosen
 

@@ -12,9 +12,10 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from pyv.core.errors import NetworkError
+from pyv.core.report import SILENT, Reporter
 from pyv.venv.wheel import SeedWheel, admits, wheel_cache, wheel_facts
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def _headers(page: Mapping[str, str]) -> str:
 
 
 def download_seed_wheel(
-    settings: Settings, name: str, python: tuple[int, int, int], *, stderr: TextIO | None = None
+    settings: Settings, name: str, python: tuple[int, int, int], *, report: Reporter = SILENT
 ) -> SeedWheel | None:
     """Download the best wheel of ``name`` from the index into the wheel cache."""
     from pyv.acquire import download
@@ -131,8 +132,8 @@ def download_seed_wheel(
     dest = wheel_cache(settings) / chosen.filename
     dest.parent.mkdir(parents=True, exist_ok=True)
     # The download's one line (its progress bar on a terminal); none for a cache hit.
-    status = f"Downloading {chosen.filename} into the wheel cache" if stderr is not None else ""
-    download.fetch(chosen.url, dest, settings, expected_sha256=chosen.sha256, stderr=stderr,
+    status = f"Downloading {chosen.filename} into the wheel cache"
+    download.fetch(chosen.url, dest, settings, expected_sha256=chosen.sha256, report=report,
                    status=status)
     facts = wheel_facts(dest)
     assert facts is not None

@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from pyv.acquire.download import retry
-from pyv.acquire.download.client import Session, make_client, redact, ssl_context
-from pyv.acquire.download.progress import Progress, wants_bar
+from pyv.acquire.download.client import Session, make_client, ssl_context
+from pyv.acquire.download.progress import Progress, bar_stream
 from pyv.acquire.download.retry import HttpStatusError
 from pyv.acquire.download.stream import (
     DownloadStream,
@@ -44,6 +43,7 @@ from pyv.acquire.download.stream import (
 )
 from pyv.core.errors import ArchiveError, IntegrityError, NetworkError, from_os_error
 from pyv.core.hashing import normalize_digest, sha256_file
+from pyv.core.report import SILENT, Reporter, redact
 
 if TYPE_CHECKING:
     from pyv.core.settings import Settings
@@ -97,7 +97,7 @@ def open_download(
     expected_size: int | None = None,
     expected_sha256: str | None = None,
     label: str = "",
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
     status: str = "",
 ) -> DownloadStream:
     """Start downloading ``url``; read the returned stream sequentially.
@@ -105,18 +105,19 @@ def open_download(
     Bytes are appended to ``part_path`` (resumed if it already holds some);
     ``None`` keeps nothing on disk. The first request is sent before this
     returns, so a 404 or offline mode fails here, not mid-extraction. Once
-    the server answered, ``status`` (say, "Downloading X from HOST") is shown
-    on ``stderr`` as the download's one line: its progress bar on a terminal.
+    the server answered, ``status`` (say, "Downloading X from HOST") is the
+    download's one line on ``report``: its progress bar on a terminal.
     """
     common: dict[str, Any] = {"label": label or filename_of(url),
                               "expected_sha256": expected_sha256,
                               "expected_size": expected_size}
     local = _local_path(url)
     if local is not None:
+        report.detail(f"reading {local}")
         return LocalStream(local, url, part_path, **common)
     _check_remote(url, settings)
-    out = stderr or sys.stderr
-    progress = Progress(out, status, label=common["label"], bar=wants_bar(settings, out))
+    report.detail(f"fetching {redact(url)}")
+    progress = Progress(report, status, label=common["label"], bar=bar_stream(settings, report))
     stream = HttpStream(url, part_path, settings, progress=progress, **common)
     try:
         stream.start()
@@ -134,7 +135,7 @@ def fetch(
     expected_sha256: str | None,
     expected_size: int | None = None,
     label: str = "",
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
     status: str = "",
 ) -> FetchResult:
     """Download ``url`` to ``dest`` (via ``dest.part``), verified, atomically.
@@ -147,20 +148,22 @@ def fetch(
     if dest.is_file():
         cached = _cache_hit(dest, expected_sha256, expected_size)
         if cached is not None:
+            checked = "sha256 verified" if expected_sha256 else "size matches"
+            report.detail(f"{dest.name} is already in the cache ({checked}): no download")
             return cached
     part = dest.with_name(dest.name + ".part")
 
     def attempt() -> FetchResult:
         stream = open_download(url, part, settings, expected_size=expected_size,
                                expected_sha256=expected_sha256, label=label or dest.name,
-                               stderr=stderr, status=status)
+                               report=report, status=status)
         with stream:
             return stream.commit(dest)
 
-    return restart_if_resumed(part, attempt, stderr=stderr or sys.stderr)
+    return restart_if_resumed(part, attempt, report=report)
 
 
-def restart_if_resumed(part: Path, attempt: Callable[[], T], *, stderr: TextIO,
+def restart_if_resumed(part: Path, attempt: Callable[[], T], *, report: Reporter,
                        cleanup: Callable[[], None] | None = None) -> T:
     """Run ``attempt`` (a download into ``part`` that verifies what it read).
 
@@ -178,9 +181,8 @@ def restart_if_resumed(part: Path, attempt: Callable[[], T], *, stderr: TextIO,
     except (IntegrityError, ArchiveError):
         if not resumed:
             raise
-    stderr.write(f"The partial download {part.name} did not verify; "
-                 "downloading it again from the start\n")
-    stderr.flush()
+    report.notice(f"The partial download {part.name} did not verify; "
+                  "downloading it again from the start")
     with contextlib.suppress(FileNotFoundError):
         part.unlink()
     if cleanup is not None:

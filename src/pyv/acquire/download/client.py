@@ -28,14 +28,6 @@ MAX_REDIRECTS = 10
 _LOOPBACK_PATTERNS = ("all://127.0.0.1", "all://localhost", "all://[::1]")
 
 
-def redact(url: str) -> str:
-    """``url`` without any ``user:password@`` part, fit for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
 def host_of(url: str) -> str:
     return urllib.parse.urlsplit(url).hostname or url
 

@@ -4,7 +4,7 @@ On a terminal (and unless progress is off) that line is a tqdm bar whose
 description is the status text ("Downloading X from HOST"); the finished bar
 stays and ends with a newline, and bars of downloads running at the same time
 each get their own line (tqdm assigns positions). Anywhere else the status
-text is written once, as a plain line, and nothing else.
+text is a notice of the caller's :class:`~pyv.core.report.Reporter`, and nothing else.
 """
 
 from __future__ import annotations
@@ -12,27 +12,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from pyv.core.report import Reporter
     from pyv.core.settings import Settings
 
 
-def wants_bar(settings: Settings, out: TextIO) -> bool:
-    """Bars only for a terminal, and only when progress is on."""
-    if not settings.progress:
-        return False
+def bar_stream(settings: Settings, report: Reporter) -> TextIO | None:
+    """Where a bar draws: the reporter's stream if it is a terminal and progress is on."""
+    out = report.progress_stream
+    if out is None or not settings.progress:
+        return None
     try:
-        return bool(out.isatty())
+        return out if out.isatty() else None
     except (AttributeError, ValueError):
-        return False
+        return None
 
 
 class Progress:
     """The one line of one download: a bar on a terminal, else the plain status text."""
 
-    def __init__(self, out: TextIO, status: str, *, label: str, bar: bool) -> None:
-        self.out = out
+    def __init__(self, report: Reporter, status: str, *, label: str,
+                 bar: TextIO | None) -> None:
+        self.report = report
         self.status = status
         self.label = label
-        self.bar_wanted = bar
+        self.bar_out = bar
         self._bar: Any = None
         self._started = False
 
@@ -41,16 +44,16 @@ class Progress:
         if self._started:
             return
         self._started = True
-        if self.bar_wanted:
+        if self.bar_out is not None:
             import tqdm  # only for a terminal: 6-9 ms saved everywhere else
 
             self._bar = tqdm.tqdm(
                 total=total, initial=initial, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=self.status or self.label, file=self.out, leave=True, dynamic_ncols=True,
+                desc=self.status or self.label, file=self.bar_out, leave=True,
+                dynamic_ncols=True,
             )
         elif self.status:
-            self.out.write(self.status + "\n")
-            self.out.flush()
+            self.report.notice(self.status)
 
     def set_total(self, total: int | None) -> None:
         if self._bar is not None and total is not None and self._bar.total != total:

@@ -18,8 +18,9 @@ from typing import NoReturn
 
 import httpx
 
-from pyv.acquire.download.client import host_of, reason, redact
+from pyv.acquire.download.client import host_of, reason
 from pyv.core.errors import NetworkError
+from pyv.core.report import redact
 
 #: Backoff before retry ``k`` (0-based): ``BACKOFF_BASE * 2**k`` capped at
 #: ``BACKOFF_MAX``, times a random factor in [0.5, 1). Tests shrink these.

@@ -22,12 +22,13 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, NoReturn
 import httpx
 
 from pyv.acquire.download import retry
-from pyv.acquire.download.client import Session, host_of, redact
+from pyv.acquire.download.client import Session, host_of
 from pyv.acquire.download.progress import Progress
 from pyv.acquire.download.resume import decide
 from pyv.core.errors import IntegrityError, NetworkError, from_os_error
 from pyv.core.hashing import verify
 from pyv.core.locking import acquire
+from pyv.core.report import redact
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -376,6 +377,9 @@ class HttpStream(DownloadStream):
             except OSError as exc:
                 raise from_os_error(exc, f"reading {self._part.path}") from None
             self._disk_remaining = self.resumed_from = self._fetched
+            self._progress.report.detail(
+                f"resuming {self.label} after the {self._fetched} bytes already in "
+                f"{self._part.path.name}")
         self._progress.start(self.total, self._fetched)
 
     def _forget_part(self) -> None:
@@ -455,7 +459,9 @@ class HttpStream(DownloadStream):
                 self._retry.failed(error, progress=self._fetched)
             except retry.Retryable as exc:
                 self._close_response()
-                self._retry.failed(exc.error, progress=self._fetched, retry_after=exc.retry_after)
+                error = exc.error
+                self._retry.failed(error, progress=self._fetched, retry_after=exc.retry_after)
+            self._progress.report.detail(f"{error.message}; trying again")
 
     # ----- reading ---------------------------------------------------------
     def _next_chunk(self) -> bytes:

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 from pyv.acquire.store import (
@@ -45,6 +44,7 @@ from pyv.core.errors import (
 )
 from pyv.core.fsutil import is_group_store, remove_tree, share_tree
 from pyv.core.records import replace
+from pyv.core.report import SILENT, Reporter
 
 if TYPE_CHECKING:
     from pyv.acquire.catalog import Catalog, Download
@@ -102,10 +102,6 @@ class InstallOptions:
     store: Path | None = None  # --store DIR: write there instead of the user's store
 
 
-def _stderr(stream: TextIO | None) -> TextIO:
-    return stream if stream is not None else sys.stderr
-
-
 def target_store(settings: Settings, options: InstallOptions) -> Store:
     """The store a change goes to: ``--store DIR`` (or its ``pythons/``), else the user's."""
     if options.store is not None:
@@ -127,7 +123,7 @@ def install(
     *,
     shims: ShimIndex,
     options: InstallOptions | None = None,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
     host: Host | None = None,
     cwd: Path | None = None,
 ) -> list[InstallOutcome]:
@@ -152,17 +148,18 @@ def install(
             if not path.is_absolute() and cwd is not None:
                 path = cwd / path
             plan.append((text, _download_for_local_archive(settings, path, options), path))
+            report.detail(f"{text!r} is a local archive: {plan[-1][1].key}")
             continue
         if catalog is None:
             from pyv.acquire.catalog import load_catalog
 
             catalog = load_catalog(settings)
-        plan.append((text, _resolve(settings, catalog, text, host), None))
+        plan.append((text, _resolve(settings, catalog, text, host, report), None))
     outcomes: list[InstallOutcome] = []
     try:
         for text, download, local in plan:
             outcomes.append(
-                _install_one(settings, store, text, download, local, options, host, stderr, shims)
+                _install_one(settings, store, text, download, local, options, host, report, shims)
             )
     finally:
         if outcomes:
@@ -172,17 +169,25 @@ def install(
     return outcomes
 
 
-def _resolve(settings: Settings, catalog: Catalog, text: str, host: Host) -> Download:
+def _resolve(settings: Settings, catalog: Catalog, text: str, host: Host,
+             report: Reporter = SILENT) -> Download:
     from pyv.acquire.catalog import best_download
     from pyv.core.requests import parse_request
 
     request = parse_request(text)
+    report.detail(f"request {request.describe()}")
     if request.kind in ("path", "system", "name"):
         raise UsageError(
             f"{text!r} names an interpreter, not a version to install",
             "give a version such as 3.12, or a path to an archive file",
         )
-    return best_download(catalog, request, host, arch_variant=settings.arch_variant)
+    chosen = best_download(catalog, request, host, arch_variant=settings.arch_variant)
+    if report.verbose:
+        report.detail(f"chose {chosen.key} (build {chosen.build}): the best match for "
+                      f"{text!r} that runs on this host ({host.describe()}); best means "
+                      "CPython unless asked, final before pre-release, newest version, "
+                      "newest build")
+    return chosen
 
 
 def _download_for_local_archive(
@@ -223,12 +228,11 @@ def _install_one(
     local: Path | None,
     options: InstallOptions,
     host: Host,
-    stderr: TextIO | None,
+    report: Reporter,
     shims: ShimIndex,
 ) -> InstallOutcome:
     from pyv.core.platform import check_runs_on
 
-    err = _stderr(stderr)
     check_runs_on(
         host,
         os=download.os,
@@ -244,6 +248,7 @@ def _install_one(
         )
     existing = store.get(download.key)
     if existing is not None and not options.reinstall:
+        report.detail(f"{download.key} is already in {store.root}")
         return InstallOutcome(text, existing, "already-installed")
     start = time.monotonic()
     with store.key_lock(settings, download.key):
@@ -257,7 +262,7 @@ def _install_one(
         try:
             final_path = store.root / download.key
             tree = staging / "tree"
-            downloaded = _fetch_and_extract(settings, download, local, tree, err, group_store)
+            downloaded = _fetch_and_extract(settings, download, local, tree, report, group_store)
             inst_exe = _fix_up(settings, download, tree, final_path)
             write_record(tree, record_for(download, inst_exe), group=group_store)
             if group_store:
@@ -342,7 +347,7 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
 
 
 def _fetch_and_extract(
-    settings: Settings, download: Download, local: Path | None, tree: Path, err: TextIO,
+    settings: Settings, download: Download, local: Path | None, tree: Path, report: Reporter,
     group: bool = False,
 ) -> bool:
     """Stream the archive into ``tree`` while hashing it; verify; keep it in the cache.
@@ -356,27 +361,31 @@ def _fetch_and_extract(
     url = download_url(download, settings) if local is None else local.as_uri()
     source_path = local if local is not None else _local_path(url)
     if source_path is None and cached.is_file():
+        report.detail(f"{download.filename} is in the download cache: no download")
         try:
-            return _extract_verified(settings, url, cached, cached, download, tree, err, group)
+            return _extract_verified(settings, url, cached, cached, download, tree, report,
+                                     group)
         except (ArchiveError, IntegrityError):
-            err.write(f"The cached {download.filename} is damaged; downloading it again\n")
+            report.notice(f"The cached {download.filename} is damaged; downloading it again")
             with contextlib.suppress(OSError):
                 cached.unlink()
             remove_tree(tree)
     if source_path is not None:
-        return _extract_verified(settings, url, source_path, cached, download, tree, err, group)
+        report.detail(f"reading {source_path}")
+        return _extract_verified(settings, url, source_path, cached, download, tree, report,
+                                 group)
     from pyv.acquire.download import restart_if_resumed
 
     return restart_if_resumed(
         _part_path(cached),
-        lambda: _extract_verified(settings, url, None, cached, download, tree, err, group),
-        stderr=err, cleanup=lambda: remove_tree(tree),
+        lambda: _extract_verified(settings, url, None, cached, download, tree, report, group),
+        report=report, cleanup=lambda: remove_tree(tree),
     )
 
 
 def _extract_verified(
     settings: Settings, url: str, source_path: Path | None, cached: Path, download: Download,
-    tree: Path, err: TextIO, group: bool = False,
+    tree: Path, report: Reporter, group: bool = False,
 ) -> bool:
     """Extract from one source while hashing it; a bad download is not kept for resuming.
 
@@ -388,7 +397,7 @@ def _extract_verified(
     network = False
     part = _part_path(cached)
     try:
-        with _open_source(settings, url, source_path, cached, download, err) as (
+        with _open_source(settings, url, source_path, cached, download, report) as (
             stream, network
         ):
             extract_archive(
@@ -402,6 +411,8 @@ def _extract_verified(
             _drain(stream)
             actual = stream.sha256
         verify(download.sha256, actual, download.filename)
+        checked = "verified" if download.sha256 else "not checked (none published)"
+        report.detail(f"{download.filename}: sha256 {checked}")
     except (ArchiveError, IntegrityError) as exc:
         if not network:
             raise
@@ -447,7 +458,7 @@ def _open_source(
     source_path: Path | None,
     cached: Path,
     download: Download,
-    err: TextIO,
+    report: Reporter,
 ) -> Iterator[tuple[_HashedStream, bool]]:
     if source_path is not None:
         from pyv.core.hashing import HashingReader
@@ -473,7 +484,7 @@ def _open_source(
     # Shown by the download once the server answered (an offline refusal must be the only
     # line), as its progress bar on a terminal.
     status = f"Downloading {download.key} from {urlsplit(url).netloc or url}"
-    with open_download(url, _part_path(cached), settings, label=download.key, stderr=err,
+    with open_download(url, _part_path(cached), settings, label=download.key, report=report,
                        status=status) as stream:
         yield stream, True
 
@@ -490,7 +501,7 @@ def upgrade(
     request_texts: Sequence[str] = (),
     *,
     shims: ShimIndex,
-    stderr: TextIO | None = None,
+    report: Reporter = SILENT,
     host: Host | None = None,
 ) -> list[InstallOutcome]:
     """Install the newest patch of each installed minor version (old patches are kept)."""
@@ -527,7 +538,7 @@ def upgrade(
             continue
         outcomes.append(
             _install_one(settings, store, inst.minor_key, newest, None, InstallOptions(), host,
-                         stderr, shims)
+                         report, shims)
         )
     if outcomes:
         repair_minor_links(settings, store)

@@ -38,13 +38,13 @@ class DoctorCommand(Command):
             for path in report.fixed:
                 ctx.out(f"removed {path}")
             for finding in report.findings:
-                if finding.level in ("ok", "info") and ctx.quiet:
+                if finding.level in ("ok", "info") and ctx.report.quiet:
                     continue
                 ctx.out(f"{_LABELS.get(finding.level, finding.level)} {finding.check}: "
                         f"{finding.message}")
                 if finding.fix and finding.level != "ok":
                     ctx.out(f"         fix: {finding.fix}")
-                if ctx.verbose:
+                if ctx.report.verbose:
                     for path in finding.paths:
                         ctx.out(f"         {path}")
             errors, warnings = report.count("error"), report.count("warning")

@@ -76,10 +76,9 @@ class PruneCommand(Command):
                 ctx.info("Nothing to prune: no installed patch is superseded by a newer one")
         for cand in plan.in_use:
             inst = cand.installation
-            print(f"error: kept Python {inst.version} ({inst.key}): used by "
-                         f"{', '.join(cand.users)}; remove or re-pin those first, or "
-                         f"{shown_command('pyv', 'uninstall', '--force', inst.key)}",
-                  file=ctx.stderr)
+            ctx.report.line(f"error: kept Python {inst.version} ({inst.key}): used by "
+                            f"{', '.join(cand.users)}; remove or re-pin those first, or "
+                            f"{shown_command('pyv', 'uninstall', '--force', inst.key)}")
         return int(ExitCode.IN_USE) if plan.in_use else 0
 
 

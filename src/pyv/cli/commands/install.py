@@ -126,7 +126,7 @@ class InstallCommand(Command):
         )
         with _bundle(ctx.settings, args.from_bundle) as settings:
             outcomes = install(settings, requests, shims=ShimUpdates(settings), options=options,
-                               stderr=ctx.status_stream, cwd=ctx.cwd)
+                               report=ctx.report, cwd=ctx.cwd)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
         else:
@@ -163,8 +163,9 @@ def default_requests(ctx: Context) -> list[str]:
     from pyv.choose.selection import pinned_requests
     from pyv.core.requests import parse_request
 
-    pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ)
+    pinned = pinned_requests(ctx.settings, ctx.cwd, ctx.environ, report=ctx.report)
     if not pinned:
+        ctx.report.detail("nothing is pinned here: installing the latest CPython")
         return ["latest"]
     return [
         t for t in pinned if parse_request(t, allow_names=True).kind in ("any", "version", "key")
@@ -273,7 +274,7 @@ class UpgradeCommand(Command):
         from pyv.choose.shims import ShimUpdates
 
         outcomes = upgrade(ctx.settings, args.requests, shims=ShimUpdates(ctx.settings),
-                           stderr=ctx.status_stream)
+                           report=ctx.report)
         if args.json:
             ctx.emit_json([o.to_json() for o in outcomes])
             return 0

@@ -61,8 +61,8 @@ class MirrorCommand(Command):
                 root = Path(stack.enter_context(tempfile.TemporaryDirectory(
                     prefix=".pyv-mirror-", dir=pack_parent)))
             root = root.absolute()
-            status = ctx.status_stream
-            result = (build_mirror(ctx.settings, root, requests, args.platform, stderr=status)
+            result = (build_mirror(ctx.settings, root, requests, args.platform,
+                                   report=ctx.report)
                       if requests else MirrorResult(root, (), 0))
             packed = pack_mirror(root, args.pack) if args.pack is not None else None
         data = result.to_json()

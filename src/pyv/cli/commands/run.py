@@ -136,7 +136,7 @@ class RunCommand(Command):
 
             found = find_or_install(ctx.settings, parse_request(text, allow_names=True),
                                     text=text, where="-p", install=install,
-                                    stderr=ctx.status_stream, cwd=ctx.cwd)
+                                    report=ctx.report, cwd=ctx.cwd)
             if found.env_dir is None and not found.version:
                 found = replace(found, version=_version_of(found.executable))
             return found
@@ -146,7 +146,7 @@ class RunCommand(Command):
                 "fallback", "pyproject"):
             return None  # no pin: the project's environment is what this directory uses
         return _found_of(resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
-                                 auto_install=install, stderr=ctx.status_stream))
+                                 auto_install=install, report=ctx.report))
 
 
 def _found_of(hit: Resolution) -> Found:

@@ -313,7 +313,7 @@ class VersionCommand(Command):
                 ctx.out(f"no version selected (set by {sel.origin.describe()})")
             for row in rows:  # as pyenv: what is missing goes to stderr
                 if row["status"] == "not-installed":
-                    print(_render_row(row), file=ctx.stderr)
+                    ctx.report.line(_render_row(row))
                 else:
                     ctx.out(_render_row(row))
             if note:
@@ -394,7 +394,7 @@ class WhichCommand(Command):
         from pyv.choose.selection import resolve
 
         hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, auto_install=False,
-                      stderr=ctx.stderr)
+                      report=ctx.report)
         ctx.out(str(hit.path))
         return ExitCode.OK
 
@@ -420,13 +420,13 @@ class ExecCommand(Command):
 
         argv = _tail(args)
         try:
-            hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, stderr=ctx.stderr)
+            hit = resolve(ctx.settings, ctx.cwd, args.command, ctx.environ, report=ctx.report)
             target = str(hit.path)
             system = hit.path if hit.entry.request.kind == "system" else None
         except CommandNotFound:
             system = None
             # Not one of the interpreter's commands (make, tox…): PATH decides, after bin/.
-            hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, stderr=ctx.stderr)
+            hit = resolve(ctx.settings, ctx.cwd, "python", ctx.environ, report=ctx.report)
             target = args.command
         env = dict(ctx.environ)
         if hit.entry.request.kind != "system":  # as pyenv: `system` leaves PATH alone
@@ -494,7 +494,7 @@ class ShellCommand(Command):
 
             try:
                 find_or_install(ctx.settings, request, text=text, where="the command line",
-                                install=ctx.settings.auto_install, stderr=ctx.stderr)
+                                install=ctx.settings.auto_install, report=ctx.report)
             except NotInstalled as exc:  # not a shim: the ordinary "not found" code
                 raise NotFound(exc.message, exc.hint) from None
 
@@ -621,7 +621,7 @@ class ShimResolveCommand(Command):
 
         argv = _tail(args, args.argc)
         ensure_index(ctx.settings)
-        hit = resolve(ctx.settings, ctx.cwd, args.name, ctx.environ, stderr=ctx.stderr)
+        hit = resolve(ctx.settings, ctx.cwd, args.name, ctx.environ, report=ctx.report)
         target = str(hit.path)
         sys.stdout.flush()
         sys.stderr.flush()

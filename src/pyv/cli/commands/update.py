@@ -36,7 +36,7 @@ class UpdateCommand(Command):
             ctx.emit_json(result.to_json())
             return 0
         ctx.out(result.message)
-        if ctx.verbose and result.added:
+        if ctx.report.verbose and result.added:
             for key in result.added:
                 ctx.info(f"  new: {key}")
         return 0

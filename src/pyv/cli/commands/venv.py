@@ -40,7 +40,7 @@ class VenvCommand(Command):
         env = make_environment(
             ctx.settings, ctx.cwd, path=args.path, name=args.name, python=args.python,
             prompt=args.prompt, seed=args.seed, system_site_packages=args.system_site_packages,
-            clear=args.clear, stderr=ctx.stderr,
+            clear=args.clear, report=ctx.report,
         )
         if args.json:
             ctx.emit_json(env.to_json())
