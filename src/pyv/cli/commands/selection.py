@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyv.cli.base import Command, Context, add_json_flag, needs_integration
-from pyv.core.errors import ExitCode, NotFound, PyvError, UsageError, shown_command
+from pyv.core.errors import (
+    ExitCode,
+    NotFound,
+    PyvError,
+    UsageError,
+    command_line,
+    shown_command,
+)
 
 if TYPE_CHECKING:
     from pyv.core.requests import PythonRequest
@@ -338,8 +345,6 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
-            from pyv.core.errors import command_line
-
             row["install"] = command_line("pyv", "install", entry.text)
         elif entry.request.kind == "name":
             row["create"] = command_line("pyv", "venv", "--name", entry.text)
