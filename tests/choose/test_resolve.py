@@ -15,8 +15,9 @@ from pyv.core.settings import load_settings
 
 SRC = Path(pyv.__file__).parent
 #: Modules that choose an interpreter: they reach the installer only through pyv.choose.resolve.
-CHOOSERS = ["choose/selection.py", "choose/shims.py", "choose/discovery.py", "venv",
-            "cli/commands/selection.py",
+CHOOSERS = ["choose/selection.py", "choose/pins.py", "choose/shims.py", "choose/discovery.py",
+            "venv",
+            "cli/commands/selection.py", "cli/commands/pinning.py",
             "cli/commands/listing.py", "cli/commands/venv.py"]
 
 

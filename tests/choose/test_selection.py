@@ -8,18 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from pyv.choose.selection import (
-    CommandNotFound,
-    NotInstalled,
+from pyv.choose.pins import (
     Origin,
     SelectionError,
     find_version_file,
     parse_entries,
-    pinned_requests,
     read_version_file,
-    resolve,
-    select,
 )
+from pyv.choose.selection import CommandNotFound, NotInstalled, pinned_requests, resolve, select
 from pyv.core.errors import ExitCode
 from pyv.core.report import Reporter
 from pyv.core.settings import Settings, load_settings

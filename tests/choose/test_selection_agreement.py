@@ -12,7 +12,8 @@ import pytest
 
 from fixtures_shims import make_fake_env, make_fake_install
 from fixtures_venv import system_python
-from pyv.choose.selection import SelectionError, read_version_file, resolve, trust_file
+from pyv.choose.pins import SelectionError, read_version_file, trust_file
+from pyv.choose.selection import resolve
 from pyv.choose.shims import rehash
 from pyv.core.errors import NotFound
 from pyv.core.settings import load_settings

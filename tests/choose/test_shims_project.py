@@ -13,7 +13,7 @@ import pytest
 
 from fixtures_shims import make_fake_env, write_fake_exe
 from pyv.choose import shims
-from pyv.choose.selection import distrust_file, read_version_file, trust_file
+from pyv.choose.pins import distrust_file, read_version_file, trust_file
 from pyv.choose.shims import STAMP, rehash
 from pyv.choose.trust import PROJECTS, project_mark
 from pyv.core.settings import load_settings

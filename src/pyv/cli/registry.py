@@ -33,10 +33,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "list": ("listing", "ListCommand", "list installed and available Python versions"),
     "find": ("listing", "FindCommand", "print the path of the best matching interpreter"),
     "dir": ("listing", "DirCommand", "print the directory of the version store"),
-    "pin": ("selection", "PinCommand", "write the version for this directory (.python-version)"),
+    "pin": ("pinning", "PinCommand", "write the version for this directory (.python-version)"),
     "version": ("selection", "VersionCommand", "show the selected interpreter and why"),
     "which": ("selection", "WhichCommand", "print the real path a shim would run here"),
-    "trust": ("selection", "TrustCommand",
+    "trust": ("pinning", "TrustCommand",
               "allow a version file's path entries to run programs from its tree"),
     "exec": (
         "selection",

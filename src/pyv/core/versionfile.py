@@ -51,7 +51,7 @@ def line_text(line: str) -> str:
     """What a line says: its first word, or, when more than a trailing ``#`` comment
     follows that word, the whole line without that comment and the outer blanks
     (``>=3.11, <3.13``, as ``uv python pin`` writes it). Which of the two a line means
-    is :func:`pyv.choose.selection.parse_entries`' decision; the shim and ``pyv venv``'s fast
+    is :func:`pyv.choose.pins.parse_entries`' decision; the shim and ``pyv venv``'s fast
     path hand such a line (it has a blank inside) to pyv."""
     word = first_word(line)
     rest = line[line.index(word) + len(word):] if word else ""

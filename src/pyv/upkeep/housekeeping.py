@@ -131,7 +131,7 @@ def prune_plan(settings: Settings) -> PrunePlan:
 
 def _version_files(settings: Settings) -> Iterator[Path]:
     """The global version file and the nearest version file of each recorded project."""
-    from pyv.choose.selection import find_version_file
+    from pyv.choose.pins import find_version_file
     from pyv.venv.registry import project_environments
 
     if settings.global_version_file.is_file():
@@ -147,7 +147,7 @@ def _version_files(settings: Settings) -> Iterator[Path]:
 def _pinned_keys(settings: Settings, installed: list[Installation]) -> dict[str, list[Path]]:
     """Installation key -> version files whose entries select it (as selection would)."""
     from pyv.acquire.store import find_installed
-    from pyv.choose.selection import read_version_file
+    from pyv.choose.pins import read_version_file
     from pyv.core.errors import PyvError
 
     result: dict[str, list[Path]] = {}

@@ -270,7 +270,8 @@ def selected_requests(settings: Settings, cwd: Path,
                       target: Path | None = None) -> list[tuple[str, str]]:
     """(request text, where it came from) selected here, but for an entry naming ``target``;
     empty when only the fallback applies."""
-    from pyv.choose.selection import environment_of, select
+    from pyv.choose.pins import environment_of
+    from pyv.choose.selection import select
 
     selection = select(settings, cwd)
     if selection.origin.kind == "fallback":
