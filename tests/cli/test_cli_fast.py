@@ -19,7 +19,7 @@ from pyv.cli import fast
 from pyv.cli.commands.listing import whole_catalog_listing
 from pyv.cli.entry import GLOBAL_FLAGS
 from pyv.cli.main import main as full_main
-from pyv.core import locking
+from pyv.core import report
 from pyv.core.settings import load_settings
 from pyv.venv import index_reader
 
@@ -30,11 +30,11 @@ VERSION = ".".join(map(str, sys.version_info[:3]))
 @pytest.fixture(autouse=True)
 def only_pyv_home(monkeypatch: pytest.MonkeyPatch) -> None:
     """As users run pyv: no PYV_* setting but PYV_HOME (the suite sets a few). The full
-    path run in-process with -q silences lock notices for the process: undone after."""
+    path run in-process sets the process's reporter (lock waits): undone after."""
     for name in list(os.environ):
         if name.startswith("PYV_") and name != "PYV_HOME":
             monkeypatch.delenv(name)
-    monkeypatch.setattr(locking, "_notices", [locking._notices[0]])
+    monkeypatch.setattr(report, "_process", list(report._process))
 
 
 def _rehash() -> None:

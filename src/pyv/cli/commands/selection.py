@@ -107,7 +107,8 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
 def _render_row(row: dict[str, Any]) -> str:
     by = f"(set by {row['set_by']})"
     if row["status"] == "not-installed" and row.get("create"):
-        return f"{row['request']}: does not exist {by}; create it with `{row['create']}`"
+        what = "no such environment" if row["kind"] == "name" else "does not exist"
+        return f"{row['request']}: {what} {by}; create it with `{row['create']}`"
     if row["status"] == "not-installed":
         if row.get("create"):
             return f"{row['request']}: no such environment {by}; create it with `{row['create']}`"
