@@ -50,7 +50,8 @@ def indexed(managed_python: ManagedPython) -> ManagedPython:
 def _fast(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int | None, str, str]:
     capsys.readouterr()
     words = [a for a in args if a not in GLOBAL_FLAGS]
-    code = fast.run(words, dict(os.environ), quiet="-q" in args or "--quiet" in args)
+    code = fast.run(words, dict(os.environ), quiet="-q" in args or "--quiet" in args,
+                    verbose="-v" in args or "--verbose" in args)
     out, err = capsys.readouterr()
     if code is None:
         assert (out, err) == ("", ""), "a fast path that hands over must print nothing"
@@ -91,7 +92,7 @@ def test_find_answers_as_the_full_path(spelling, indexed, capsys):
 
 
 @pytest.mark.parametrize("args", [
-    ["-q", "find", REAL_MINOR], ["find", "-v", REAL_MINOR], ["find", REAL_MINOR, "--offline"],
+    ["-q", "find", REAL_MINOR], ["find", REAL_MINOR, "--offline"],
     ["find", "--managed-only", REAL_MINOR], ["--no-progress", "find", REAL_MINOR, "--quiet"],
 ])
 def test_find_with_options_that_change_nothing(args, indexed, capsys):
@@ -103,6 +104,7 @@ def test_find_with_options_that_change_nothing(args, indexed, capsys):
     ["find", "--managed", REAL_MINOR], ["find", "-h"], ["find", "3.1"], ["find", "system"],
     ["find", "/usr/bin/python3"], ["find", "3..1"], ["find", "../version"], ["find", ".inputs"],
     ["find", f" {REAL_MINOR}"], ["find", REAL_MINOR.upper() + "T"], ["which", REAL_MINOR],
+    ["find", "-v", REAL_MINOR], ["--verbose", "list", "--all-versions", "--all-platforms"],
 ])
 def test_find_leaves_other_forms_to_the_full_path(args, indexed, capsys):
     _hands_over(args, capsys)
@@ -198,7 +200,7 @@ def test_fast_paths_read_the_files_the_full_path_writes():
 
 
 @pytest.mark.parametrize("args", [
-    WHOLE, [*WHOLE, "-q"], ["list", "--all-versions", "-v", "--all-platforms"],
+    WHOLE, [*WHOLE, "-q"], ["list", "--all-versions", "--no-progress", "--all-platforms"],
     ["--quiet", *WHOLE, "--offline"],
 ])
 def test_list_with_nothing_installed_answers_as_the_full_path(args, capsys):

@@ -47,7 +47,8 @@ def _fast(args: list[str]) -> int | None:
 
     try:
         return fast.run([a for a in args if a not in GLOBAL_FLAGS], os.environ,
-                        quiet="-q" in args or "--quiet" in args)
+                        quiet="-q" in args or "--quiet" in args,
+                        verbose="-v" in args or "--verbose" in args)
     except BrokenPipeError:
         # Output piped into `head`: the full path's quiet exit (pyv.cli.main).
         try:

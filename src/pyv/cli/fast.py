@@ -33,10 +33,14 @@ BUNDLED_CATALOG = os.path.join(_DATA, "catalog.json")
 BUNDLED_LISTING = os.path.join(_DATA, "listing.txt")
 
 
-def run(words: list[str], environ: Mapping[str, str], *, quiet: bool) -> int | None:
+def run(words: list[str], environ: Mapping[str, str], *, quiet: bool,
+        verbose: bool = False) -> int | None:
     """The exit code, or ``None`` (nothing printed) for the full path. ``words``: the
     command line without the global options (pyv.cli.entry.GLOBAL_FLAGS), which change
-    nothing these commands print but ``quiet`` (-q) the catalog status."""
+    nothing these commands print but ``quiet`` (-q) the catalog status; ``verbose`` (-v)
+    asks what pyv decided and why, which only the full path says."""
+    if verbose:
+        return None
     if words[:1] == ["find"]:
         return _find(words[1:], environ)
     if words[:1] == ["list"] and sorted(words[1:]) == ["--all-platforms", "--all-versions"]:
