@@ -604,6 +604,45 @@ def test_ctrl_c_during_install_is_one_line_and_cleans_up(
     assert staging_entries(pyv_home) == []
 
 
+def test_a_ctrl_c_python_dropped_still_stops_the_install_before_publishing(
+    pbs_mirror, synthetic, pyv_home, monkeypatch, capsys
+):
+    """SIGINT landing in a weakref callback (an import releasing its lock) raises nothing:
+    Python prints "Exception ignored" and goes on. pyv's handler remembers it."""
+    from pyv.cli.main import main
+    from pyv.core import interrupts
+
+    for name, value in pbs_mirror([synthetic["3.12.4"]]).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(interrupts, "_seen", [True])  # the signal came; its exception did not
+    assert main(["install", "3.12"]) == ExitCode.INTERRUPTED
+    one_line_error(capsys.readouterr().err)
+    assert store_dirs(pyv_home) == []
+    assert staging_entries(pyv_home) == []
+    assert not (pyv_home / "index" / "3.12").exists()  # the prepared shims rolled back
+
+
+def test_the_cli_remembers_sigint_only_in_place_of_pythons_handler(monkeypatch):
+    import signal as signals
+
+    from pyv.core import interrupts
+
+    monkeypatch.setattr(interrupts, "_seen", [False])
+    previous = signals.signal(signals.SIGINT, signals.default_int_handler)
+    try:
+        interrupts.remember_sigint()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signals.SIGINT)
+            time.sleep(1)
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()  # remembered, as if the first exception had been dropped
+        signals.signal(signals.SIGINT, signals.SIG_IGN)  # a caller that ignores Ctrl-C
+        interrupts.remember_sigint()
+        assert signals.getsignal(signals.SIGINT) is signals.SIG_IGN
+    finally:
+        signals.signal(signals.SIGINT, previous)
+
+
 def test_install_removes_what_killed_installs_of_other_versions_left(
     run_pyv, pbs_mirror, synthetic, pyv_home
 ):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pyv.cli.registry import COMMANDS, HIDDEN, build_parser, find_command
 from pyv.core.errors import ExitCode, PyvError, user_os_error
+from pyv.core.interrupts import remember_sigint
 from pyv.core.shells import SHELL_FUNCTION_MARK
 
 TYPE_CHECKING = False  # not typing's: importing typing costs more than this module
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The shell integration's mark is about this process alone: no child inherits it.
     shell_function = os.environ.pop(SHELL_FUNCTION_MARK, None)
     environ = dict(os.environ)
+    remember_sigint()
     if args_list[:2] == ["_complete", "--"]:
         return _complete(args_list[2:], environ)
     try:

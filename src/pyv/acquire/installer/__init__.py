@@ -43,6 +43,7 @@ from pyv.core.errors import (
     shown_command,
 )
 from pyv.core.fsutil import is_group_store, remove_tree, share_tree
+from pyv.core.interrupts import check as check_interrupted
 from pyv.core.records import replace
 from pyv.core.report import SILENT, Reporter
 
@@ -338,6 +339,7 @@ def _smoke_test_and_prepare_shims(settings: Settings, store: Store, key: str, tr
             except PyvError:
                 pass  # the commit after publishing reports it
         test.result()
+        check_interrupted()  # a Ctrl-C that Python dropped still stops the install here
     except BaseException:
         test.cancel()
         if prepared:
