@@ -660,3 +660,54 @@ def test_install_removes_what_killed_installs_of_other_versions_left(
 def _index_root(pyv_home: Path, spelling: str) -> Path:
     """The directory the shims' index runs ``spelling`` from (its first line)."""
     return pyv_home / (pyv_home / "index" / spelling).read_text().splitlines()[0]
+
+
+# ----- pyv install --dry-run -------------------------------------------------------------
+def test_dry_run_names_each_build_and_downloads_nothing(
+    run_pyv, pbs_mirror, synthetic, http_server, pyv_home
+):
+    env = pbs_mirror([synthetic["3.12.4"], synthetic["3.11.9"]])
+    result = run_pyv("install", "--dry-run", "3.12", "==3.11", env=env, check=True)
+    lines = result.stdout.splitlines()
+    for line, text, archive in zip(lines, ("3.12", "==3.11"),
+                                   (synthetic["3.12.4"], synthetic["3.11.9"])):
+        url = f"{http_server.url}/{archive.build}/{archive.path.name.replace('+', '%2B')}"
+        key = f"cpython-{'.'.join(map(str, archive.version))}-linux-x86_64-gnu"
+        assert line == f"{text}: would install {key} from {url} (sha256 {archive.sha256})"
+    assert len(lines) == 2
+    for archive in (synthetic["3.12.4"], synthetic["3.11.9"]):
+        assert http_server.count(archive_path(archive), method=None) == 0  # not even a HEAD
+    assert store_dirs(pyv_home) == []
+
+
+def test_dry_run_json_and_what_is_installed_already(run_pyv, pbs_mirror, synthetic, pyv_home):
+    env = pbs_mirror([synthetic["3.12.4"]])
+    run_pyv("install", "3.12", env=env, check=True)
+    rows = json.loads(run_pyv("install", "--dry-run", "--json", "3.12", env=env,
+                              check=True).stdout)
+    assert [(r["key"], r["action"], r["sha256"]) for r in rows] == [
+        ("cpython-3.12.4-linux-x86_64-gnu", "already-installed", synthetic["3.12.4"].sha256)]
+    assert rows[0]["url"].startswith("http://127.0.0.1:") and rows[0]["size"] is None
+    again = json.loads(run_pyv("install", "--dry-run", "--json", "--reinstall", "3.12",
+                               env=env, check=True).stdout)
+    assert again[0]["action"] == "reinstall"
+    text = run_pyv("install", "--dry-run", "3.12", env=env, check=True).stdout
+    assert text == "3.12: cpython-3.12.4-linux-x86_64-gnu is already installed\n"
+
+
+def test_dry_run_refuses_what_install_refuses(run_pyv, synthetic, pyv_home):
+    # Another platform, from the bundled catalog: the install's own error and exit code.
+    other = run_pyv("install", "--dry-run", "cpython-3.12-macos-aarch64")
+    assert other.returncode == ExitCode.PLATFORM and other.stdout == ""
+    one_line_error(other.stderr)
+    assert "darwin-aarch64" in other.stderr
+    # A local archive: refused without a sha256 to verify, as install refuses it; then its
+    # file, by its own URL.
+    archive = synthetic["3.11.9"]
+    unverified = run_pyv("install", "--dry-run", str(archive.path))
+    assert unverified.returncode == ExitCode.INTEGRITY and "--sha256" in unverified.stderr
+    local = run_pyv("install", "--dry-run", "--json", str(archive.path), "--sha256",
+                    archive.sha256, check=True)
+    row = json.loads(local.stdout)[0]
+    assert row["url"] == synthetic["3.11.9"].path.as_uri() and row["action"] == "install"
+    assert store_dirs(pyv_home) == []

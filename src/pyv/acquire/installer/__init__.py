@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
+from pyv.acquire.installer.plan import is_local_archive as is_local_archive
+from pyv.acquire.installer.plan import plan_installs
 from pyv.acquire.store import (
     Installation,
     Store,
@@ -38,7 +40,6 @@ from pyv.core.errors import (
     IntegrityError,
     NotFound,
     PyvError,
-    UsageError,
     from_os_error,
     shown_command,
 )
@@ -48,7 +49,7 @@ from pyv.core.records import replace
 from pyv.core.report import SILENT, Reporter
 
 if TYPE_CHECKING:
-    from pyv.acquire.catalog import Catalog, Download
+    from pyv.acquire.catalog import Download
     from pyv.core.platform import Host
     from pyv.core.settings import Settings
 
@@ -111,13 +112,6 @@ def target_store(settings: Settings, options: InstallOptions) -> Store:
     return user_store(settings)
 
 
-def is_local_archive(text: str) -> bool:
-    lowered = text.lower()
-    return lowered.endswith((".tar.gz", ".tgz", ".tar.zst", ".tar.bz2", ".zip")) and (
-        "/" in text or os.path.exists(text)
-    )
-
-
 def install(
     settings: Settings,
     request_texts: Sequence[str],
@@ -141,27 +135,12 @@ def install(
     store.check_writable(typed=options.store is not None)
     # What a killed pyv left behind goes now, whichever version it was installing.
     store.clean_leftovers(settings)
-    plan: list[tuple[str, Download, Path | None]] = []
-    catalog: Catalog | None = None
-    for text in request_texts:
-        if is_local_archive(text):
-            path = Path(text).expanduser()
-            if not path.is_absolute() and cwd is not None:
-                path = cwd / path
-            plan.append((text, _download_for_local_archive(settings, path, options), path))
-            report.detail(f"{text!r} is a local archive: {plan[-1][1].key}")
-            continue
-        if catalog is None:
-            from pyv.acquire.catalog import load_catalog
-
-            catalog = load_catalog(settings)
-        plan.append((text, _resolve(settings, catalog, text, host, report), None))
+    planned = plan_installs(settings, request_texts, options, host=host, report=report, cwd=cwd)
     outcomes: list[InstallOutcome] = []
     try:
-        for text, download, local in plan:
-            outcomes.append(
-                _install_one(settings, store, text, download, local, options, host, report, shims)
-            )
+        for item in planned:
+            outcomes.append(_install_one(settings, store, item.request, item.download, item.local,
+                                         options, host, report, shims))
     finally:
         if outcomes:
             # Links and shims for what is installed, even when a later request failed.
@@ -170,68 +149,9 @@ def install(
     return outcomes
 
 
-def _resolve(settings: Settings, catalog: Catalog, text: str, host: Host,
-             report: Reporter = SILENT) -> Download:
-    from pyv.acquire.catalog import best_download
-    from pyv.core.requests import parse_request
-
-    request = parse_request(text)
-    report.detail(f"request {request.describe()}")
-    if request.kind in ("path", "system", "name"):
-        raise UsageError(
-            f"{text!r} names an interpreter, not a version to install",
-            "give a version such as 3.12, or a path to an archive file",
-        )
-    chosen = best_download(catalog, request, host, arch_variant=settings.arch_variant)
-    if report.verbose:
-        report.detail(f"chose {chosen.key} (build {chosen.build}): the best match for "
-                      f"{text!r} that runs on this host ({host.describe()}); best means "
-                      "CPython unless asked, final before pre-release, newest version, "
-                      "newest build")
-    return chosen
-
-
-def _download_for_local_archive(
-    settings: Settings, path: Path, options: InstallOptions
-) -> Download:
-    """Describe a local python-build-standalone archive from its file name."""
-    from pyv.acquire.catalog import downloads_from_sha256sums, load_catalog
-
-    if not path.is_file():
-        raise NotFound(f"no archive file at {path}", "check the path")
-    name = path.name
-    catalog_sha: str | None = None
-    with contextlib.suppress(PyvError):
-        for d in load_catalog(settings).downloads:
-            if d.filename == name:
-                catalog_sha = d.sha256
-                break
-    expected = (options.sha256 or catalog_sha or "").lower() or None
-    tag = name.split("+", 1)[1].split("-", 1)[0] if "+" in name else "local"
-    parsed = downloads_from_sha256sums(
-        f"{expected or '0' * 64}  {name}\n", tag, path.parent.as_uri()
-    )
-    if not parsed:
-        raise ArchiveError(
-            f"cannot tell which Python {name} holds",
-            "keep the python-build-standalone file name (cpython-X.Y.Z+TAG-TRIPLE-….tar.gz)",
-        )
-    from dataclasses import replace
-
-    return replace(parsed[0], url=path.as_uri(), sha256=expected)
-
-
-def _install_one(
-    settings: Settings,
-    store: Store,
-    text: str,
-    download: Download,
-    local: Path | None,
-    options: InstallOptions,
-    host: Host,
-    report: Reporter,
-    shims: ShimIndex,
-) -> InstallOutcome:
+def check_installable(download: Download, options: InstallOptions, host: Host) -> None:
+    """Raise why ``download`` cannot be installed here: another platform, or no sha256 to
+    verify it against (unless allowed)."""
     from pyv.core.platform import check_runs_on
 
     check_runs_on(
@@ -247,6 +167,68 @@ def _install_one(
             f"{download.key} has no published sha256, so it cannot be verified",
             "pass --allow-missing-checksum to install it anyway (or --sha256 HEX for a local file)",
         )
+
+
+@dataclass(frozen=True)
+class PlannedDownload:
+    """What ``pyv install --dry-run`` reports for one request."""
+
+    request: str
+    key: str
+    url: str
+    sha256: str | None
+    action: str  # "install" | "reinstall" | "already-installed"
+    #: Bytes to download; None: the catalog does not say (uv's and pyv's catalogs do not).
+    size: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"request": self.request, "key": self.key, "url": self.url,
+                "sha256": self.sha256, "size": self.size, "action": self.action}
+
+
+def dry_run(
+    settings: Settings,
+    request_texts: Sequence[str],
+    *,
+    options: InstallOptions | None = None,
+    report: Reporter = SILENT,
+    host: Host | None = None,
+    cwd: Path | None = None,
+) -> list[PlannedDownload]:
+    """What :func:`install` would fetch for each request, refused for the same reasons,
+    without downloading or writing anything."""
+    from pyv.acquire.catalog import download_url
+    from pyv.core.platform import current_host
+
+    options = options or InstallOptions()
+    host = host or current_host()
+    store = target_store(settings, options)
+    planned: list[PlannedDownload] = []
+    for item in plan_installs(settings, request_texts, options, host=host, report=report,
+                              cwd=cwd):
+        download = item.download
+        check_installable(download, options, host)
+        if store.get(download.key) is None:
+            action = "install"
+        else:
+            action = "reinstall" if options.reinstall else "already-installed"
+        url = item.local.as_uri() if item.local is not None else download_url(download, settings)
+        planned.append(PlannedDownload(item.request, download.key, url, download.sha256, action))
+    return planned
+
+
+def _install_one(
+    settings: Settings,
+    store: Store,
+    text: str,
+    download: Download,
+    local: Path | None,
+    options: InstallOptions,
+    host: Host,
+    report: Reporter,
+    shims: ShimIndex,
+) -> InstallOutcome:
+    check_installable(download, options, host)
     existing = store.get(download.key)
     if existing is not None and not options.reinstall:
         report.detail(f"{download.key} is already in {store.root}")

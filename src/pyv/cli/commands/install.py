@@ -11,6 +11,10 @@ from pyv.cli.base import Command, Context, add_json_flag
 from pyv.core.errors import NotFound, UsageError, shown_command
 from pyv.core.settings import Settings
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pyv.acquire.installer import InstallOptions
+
 
 def _arch_variant(value: str) -> str:
     """Accept ``x86_64_v3``, ``v3``, ``x86-64-v3``, ``auto`` or ``x86_64``."""
@@ -95,6 +99,11 @@ class InstallCommand(Command):
             action="store_false",
             help="do not precompile",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print the build each request would install (key, URL, sha256); download nothing",
+        )
         add_json_flag(parser)
 
     def settings_overrides(self, args: argparse.Namespace) -> dict[str, object]:
@@ -124,6 +133,8 @@ class InstallCommand(Command):
             sha256=args.sha256,
             store=args.store.absolute() if args.store else None,
         )
+        if args.dry_run:
+            return _dry_run(ctx, args, requests, options)
         with _bundle(ctx.settings, args.from_bundle) as settings:
             outcomes = install(settings, requests, shims=ShimUpdates(settings), options=options,
                                report=ctx.report, cwd=ctx.cwd)
@@ -142,6 +153,26 @@ class InstallCommand(Command):
         if missing_env is not None:  # the versions pinned beside it are installed first
             raise missing_env
         return 0
+
+
+def _dry_run(ctx: Context, args: argparse.Namespace, requests: list[str],
+             options: InstallOptions) -> int:
+    from pyv.acquire.installer import dry_run
+
+    with _bundle(ctx.settings, args.from_bundle) as settings:
+        planned = dry_run(settings, requests, options=options, report=ctx.report,
+                          cwd=ctx.cwd)
+    if args.json:
+        ctx.emit_json([p.to_json() for p in planned])
+        return 0
+    for p in planned:
+        if p.action == "already-installed":
+            ctx.out(f"{p.request}: {p.key} is already installed")
+            continue
+        verb = "would reinstall" if p.action == "reinstall" else "would install"
+        checked = f"sha256 {p.sha256}" if p.sha256 else "no sha256 to verify"
+        ctx.out(f"{p.request}: {verb} {p.key} from {p.url} ({checked})")
+    return 0
 
 
 @contextlib.contextmanager
