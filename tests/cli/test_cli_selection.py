@@ -391,3 +391,21 @@ def test_pin_venv_before_the_environment_and_its_misuses(installed, run_pyv,
     linked = run_pyv("pin", "--venv", "3.12")
     assert linked.returncode == 2 and "symbolic link" in linked.stderr
     assert not (work / ".python-version").exists()
+
+
+def test_find_answers_a_path_only_for_a_python_interpreter(run_pyv, tmp_path: Path) -> None:
+    """As uv: the file is asked, not trusted by its name (issue 10)."""
+    not_python = run_pyv("find", "/bin/ls")
+    assert not_python.returncode == 3 and not_python.stdout == ""
+    assert "/bin/ls" in not_python.stderr and "not a Python interpreter" in not_python.stderr
+    assert len(not_python.stderr.strip().splitlines()) == 1
+    named_like_one = tmp_path / "python3.12"
+    named_like_one.write_text("#!/bin/sh\necho nope\n")
+    named_like_one.chmod(0o755)
+    assert run_pyv("find", str(named_like_one)).returncode == 3
+    wrapper = tmp_path / "py"  # any name: what answers is what counts
+    wrapper.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    found = json.loads(run_pyv("find", str(wrapper), "--json", check=True).stdout)
+    assert found["path"] == str(wrapper)
+    assert found["version"] == ".".join(map(str, sys.version_info[:3]))

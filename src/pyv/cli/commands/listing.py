@@ -272,6 +272,18 @@ def find_interpreter(
                 return found.executable, "", "environment"
             continue
         version = found.version
+        if found.source == "path":
+            # Answered only for a Python interpreter, which is asked (as uv does): any
+            # other executable is not one, whatever its name.
+            from pyv.choose.discovery import probe
+
+            answer = probe(found.executable)
+            if answer is None:
+                raise NotFound(
+                    f"{found.executable} (set by {found.where}) is not a Python interpreter: "
+                    "it did not answer as one",
+                    "give the path of a python executable, or a version such as 3.12")
+            return found.executable, str(answer.version), "path"
         if found.source == "system" and not version:
             from pyv.choose.discovery import describe
 
