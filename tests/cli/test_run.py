@@ -120,3 +120,19 @@ def test_a_command_that_is_not_there(run_pyv, managed_python):
     run_pyv("pin", REAL_MINOR, check=True)
     result = run_pyv("run", "no-such-command-here")
     assert result.returncode == 127 and result.stderr.startswith("error: cannot run ")
+
+
+def test_system_with_only_python3_on_path_runs(run_pyv, tmp_path):
+    """Debian and Ubuntu ship python3 and no python: `system` still runs there."""
+    only = tmp_path / "only-python3"
+    only.mkdir()
+    (only / "python3").symlink_to(system_python())
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".python-version").write_text("system\n")
+    result = run_pyv("run", "python3", "-c", "import sys; print(sys.prefix)",
+                     env={"PATH": str(only)}, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == subprocess.run(
+        [str(system_python()), "-c", "import sys; print(sys.prefix)"],
+        capture_output=True, text=True, check=True).stdout.strip()

@@ -343,6 +343,28 @@ def resolve(
     raise _not_provided(settings, selection, name)
 
 
+def resolve_python(
+    settings: Settings,
+    cwd: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    auto_install: bool | None = None,
+    report: Reporter = SILENT,
+) -> Resolution:
+    """The interpreter selected here, for commands that need one (``pyv run``): ``python``,
+    else ``python3``, as on hosts whose system Python has only ``python3`` (Debian,
+    Ubuntu). The ``python`` shim keeps pyenv's rule: no ``python``, command not found."""
+    try:
+        return resolve(settings, cwd, "python", environ, auto_install=auto_install,
+                       report=report)
+    except CommandNotFound as first:
+        try:
+            return resolve(settings, cwd, "python3", environ, auto_install=auto_install,
+                           report=report)
+        except CommandNotFound:
+            raise first from None
+
+
 def _resolve_entries(
     settings: Settings, selection: Selection, name: str, environ: Mapping[str, str],
     install: bool, report: Reporter, *, hint_only: bool = False,

@@ -140,13 +140,13 @@ class RunCommand(Command):
             if found.env_dir is None and not found.version:
                 found = replace(found, version=_version_of(found.executable))
             return found
-        from pyv.choose.selection import resolve, select
+        from pyv.choose.selection import resolve_python, select
 
         if env is not None and select(ctx.settings, ctx.cwd, ctx.environ).origin.kind in (
                 "fallback", "pyproject"):
             return None  # no pin: the project's environment is what this directory uses
-        return _found_of(resolve(ctx.settings, ctx.cwd, "python", ctx.environ,
-                                 auto_install=install, report=ctx.report))
+        return _found_of(resolve_python(ctx.settings, ctx.cwd, ctx.environ,
+                                        auto_install=install, report=ctx.report))
 
 
 def _found_of(hit: Resolution) -> Found:
