@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +293,23 @@ def test_nearest_versions_in_not_found(catalog: Catalog) -> None:
     above = newest(catalog, "cpython-3.9-linux-x86_64-gnu")
     assert f"no build matches 3.8.99 for linux-x86_64-gnu; nearest: {below}, {above}" in line
     assert info.value.exit_code == ExitCode.NOT_FOUND
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("3.8t", r"3\.13\.\d+t"),           # free-threaded builds start at 3.13
+    ("pypy@3.5", r"pypy@3\.\d+\.\d+"),
+    ("3.6d", r"3\.\d+\.\d+d"),
+])
+def test_nearest_builds_are_written_as_requests_for_them(catalog: Catalog, text: str,
+                                                          written: str) -> None:
+    """Pasted into `pyv install`, the nearest names ask for the same variant (issue 13)."""
+    with pytest.raises(NotFound) as info:
+        best_download(catalog, parse_request(text), LINUX_V3)
+    shown = info.value.render().split("nearest: ", 1)[1].split(";", 1)[0].split(", ")
+    assert shown and all(re.fullmatch(written, s) for s in shown), shown
+    for s in shown:
+        assert best_download(catalog, parse_request(s), LINUX_V3).variant == \
+            parse_request(text).variant
 
 
 def test_not_a_download_request(catalog: Catalog) -> None:

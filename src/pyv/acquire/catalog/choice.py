@@ -271,5 +271,10 @@ def _nearest_text(catalog: Catalog, request: PythonRequest, host: Host) -> str:
         below = [v for v in ordered if v < reference]
         above = [v for v in ordered if v > reference]
         picks = below[-1:] + above[:1]
-    return "; nearest: " + ", ".join(str(v) for v in picks) if picks else ""
+    # Written as requests that ask for these builds (pasted into `pyv install`, they do).
+    prefix = f"{request.implementation}@" if request.implementation not in (None, "cpython") \
+        else ""
+    suffix = {"freethreaded": "t", "debug": "d", "freethreaded+debug": "td"}.get(
+        request.variant or "", "")
+    return "; nearest: " + ", ".join(f"{prefix}{v}{suffix}" for v in picks) if picks else ""
 
