@@ -256,7 +256,8 @@ def wrap(owner, name, label):
             add(label, time.perf_counter() - s)
     setattr(owner, name, timed)
 import pyv.cli.main, pyv.cli.commands.install, pyv.acquire.installer
-import pyv.acquire.archive, pyv.acquire.catalog, pyv.acquire.fixups, pyv.acquire.store
+import pyv.acquire.archive, pyv.acquire.catalog, pyv.acquire.checks, pyv.acquire.fixups
+import pyv.acquire.store
 import pyv.choose.shims
 add("import pyv (cli, installer, archive, store, ...)", time.perf_counter() - t0)
 s = time.perf_counter()
@@ -267,8 +268,8 @@ wrap(pyv.acquire.installer, "_fetch_and_extract", "download + hash + extract")
 wrap(pyv.acquire.archive, "extract_archive", "  of which extract_archive (streams the body)")
 wrap(pyv.acquire.fixups, "apply_fixups", "fix-ups (sysconfig, Makefile, marker, links)")
 wrap(pyv.acquire.installer, "_smoke_test_and_prepare_shims",
-     "smoke test (import sys, ssl, sqlite3, zlib) with the shims made meanwhile")
-wrap(pyv.acquire.fixups.SmokeTest, "result", "waiting for the smoke test after the shims")
+     "smoke test (_ssl, _sqlite3, zlib; pip3 probe) with the shims made meanwhile")
+wrap(pyv.acquire.checks.SmokeTest, "result", "waiting for the smoke test after the shims")
 wrap(pyv.acquire.store.Store, "publish", "publish (rename)")
 wrap(pyv.acquire.store.Store, "sync_minor_links", "minor links")
 wrap(pyv.acquire.installer, "remove_tree", "remove staging dir")
