@@ -12,7 +12,7 @@ import pytest
 from conftest import PYV_EXE
 from fixtures_venv import system_python
 from pyv.core.shells import quote_fish, quote_posix
-from pyv.venv.activation import activation_line, find_environment
+from pyv.venv.activation import activation_line, find_environment, project_environment
 
 SCRIPTS = {
     "bash": """
@@ -153,6 +153,30 @@ def test_find_environment_cases(tmp_path):
         find_environment(envs, cwd, "nope")
     with pytest.raises(NotFound, match="not a virtual environment"):
         find_environment(envs, cwd, "./nope")
+
+
+def test_activate_and_run_find_the_same_project_environment(tmp_path):
+    """No argument: the nearest .venv up to the project's root, the one `pyv run` uses; a
+    .venv above the root belongs to another project."""
+    from pyv.core.errors import NotFound
+
+    outer = tmp_path / "code"
+    (outer / ".venv").mkdir(parents=True)
+    (outer / ".venv" / "pyvenv.cfg").write_text("home = /x\n")
+    project = outer / "project"
+    (project / "src").mkdir(parents=True)
+    envs = tmp_path / "envs"
+    # Not a project yet: the search goes up and finds the outer one.
+    assert find_environment(envs, project / "src", None) == outer / ".venv"
+    assert project_environment(project / "src") == outer / ".venv"
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    with pytest.raises(NotFound, match="up to the project's root"):
+        find_environment(envs, project / "src", None)
+    assert project_environment(project / "src") is None
+    (project / ".venv").mkdir()
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /x\n")
+    assert find_environment(envs, project / "src", None) == project / ".venv"
+    assert project_environment(project / "src") == project / ".venv"
 
 
 def test_deactivate_needs_an_active_environment(run_pyv):

@@ -102,22 +102,38 @@ def deactivation_line(shell: str) -> str:
     return "deactivate"
 
 
+#: Files whose directory is a project's root: the search for ``.venv`` stops there.
+PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
+                   "setup.cfg", ".git")
+
+
+def project_environment(cwd: Path) -> Path | None:
+    """The project's environment, for ``pyv run`` and ``pyv activate`` alike: the nearest
+    ``.venv`` (with a ``pyvenv.cfg``) from ``cwd`` up to the project's root."""
+    for directory in (cwd, *cwd.parents):
+        candidate = directory / ".venv"
+        if (candidate / "pyvenv.cfg").is_file():
+            return candidate
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return None
+    return None
+
+
 def find_environment(envs_dir: Path, cwd: Path, target: str | None) -> Path:
     """The environment ``pyv activate [NAME|PATH]`` means.
 
     A path (with a separator, ``.``/``~``) is taken as one; a bare word is a named
-    environment first, then a directory of that name here; no argument looks for
-    ``.venv`` in this directory and its parents.
+    environment first, then a directory of that name here; no argument takes the
+    project's ``.venv``, as ``pyv run`` does (:func:`project_environment`).
     """
     from pyv.core.errors import NotFound
 
     if target is None:
-        for directory in (cwd, *cwd.parents):
-            candidate = directory / ".venv"
-            if (candidate / "pyvenv.cfg").is_file():
-                return candidate
+        found = project_environment(cwd)
+        if found is not None:
+            return found
         raise NotFound(
-            f"no .venv in {cwd} or its parents",
+            f"no .venv in {cwd} or its parents up to the project's root",
             "create one with `pyv venv`, or name an environment: `pyv activate NAME`",
         )
     from pathlib import Path

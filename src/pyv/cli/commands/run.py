@@ -21,26 +21,10 @@ from pyv.core.records import replace
 if TYPE_CHECKING:
     from pyv.choose.selection import Resolution
 
-#: Files whose directory is a project's root: the search for ``.venv`` stops there.
-PROJECT_MARKERS = (".python-version", ".python-versions", "pyproject.toml", "setup.py",
-                   "setup.cfg", ".git")
-
-
 class StaleEnvironment(PyvError):
     """The project's ``.venv`` was made from an interpreter the selection no longer names."""
 
     exit_code = ExitCode.NOT_FOUND
-
-
-def project_environment(cwd: Path) -> Path | None:
-    """The nearest ``.venv`` (with a ``pyvenv.cfg``) from ``cwd`` up to the project's root."""
-    for directory in (cwd, *cwd.parents):
-        candidate = directory / ".venv"
-        if (candidate / "pyvenv.cfg").is_file():
-            return candidate
-        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
-            return None
-    return None
 
 
 def _minor(version: str) -> str:
@@ -95,6 +79,8 @@ class RunCommand(Command):
 
     def run(self, args: argparse.Namespace, ctx: Context) -> int:
         install = ctx.settings.auto_install if args.install is None else bool(args.install)
+        from pyv.venv.activation import project_environment
+
         env = project_environment(ctx.cwd)
         chosen = self._choose(args.python, install, env, ctx)
         if chosen is not None and chosen.env_dir is not None:
