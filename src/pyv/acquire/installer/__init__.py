@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
+from pyv.acquire.installer.plan import InstallOptions as InstallOptions
 from pyv.acquire.installer.plan import is_local_archive as is_local_archive
 from pyv.acquire.installer.plan import plan_installs
 from pyv.acquire.store import (
@@ -94,14 +95,6 @@ class InstallOutcome:
             "downloaded": self.downloaded,
             **self.installation.to_json(),
         }
-
-
-@dataclass(frozen=True)
-class InstallOptions:
-    reinstall: bool = False
-    allow_missing_checksum: bool = False
-    sha256: str | None = None  # for local archive files
-    store: Path | None = None  # --store DIR: write there instead of the user's store
 
 
 def target_store(settings: Settings, options: InstallOptions) -> Store:

@@ -17,9 +17,16 @@ from pyv.core.report import SILENT, Reporter
 
 if TYPE_CHECKING:
     from pyv.acquire.catalog import Catalog, Download
-    from pyv.acquire.installer import InstallOptions
     from pyv.core.platform import Host
     from pyv.core.settings import Settings
+
+
+@record(frozen=True)
+class InstallOptions:
+    reinstall: bool = False
+    allow_missing_checksum: bool = False
+    sha256: str | None = None  # for local archive files
+    store: Path | None = None  # --store DIR: write there instead of the user's store
 
 
 @record(frozen=True)
