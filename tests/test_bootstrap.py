@@ -188,6 +188,10 @@ def test_install_without_python_then_pyv_runs(
     version = _run([str(bin_dir / "pyv"), "--version"], tools)
     assert version.returncode == 0, version.stderr
     assert importlib.metadata.version("pyv") in version.stdout
+    # The launcher hands every word over as it is (spaces, quotes) and pyv names itself.
+    odd = _run([str(bin_dir / "pyv"), "find", "/no such/py'thon"], tools)
+    assert odd.returncode == 3 and "/no such/py'thon" in odd.stderr, odd.stderr
+    assert _run([str(bin_dir / "pyv"), "--help"], tools).stdout.startswith("usage: pyv ")
     # pyv runs on the interpreter the script installed, not on this test's.
     where = _run([str(prefix / "python" / "bin" / "python3"), "-c",
                   "import pyv, sys; print(pyv.__file__); print(sys.prefix)"], tools)
