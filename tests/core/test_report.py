@@ -170,3 +170,21 @@ def test_verbose_install_without_arguments_names_the_pin(
     result = run_pyv("-v", "install", env=mirror_env, cwd=work)
     assert result.returncode == 0, result.stderr
     assert f"verbose: selection: '3.12' (set by {work / '.python-version'})" in result.stderr
+
+
+def test_an_in_process_run_leaves_no_reporter_behind(monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A later lock wait in the same process must not go to a finished run's stream (or its
+    -q): the CLI puts back the reporter it found."""
+    import sys
+
+    from pyv.cli.main import main
+
+    monkeypatch.setattr(report_module, "_process", [])
+    assert main(["-q", "dir"]) == 0
+    assert report_module._process == []
+    assert process_reporter().stream is sys.stderr and not process_reporter().quiet
+    mine = Reporter(io.StringIO())
+    use_for_process(mine)
+    assert main(["dir"]) == 0
+    assert process_reporter() is mine

@@ -124,8 +124,11 @@ def _run(command: object, args: argparse.Namespace, environ: dict[str, str],
                   shell_function=shell_function or None)
     if report.verbose:
         _explain_settings(report, settings)
-    use_for_process(report)
-    return int(command.run(args, ctx))
+    previous = use_for_process(report)
+    try:
+        return int(command.run(args, ctx))
+    finally:
+        use_for_process(previous)
 
 
 def _explain_settings(report: Reporter, settings: Settings) -> None:

@@ -101,9 +101,13 @@ def stderr_reporter(*, quiet: bool = False, verbosity: int = 0) -> Reporter:
 _process: list[Reporter] = []
 
 
-def use_for_process(report: Reporter) -> None:
-    """Make ``report`` the one :func:`process_reporter` returns (the CLI, once per run)."""
-    _process[:] = [report]
+def use_for_process(report: Reporter | None) -> Reporter | None:
+    """Make ``report`` the one :func:`process_reporter` returns (None: the default);
+    returns the one before, which the CLI puts back when its command ends (an in-process
+    caller must not find a finished run's reporter, or its stream, still in place)."""
+    previous = _process[0] if _process else None
+    _process[:] = [] if report is None else [report]
+    return previous
 
 
 def process_reporter() -> Reporter:
