@@ -10,7 +10,7 @@ from packaging.version import Version
 
 from pyv.core.errors import ExitCode, InvalidRequest
 from pyv.core.records import replace
-from pyv.core.requests import MAX_NUMBER_DIGITS, PythonRequest, parse_request
+from pyv.core.requests import MAX_NUMBER_DIGITS, PythonRequest, parse_request, request_text
 
 # text -> (kind, implementation, specifier, variant)
 VALID: list[tuple[str, str, str | None, str | None, str | None]] = [
@@ -292,3 +292,20 @@ def test_an_invalid_request_line_shows_a_bounded_excerpt() -> None:
         parse_request("x" * 100_000)
     assert "(100000 characters)" in info.value.render()
     assert len(info.value.render()) < 600
+
+
+@pytest.mark.parametrize(("implementation", "version", "variant", "text"), [
+    ("cpython", "3.13.15", "freethreaded", "3.13.15t"),
+    ("cpython", "3.8.20", "debug", "3.8.20d"),
+    ("cpython", "3.13.2", "freethreaded+debug", "3.13.2td"),
+    (None, "3.12", None, "3.12"),
+    ("pypy", "3.10.16", None, "pypy@3.10.16"),
+    ("graalpy", "3.11", None, "graalpy@3.11"),
+])
+def test_request_text_is_read_back_as_the_same_build(implementation, version, variant,
+                                                     text) -> None:
+    """The one spelling hints, pins and completion show: parse_request reads it back."""
+    assert request_text(implementation, version, variant) == text
+    parsed = parse_request(text)
+    assert (parsed.implementation or "cpython", parsed.version_text, parsed.variant) == (
+        implementation or "cpython", version, variant)

@@ -400,6 +400,15 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or "\\" in text or text.startswith((".", "~"))
 
 
+def request_text(implementation: str | None, version: str, variant: str | None = None) -> str:
+    """How a request for a build is written, the inverse of :func:`parse_request` for
+    these forms: ``3.13.15t``, ``3.8.20d``, ``pypy@3.10.16`` (what hints and pins show)."""
+    prefix = "" if implementation in (None, "cpython") else f"{implementation}@"
+    variants = (variant or "").split("+")
+    suffix = ("t" if "freethreaded" in variants else "") + ("d" if "debug" in variants else "")
+    return f"{prefix}{version}{suffix}"
+
+
 def parse_request(text: str, *, allow_names: bool = False) -> PythonRequest:
     """Parse what a user typed into a :class:`PythonRequest`.
 

@@ -9,7 +9,7 @@ from packaging.version import Version
 from pyv.acquire.catalog.model import ARCH_VARIANTS, Catalog, Download, cached_version
 from pyv.core.errors import NotFound, PlatformError
 from pyv.core.platform import Host, check_runs_on, glibc_floor
-from pyv.core.requests import IMPLEMENTATIONS, PythonRequest, parse_request
+from pyv.core.requests import IMPLEMENTATIONS, PythonRequest, parse_request, request_text
 
 
 def _host_levels(host: Host) -> int:
@@ -272,9 +272,6 @@ def _nearest_text(catalog: Catalog, request: PythonRequest, host: Host) -> str:
         above = [v for v in ordered if v > reference]
         picks = below[-1:] + above[:1]
     # Written as requests that ask for these builds (pasted into `pyv install`, they do).
-    prefix = f"{request.implementation}@" if request.implementation not in (None, "cpython") \
-        else ""
-    suffix = {"freethreaded": "t", "debug": "d", "freethreaded+debug": "td"}.get(
-        request.variant or "", "")
-    return "; nearest: " + ", ".join(f"{prefix}{v}{suffix}" for v in picks) if picks else ""
+    shown = [request_text(request.implementation, str(v), request.variant) for v in picks]
+    return "; nearest: " + ", ".join(shown) if shown else ""
 

@@ -47,9 +47,9 @@ def _resolved(ctx: Context, text: str, request: PythonRequest) -> str:
         raise NotFound(f"Python {text} is not installed, so it resolves to no exact version",
                        f"install it first ({shown_command('pyv', 'install', text)}), or pin "
                        "without --resolved")
-    suffix = ("t" if found.freethreaded else "") + ("d" if found.debug else "")
-    prefix = "" if found.implementation == "cpython" else f"{found.implementation}@"
-    return f"{prefix}{found.version_str}{suffix}"
+    from pyv.core.requests import request_text
+
+    return request_text(found.implementation, found.version_str, found.variant)
 
 
 def _requires_python_check(ctx: Context, args: argparse.Namespace,

@@ -119,19 +119,18 @@ def _available(settings: Settings) -> list[str]:
     """Versions the catalog in force offers this machine (``3.13``, ``3.13.1``, ``3.13t``...)."""
     from pyv.acquire.catalog.listing import offers
     from pyv.core.platform import current_host
-    from pyv.core.requests import parse_request
+    from pyv.core.requests import parse_request, request_text
 
     found, _ = offers(settings, parse_request("any"), current_host(),
                       all_versions=False, all_platforms=False)
     spellings: dict[str, None] = {}
     for offer in found:
-        prefix = "" if offer.implementation == "cpython" else f"{offer.implementation}@"
-        minor = ".".join(offer.version.split(".")[:2])
-        suffix = "t" if "+freethreaded" in offer.key else ""
         if "debug" in offer.key:
             continue  # reachable by key; the short spellings stay for what people type
-        spellings[f"{prefix}{minor}{suffix}"] = None
-        spellings[f"{prefix}{offer.version}{suffix}"] = None
+        variant = "freethreaded" if "+freethreaded" in offer.key else None
+        minor = ".".join(offer.version.split(".")[:2])
+        for version in (minor, offer.version):
+            spellings[request_text(offer.implementation, version, variant)] = None
     return list(spellings)
 
 
