@@ -51,6 +51,7 @@ from pyv.core.errors import (
 )
 from pyv.core.fsutil import atomic_write
 from pyv.core.report import SILENT, Reporter
+from pyv.core.requests import LIBCS, OSES
 from pyv.core.settings import GRAALPY_DOWNLOAD_PREFIX, PBS_DOWNLOAD_PREFIX, PYPY_DOWNLOAD_PREFIX
 
 if TYPE_CHECKING:
@@ -62,8 +63,6 @@ METADATA = "download-metadata.json"
 #: Upstream prefix -> sub-directory of the mirror that replaces it.
 LAYOUT = ((PBS_DOWNLOAD_PREFIX, ""), (PYPY_DOWNLOAD_PREFIX, "pypy"),
           (GRAALPY_DOWNLOAD_PREFIX, "graalpy"))
-_OSES = ("linux", "darwin", "windows")
-_LIBCS = ("gnu", "gnueabihf", "gnueabi", "musl", "none")
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ def parse_platform(text: str) -> tuple[Host, str]:
     from pyv.core.platform import Host, normalize_arch
 
     parts = text.strip().lower().split("-")
-    if len(parts) != 3 or parts[0] not in _OSES or parts[2] not in _LIBCS:
+    if len(parts) != 3 or parts[0] not in OSES or parts[2] not in LIBCS:
         raise ConfigError(
             f"invalid platform {text!r}",
             "use os-arch-libc, e.g. linux-x86_64-gnu, linux-aarch64-gnu, darwin-aarch64-none",

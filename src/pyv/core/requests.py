@@ -56,7 +56,9 @@ _IMPL_NAMES: dict[str, str | None] = {
 }
 
 _OS_NAMES = {"linux": "linux", "darwin": "darwin", "macos": "darwin", "windows": "windows"}
-_LIBCS = frozenset({"gnu", "gnueabi", "gnueabihf", "musl", "none"})
+#: The operating systems and C libraries a platform key names (as the catalog writes them).
+OSES = frozenset(_OS_NAMES.values())
+LIBCS = frozenset({"gnu", "gnueabi", "gnueabihf", "musl", "none"})
 
 #: One line listing every accepted form; the hint of every InvalidRequest.
 ACCEPTED_FORMS = (
@@ -347,7 +349,7 @@ def _key_part_kind(part: str, after: int) -> int | None:
             or (kind == "version" and part[:1] in _DIGITS)
             or (kind == "os" and part in _OS_NAMES)
             or (kind == "arch" and _split_arch(part)[0] in KNOWN_ARCHS)
-            or (kind == "libc" and part in _LIBCS)
+            or (kind == "libc" and part in LIBCS)
         ):
             return index
     return None
