@@ -711,3 +711,19 @@ def test_dry_run_refuses_what_install_refuses(run_pyv, synthetic, pyv_home):
     row = json.loads(local.stdout)[0]
     assert row["url"] == synthetic["3.11.9"].path.as_uri() and row["action"] == "install"
     assert store_dirs(pyv_home) == []
+
+
+def test_dry_run_names_a_pinned_environment_that_is_missing(
+    run_pyv, pbs_mirror, synthetic, pyv_home, tmp_path
+):
+    """As the install: the pinned versions first, then the one line about the environment."""
+    env = pbs_mirror([synthetic["3.12.4"]])
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / ".python-version").write_text("3.12\nnope\n")
+    result = run_pyv("install", "--dry-run", env=env, cwd=project)
+    assert result.returncode == ExitCode.NOT_FOUND
+    assert result.stdout.startswith("3.12: would install cpython-3.12.4-linux-x86_64-gnu from ")
+    one_line_error(result.stderr)
+    assert "pyv venv --name nope" in result.stderr
+    assert store_dirs(pyv_home) == []

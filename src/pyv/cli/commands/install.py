@@ -134,7 +134,10 @@ class InstallCommand(Command):
             store=args.store.absolute() if args.store else None,
         )
         if args.dry_run:
-            return _dry_run(ctx, args, requests, options)
+            _dry_run(ctx, args, requests, options)
+            if missing_env is not None:  # as the install: named after what it would install
+                raise missing_env
+            return 0
         with _bundle(ctx.settings, args.from_bundle) as settings:
             outcomes = install(settings, requests, shims=ShimUpdates(settings), options=options,
                                report=ctx.report, cwd=ctx.cwd)
@@ -156,7 +159,7 @@ class InstallCommand(Command):
 
 
 def _dry_run(ctx: Context, args: argparse.Namespace, requests: list[str],
-             options: InstallOptions) -> int:
+             options: InstallOptions) -> None:
     from pyv.acquire.installer import dry_run
 
     with _bundle(ctx.settings, args.from_bundle) as settings:
@@ -164,7 +167,7 @@ def _dry_run(ctx: Context, args: argparse.Namespace, requests: list[str],
                           cwd=ctx.cwd)
     if args.json:
         ctx.emit_json([p.to_json() for p in planned])
-        return 0
+        return
     for p in planned:
         if p.action == "already-installed":
             ctx.out(f"{p.request}: {p.key} is already installed")
@@ -172,7 +175,6 @@ def _dry_run(ctx: Context, args: argparse.Namespace, requests: list[str],
         verb = "would reinstall" if p.action == "reinstall" else "would install"
         checked = f"sha256 {p.sha256}" if p.sha256 else "no sha256 to verify"
         ctx.out(f"{p.request}: {verb} {p.key} from {p.url} ({checked})")
-    return 0
 
 
 @contextlib.contextmanager
