@@ -343,6 +343,22 @@ def resolve(
     raise _not_provided(settings, selection, name)
 
 
+#: What "the interpreter" of an entry is called, in order: ``python``, else ``python3``
+#: (a system Python on Debian and Ubuntu has only ``python3``). For commands that need an
+#: interpreter (``pyv run``, ``pyv version``); the ``python`` shim keeps pyenv's rule.
+INTERPRETER_NAMES = ("python", "python3")
+
+
+def entry_python(settings: Settings, entry: Entry,
+                 environ: Mapping[str, str]) -> Resolution | None:
+    """The interpreter ``entry`` provides (see :data:`INTERPRETER_NAMES`), or None."""
+    for name in INTERPRETER_NAMES:
+        hit = resolve_entry(settings, entry, name, environ)
+        if hit is not None:
+            return hit
+    return None
+
+
 def resolve_python(
     settings: Settings,
     cwd: Path,
@@ -351,18 +367,17 @@ def resolve_python(
     auto_install: bool | None = None,
     report: Reporter = SILENT,
 ) -> Resolution:
-    """The interpreter selected here, for commands that need one (``pyv run``): ``python``,
-    else ``python3``, as on hosts whose system Python has only ``python3`` (Debian,
-    Ubuntu). The ``python`` shim keeps pyenv's rule: no ``python``, command not found."""
-    try:
-        return resolve(settings, cwd, "python", environ, auto_install=auto_install,
-                       report=report)
-    except CommandNotFound as first:
+    """The interpreter selected here (see :data:`INTERPRETER_NAMES`); the error is the one
+    about ``python``."""
+    first: CommandNotFound | None = None
+    for name in INTERPRETER_NAMES:
         try:
-            return resolve(settings, cwd, "python3", environ, auto_install=auto_install,
+            return resolve(settings, cwd, name, environ, auto_install=auto_install,
                            report=report)
-        except CommandNotFound:
-            raise first from None
+        except CommandNotFound as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 def _resolve_entries(

@@ -72,9 +72,7 @@ def _describe_entry(ctx: Context, entry: Any) -> dict[str, Any]:
         "set_by": entry.where, "status": "ok", "version": None, "key": None, "path": None,
     }
     try:
-        hit = selection.resolve_entry(ctx.settings, entry, "python", ctx.environ)
-        if hit is None and entry.request.kind == "system":  # a host with only python3
-            hit = selection.resolve_entry(ctx.settings, entry, "python3", ctx.environ)
+        hit = selection.entry_python(ctx.settings, entry, ctx.environ)
     except selection.NotInstalled:
         row["status"] = "not-installed"
         if entry.request.is_download_request:
