@@ -179,3 +179,34 @@ print(sorted(set(c for c in compiled if c.startswith("pyv"))))
 def test_housekeeping_never_imports_the_download_stack(args: tuple[str, ...]) -> None:
     data = run_probe(*args)
     assert _loaded(data, DOWNLOAD_STACK) == [], data
+
+
+#: What a plain interpreter start imports, printed by the interpreter itself.
+_MODULES_AT_EXIT = ("import atexit, sys; "
+                    "atexit.register(lambda: print(sorted(sys.modules), file=sys.__stderr__))")
+
+
+def test_the_installed_command_imports_nothing_before_pyv(tmp_path) -> None:
+    """The ``pyv`` command the wheel installs adds only pyv's entry point to what the
+    interpreter loads anyway: no console-script wrapper with its ``import re``."""
+    from conftest import PYV_EXE
+
+    if not PYV_EXE.is_file():
+        pytest.skip("pyv is not installed beside this interpreter")
+    lines = PYV_EXE.read_text().splitlines()
+    assert lines[0].startswith("#!") and "python" in lines[0], lines[0]
+    # The launcher run by this interpreter with a hook that lists sys.modules at exit;
+    # the same hook with `pass` gives the interpreter's own start-up.
+    code = lines[1:]
+    script = tmp_path / "launcher.py"
+    script.write_text("\n".join([_MODULES_AT_EXIT, *code]) + "\n")
+    bare = subprocess.run([sys.executable, "-c", _MODULES_AT_EXIT], capture_output=True,
+                          text=True, check=True)
+    run = subprocess.run([sys.executable, str(script), "--version"], capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("pyv ")
+    before = set(json.loads(bare.stderr.strip().replace("'", '"')))
+    after = set(json.loads(run.stderr.strip().splitlines()[-1].replace("'", '"')))
+    # __future__: pyv's own modules start with `from __future__ import annotations`.
+    assert sorted(after - before) == ["__future__", "pyv", "pyv.cli", "pyv.cli.entry"]
