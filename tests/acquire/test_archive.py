@@ -993,3 +993,32 @@ def test_a_tar_gz_extracts_without_importing_tarfile_or_zipfile(tmp_path: Path) 
                             check=True)
     assert result.stdout.strip() == "[]"
     assert (tmp_path / "out/bin").is_dir()
+
+
+def test_writer_threads_only_on_a_network_filesystem(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    """Unforced, the writers run where file creation is a round trip, not on a local disk."""
+    seen: list[Path] = []
+
+    def fstype(path: Path, mountinfo: Path | None = None) -> str:
+        seen.append(path)
+        return {"nfs": "nfs4", "lustre": "lustre", "sshfs": "fuse.sshfs"}.get(path.name, "ext4")
+
+    monkeypatch.setattr(writers, "filesystem_type", fstype)
+    monkeypatch.setattr(writers.os, "cpu_count", lambda: 8)
+    assert writers.auto_threads(str(tmp_path / "nfs")) == 4
+    assert writers.auto_threads(str(tmp_path / "lustre")) == 4
+    assert writers.auto_threads(str(tmp_path / "sshfs")) == 4
+    assert writers.auto_threads(str(tmp_path / "local")) == 0
+    monkeypatch.setattr(writers.os, "cpu_count", lambda: 1)
+    assert writers.auto_threads(str(tmp_path / "nfs")) == 0
+    monkeypatch.setattr(writers.os, "cpu_count", lambda: 2)
+    assert writers.auto_threads(str(tmp_path / "nfs")) == 2
+    assert seen[0] == tmp_path / "nfs"
+    # Unforced, an extraction asks about its own destination.
+    monkeypatch.setattr(writers, "WRITER_THREADS", None)
+    seen.clear()
+    dest = tmp_path / "nfs"
+    extract(make_tar([d("python/"), d("python/bin/"), f("python/bin/python3", b"x")]), dest)
+    assert seen == [dest]
+    assert (dest / "bin" / "python3").read_bytes() == b"x"

@@ -15,7 +15,9 @@ from pyv.core.fsutil import (
     atomic_write,
     capped_mode,
     exchange,
+    filesystem_type,
     human_size,
+    is_network_filesystem,
     nearest_existing_dir,
     pid_alive,
     remove_tree,
@@ -210,3 +212,24 @@ def test_total_usage_adds_bytes_and_files():
 
     assert total_usage([Usage(100, 1), Usage(20, 3)]) == Usage(120, 4)
     assert total_usage(iter([])) == Usage(0, 0)
+
+
+def test_filesystem_type_from_mountinfo(tmp_path: Path) -> None:
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+        "40 22 0:50 / /shared rw,relatime - nfs4 server:/export rw,vers=4.2\n"
+        "41 22 0:51 / /scratch rw - lustre 10.0.0.1@tcp:/scratch rw\n"
+        "42 22 0:52 / /home/me/remote rw - fuse.sshfs me@host: rw\n"
+        "43 22 0:53 / /my\\040disk rw - xfs /dev/sdb1 rw\n"
+    )
+    assert filesystem_type(Path("/shared/apps/pyv"), mountinfo) == "nfs4"
+    assert filesystem_type(Path("/sharedx"), mountinfo) == "ext4"
+    assert filesystem_type(Path("/scratch"), mountinfo) == "lustre"
+    assert filesystem_type(Path("/my disk/x"), mountinfo) == "xfs"
+    remote = filesystem_type(Path("/home/me/remote/a"), mountinfo)
+    assert remote == "fuse.sshfs" and is_network_filesystem(remote)
+    for fstype, network in (("nfs", True), ("gpfs", True), ("beegfs", True), ("cifs", True),
+                            ("ext4", False), ("tmpfs", False), (None, False)):
+        assert is_network_filesystem(fstype) is network
+    assert filesystem_type(Path("/x"), tmp_path / "missing") is None

@@ -201,27 +201,6 @@ def test_auto_uses_fcntl_on_a_local_disk(tmp_path: Path, monkeypatch: pytest.Mon
         assert not owner_file(tmp_path / ".lock").exists()
 
 
-def test_filesystem_type_from_mountinfo(tmp_path: Path) -> None:
-    mountinfo = tmp_path / "mountinfo"
-    mountinfo.write_text(
-        "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
-        "40 22 0:50 / /shared rw,relatime - nfs4 server:/export rw,vers=4.2\n"
-        "41 22 0:51 / /scratch rw - lustre 10.0.0.1@tcp:/scratch rw\n"
-        "42 22 0:52 / /home/me/remote rw - fuse.sshfs me@host: rw\n"
-        "43 22 0:53 / /my\\040disk rw - xfs /dev/sdb1 rw\n"
-    )
-    assert locking.filesystem_type(Path("/shared/apps/pyv"), mountinfo) == "nfs4"
-    assert locking.filesystem_type(Path("/sharedx"), mountinfo) == "ext4"
-    assert locking.filesystem_type(Path("/scratch"), mountinfo) == "lustre"
-    assert locking.filesystem_type(Path("/my disk/x"), mountinfo) == "xfs"
-    remote = locking.filesystem_type(Path("/home/me/remote/a"), mountinfo)
-    assert remote == "fuse.sshfs" and locking.is_network_filesystem(remote)
-    for fstype, network in (("nfs", True), ("gpfs", True), ("beegfs", True), ("cifs", True),
-                            ("ext4", False), ("tmpfs", False), (None, False)):
-        assert locking.is_network_filesystem(fstype) is network
-    assert locking.filesystem_type(Path("/x"), tmp_path / "missing") is None
-
-
 def test_detect_lock_mode_on_a_network_filesystem(tmp_path: Path) -> None:
     mountinfo = tmp_path / "mountinfo"
     mountinfo.write_text(f"40 1 0:50 / {tmp_path} rw - nfs server:/x rw\n")

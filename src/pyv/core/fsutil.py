@@ -343,3 +343,40 @@ def share_tree(path: Path) -> None:
                 continue
             if stat.S_ISREG(mode):
                 fix(full, 0o775 if mode & 0o111 else 0o664)
+
+
+# ----- which filesystem -------------------------------------------------------
+#: Network and FUSE filesystem types (prefix ``fuse.`` too): locks there cannot be trusted
+#: across hosts (pyv.core.locking), and each file creation is a round trip (the extractor's
+#: writer threads).
+NETWORK_FILESYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "lustre", "gpfs", "beegfs",
+     "fuse", "fuseblk", "9p", "afs", "glusterfs"}
+)
+
+
+def filesystem_type(path: Path, mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
+    """The filesystem type of the mount holding ``path`` (Linux), or None if unknown."""
+    try:
+        lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    target = os.path.realpath(path)
+    best: tuple[int, str] | None = None
+    for line in lines:
+        left, sep, right = line.partition(" - ")
+        fields = left.split()
+        if not sep or len(fields) < 5 or not right.split():
+            continue
+        mount_point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        # Later lines win on ties: they are mounted over the earlier ones.
+        if inside and (best is None or len(mount_point) >= best[0]):
+            best = (len(mount_point), right.split()[0])
+    return best[1] if best else None
+
+
+def is_network_filesystem(fstype: str | None) -> bool:
+    if not fstype:
+        return False
+    return fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse.")

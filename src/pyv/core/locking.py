@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyv.core.errors import ConfigError, LockTimeout, from_os_error
-from pyv.core.fsutil import pid_alive
+from pyv.core.fsutil import filesystem_type, is_network_filesystem, pid_alive
 from pyv.core.report import process_reporter
 
 if TYPE_CHECKING:
@@ -55,11 +55,6 @@ if TYPE_CHECKING:
 DEFAULT_STALE_AFTER = 15 * 60.0
 #: How often a lockfile holder refreshes its file's mtime.
 HEARTBEAT = 20.0
-#: Filesystem types whose locks cannot be trusted across hosts (prefix ``fuse.`` too).
-NETWORK_FILESYSTEMS = frozenset(
-    {"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "lustre", "gpfs", "beegfs",
-     "fuse", "fuseblk", "9p", "afs", "glusterfs"}
-)
 #: Seconds a waiter waits silently before it says who holds the lock.
 NOTICE_AFTER = 1.0
 #: A lockfile that stays empty this long was left by a process that died while creating it.
@@ -186,33 +181,6 @@ def is_stale(owner: LockOwner, mtime: float, *, now: float, stale_after: float,
 
 
 # ----- which mechanism --------------------------------------------------------
-def filesystem_type(path: Path, mountinfo: Path = Path("/proc/self/mountinfo")) -> str | None:
-    """The filesystem type of the mount holding ``path`` (Linux), or None if unknown."""
-    try:
-        lines = mountinfo.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    target = os.path.realpath(path)
-    best: tuple[int, str] | None = None
-    for line in lines:
-        left, sep, right = line.partition(" - ")
-        fields = left.split()
-        if not sep or len(fields) < 5 or not right.split():
-            continue
-        mount_point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        # Later lines win on ties: they are mounted over the earlier ones.
-        if inside and (best is None or len(mount_point) >= best[0]):
-            best = (len(mount_point), right.split()[0])
-    return best[1] if best else None
-
-
-def is_network_filesystem(fstype: str | None) -> bool:
-    if not fstype:
-        return False
-    return fstype in NETWORK_FILESYSTEMS or fstype.startswith("fuse.")
-
-
 def probe_flock(directory: Path) -> bool:
     """True if ``flock()`` works in ``directory`` and excludes a second open file."""
     try:

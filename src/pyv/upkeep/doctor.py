@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyv.core.errors import PyvError
-from pyv.core.fsutil import human_size, nearest_existing_dir
+from pyv.core.fsutil import (
+    filesystem_type,
+    human_size,
+    is_network_filesystem,
+    nearest_existing_dir,
+)
 
 if TYPE_CHECKING:
     from pyv.acquire.update import CatalogStatus
@@ -356,8 +361,6 @@ def check_permissions(settings: Settings) -> list[Finding]:
 
 
 def _lock_findings(store: Path, lock: Path, locks_dir: Path) -> list[Finding]:
-    from pyv.core import locking
-
     findings: list[Finding] = []
     group_shared = bool(store.stat().st_mode & stat.S_ISGID)
     key_locks = sorted(locks_dir.glob("*.lock")) if locks_dir.is_dir() else []
@@ -371,8 +374,8 @@ def _lock_findings(store: Path, lock: Path, locks_dir: Path) -> list[Finding]:
             findings.append(Finding("permissions", "warning",
                                     f"{path} in a group store is not group-writable",
                                     f"chmod g+w {path}"))
-    fstype = locking.filesystem_type(store)
-    if locking.is_network_filesystem(fstype):
+    fstype = filesystem_type(store)
+    if is_network_filesystem(fstype):
         findings.append(Finding("locks", "info",
                                 f"the store is on {fstype}: auto lock mode uses lock files "
                                 "(set lock_mode = \"fcntl\" only if flock works across hosts)"))

@@ -63,7 +63,7 @@ class Extractor:
         self.links: dict[str, str] = {}  # symlink path -> target
         self.dir_mtimes: dict[str, float] = {}
         self.n_files = self.n_hardlinks = self.n_bytes = 0
-        self.writers = Writers()
+        self.writers = Writers(self.dest)
         self.budget = WriteBudget(max_bytes)
         self.group = group
         # pyv's modes, never the archive's: a umask can only take bits away (a private

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
+
+from pyv.core.fsutil import filesystem_type, is_network_filesystem
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -16,8 +19,21 @@ _PARALLEL_MAX_PENDING = 4 << 20
 #: Files (or bytes) given to a writer thread at a time.
 _BATCH_FILES = 16
 _BATCH_BYTES = 1 << 20
-#: Writer threads (0 disables them: everything is written by the main thread).
-WRITER_THREADS = min(4, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+#: Writer threads: None (the default) uses :func:`auto_threads` for each extraction; a
+#: number forces that many (0: everything is written by the main thread).
+WRITER_THREADS: int | None = None
+
+
+def auto_threads(dest: str) -> int:
+    """Writer threads for an extraction into ``dest``: up to 4 on a network or FUSE
+    filesystem, where each file creation is a round trip worth overlapping; none on a
+    local one, where they cost CPU (the GIL and the directory lock change hands at every
+    file) and memory (data read ahead) without writing any faster (docs/benchmarks.md).
+    """
+    cpus = os.cpu_count() or 1
+    if cpus < 2 or not is_network_filesystem(filesystem_type(Path(dest))):
+        return 0
+    return min(4, cpus)
 
 
 class _Batch:
@@ -47,9 +63,11 @@ class Writers:
     (futures, queue, thread wake-ups) than writing a small file does.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, dest: str, threads: int | None = None) -> None:
         if threads is None:
             threads = WRITER_THREADS  # read at each extraction, so tests can change it
+        if threads is None:
+            threads = auto_threads(dest)
         self._pool = None
         if threads > 0:
             from concurrent.futures import ThreadPoolExecutor
