@@ -470,14 +470,60 @@ def test_proxy_from_the_environment(server: LoopbackServer, settings: Settings,
     assert "cannot resolve the host name pyv-test.invalid" in info.value.render()
 
 
-def test_bogus_ssl_cert_file_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
+def test_missing_ssl_cert_file_is_a_clear_error_at_once(settings: Settings,
+                                                       tmp_path: Path) -> None:
+    for name, value in (("SSL_CERT_FILE", str(tmp_path / "missing.pem")),
+                        ("SSL_CERT_FILE", str(tmp_path)),
+                        ("SSL_CERT_DIR", str(tmp_path / "missing"))):
+        with pytest.raises(NetworkError) as info:
+            make_client(settings.replace(environ={name: value}))
+        line = info.value.render()
+        assert f"{name}={value}" in line and "\n" not in line
+
+
+def test_bogus_ssl_cert_file_is_a_clear_error_at_the_first_handshake(
+    settings: Settings, tmp_path: Path, https_server: LoopbackServer, server: LoopbackServer
+) -> None:
+    """The bundle is read when TLS needs it: a plain-http download never does."""
     bogus = tmp_path / "ca.pem"
     bogus.write_text("not a certificate\n")
-    for value in (str(bogus), str(tmp_path / "missing.pem")):
-        with pytest.raises(NetworkError) as info:
-            make_client(settings.replace(environ={"SSL_CERT_FILE": value}))
-        line = info.value.render()
-        assert "SSL_CERT_FILE" in line and value in line and "\n" not in line
+    bogus_settings = settings.replace(environ={"SSL_CERT_FILE": str(bogus)})
+    assert get(url_of(server), bogus_settings).content == DATA  # http: the file is not read
+    https_server.add_file("x.json", b"{}")
+    with pytest.raises(NetworkError) as info:
+        get(https_server.url_for("x.json"), bogus_settings)
+    line = info.value.render()
+    assert f"SSL_CERT_FILE={bogus}" in line and "\n" not in line
+
+
+def test_the_ca_bundle_is_read_at_the_first_handshake_only() -> None:
+    import ssl
+
+    from pyv.acquire.download import ssl_context
+
+    context = ssl_context({})
+    assert context.cert_store_stats()["x509_ca"] == 0
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.org")
+    loaded = context.cert_store_stats()["x509_ca"]
+    assert loaded > 50  # certifi's bundle
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="example.org")
+    assert context.cert_store_stats()["x509_ca"] == loaded  # once
+
+
+def test_the_deferred_context_is_set_up_as_create_default_context() -> None:
+    """Everything but the certificates, as the standard library sets it up (whatever the
+    Python version: the suite runs on several)."""
+    import ssl
+
+    from pyv.acquire.download import ssl_context
+
+    ours, stdlib = ssl_context({}), ssl.create_default_context()
+    for attr in ("protocol", "verify_mode", "check_hostname", "options", "verify_flags",
+                 "minimum_version", "maximum_version", "post_handshake_auth",
+                 "hostname_checks_common_name", "security_level"):
+        if hasattr(stdlib, attr):
+            assert getattr(ours, attr) == getattr(stdlib, attr), attr
+    assert [c["name"] for c in ours.get_ciphers()] == [c["name"] for c in stdlib.get_ciphers()]
 
 
 def test_client_uses_settings_timeouts_and_ca(settings: Settings) -> None:

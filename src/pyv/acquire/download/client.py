@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import ssl
+import sys
+import threading
 import urllib.parse
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,23 +43,72 @@ def reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class _DeferredTrust(ssl.SSLContext):
+    """A client TLS context that loads its CA certificates at its first handshake.
+
+    Reading a CA bundle costs ~30 ms; a download from a plain-http mirror (an offline
+    cluster's) never needs it. Every TLS connection goes through ``wrap_socket`` or
+    ``wrap_bio`` (httpcore uses both), so the certificates are there before any
+    handshake; if loading fails the context trusts nothing (verification fails closed)
+    and the error says why.
+    """
+
+    _pyv_load: Callable[[ssl.SSLContext], None] | None
+    _pyv_lock: threading.Lock
+
+    def _pyv_ready(self) -> None:
+        with self._pyv_lock:
+            if self._pyv_load is not None:
+                self._pyv_load(self)
+                self._pyv_load = None  # only once it worked: a failure repeats its error
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self._pyv_ready()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self._pyv_ready()
+        return super().wrap_bio(*args, **kwargs)
+
+
 def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
-    """The TLS context: SSL_CERT_FILE / SSL_CERT_DIR from ``environ`` if set, else certifi."""
+    """The TLS context: SSL_CERT_FILE / SSL_CERT_DIR from ``environ`` if set, else certifi
+    (httpx's own default). Set up as :func:`ssl.create_default_context` sets it up; the
+    certificates themselves are read at the first handshake."""
     cafile = environ.get("SSL_CERT_FILE", "").strip() or None
     capath = environ.get("SSL_CERT_DIR", "").strip() or None
-    if not cafile and not capath:
-        return httpx.create_ssl_context(trust_env=False)
     what = f"SSL_CERT_FILE={cafile}" if cafile else f"SSL_CERT_DIR={capath}"
     hint = "point SSL_CERT_FILE at a PEM bundle (or SSL_CERT_DIR at a directory), or unset it"
+    # What can be told without reading the bundle is told now, before any download.
     if capath and not os.path.isdir(capath):
-        raise NetworkError(f"cannot load CA certificates from {what}: not a directory", hint)
-    try:
-        return ssl.create_default_context(cafile=cafile, capath=capath)
-    except FileNotFoundError:
-        raise NetworkError(f"cannot load CA certificates from {what}: no such file", hint) from None
-    except (OSError, ssl.SSLError) as exc:
-        raise NetworkError(f"cannot load CA certificates from {what}: {reason(exc)}",
-                           hint) from None
+        raise NetworkError(f"cannot load CA certificates from SSL_CERT_DIR={capath}: "
+                           "not a directory", hint)
+    if cafile and not os.path.isfile(cafile):
+        problem = "not a file" if os.path.exists(cafile) else "no such file"
+        raise NetworkError(f"cannot load CA certificates from {what}: {problem}", hint)
+
+    def load(context: ssl.SSLContext) -> None:
+        if not cafile and not capath:
+            import certifi  # httpx's dependency and its default trust
+
+            context.load_verify_locations(cafile=certifi.where())
+            return
+        try:
+            context.load_verify_locations(cafile=cafile, capath=capath)
+        except (OSError, ssl.SSLError) as exc:
+            raise NetworkError(f"cannot load CA certificates from {what}: {reason(exc)}",
+                               hint) from None
+
+    context = _DeferredTrust(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode and check_hostname on
+    context._pyv_lock = threading.Lock()
+    context._pyv_load = load
+    # The rest of what create_default_context() does (tests compare the two).
+    if sys.version_info >= (3, 13):
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
+    keylog = environ.get("SSLKEYLOGFILE")
+    if keylog and hasattr(context, "keylog_filename") and not sys.flags.ignore_environment:
+        context.keylog_filename = keylog
+    return context
 
 
 def make_client(settings: Settings) -> httpx.Client:
