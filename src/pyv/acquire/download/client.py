@@ -99,7 +99,12 @@ def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
             raise NetworkError(f"cannot load CA certificates from {what}: {reason(exc)}",
                                hint) from None
 
-    context = _DeferredTrust(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode and check_hostname on
+    if sys.version_info >= (3, 10):
+        context = _DeferredTrust(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode, check_hostname on
+    else:  # what 3.9's create_default_context() starts from
+        context = _DeferredTrust(ssl.PROTOCOL_TLS)
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.check_hostname = True
     context._pyv_lock = threading.Lock()
     context._pyv_load = load
     # The rest of what create_default_context() does (tests compare the two).
