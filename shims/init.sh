@@ -1,4 +1,5 @@
-# pyv shell integration for POSIX sh (dash, ksh, mksh...): eval "$(pyv init sh)" in ~/.profile
+# pyv shell integration for @WHAT@: @LOAD@ in @WHERE@
+# (one template for sh, bash and zsh: shims/init.sh)
 # Shims first on PATH: added when missing, moved to the front when another directory (say
 # another version manager's shims) comes before them.
 case ":${PATH}:" in
@@ -23,10 +24,10 @@ esac
 pyv() {
   case "${1-}" in
     shell|activate|deactivate)
-      pyv_sub__=$1; shift
-      pyv_code__=$(@PYV@ "$pyv_sub__" --eval sh "$@") || return
+      @LOCAL@pyv_sub__=$1 pyv_code__=; shift
+      pyv_code__=$(@PYV@ "$pyv_sub__" --eval @SHELL@ "$@") || return
       eval "$pyv_code__"
       ;;
-    *) PYV_SHELL_INTEGRATION=sh @PYV@ "$@" ;;
+    *) PYV_SHELL_INTEGRATION=@SHELL@ @PYV@ "$@" ;;
   esac
 }

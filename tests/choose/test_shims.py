@@ -56,7 +56,7 @@ def three(fake_python, fake_env):
 
 def test_templates_dir_is_the_repo_shims_in_editable_installs() -> None:
     assert (templates_dir() / "shim.sh").is_file()
-    assert (templates_dir() / "init.bash").is_file()
+    assert (templates_dir() / "init.sh").is_file()
 
 
 def test_rehash_writes_a_shim_per_executable(three, pyv_home: Path) -> None:

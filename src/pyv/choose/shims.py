@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING
 
 from pyv.core.errors import FilesystemError, InvalidRequest, PyvError, UsageError, from_os_error
 from pyv.core.fsutil import atomic_write, remove_tree
-from pyv.core.shells import POSIX_FAMILY, quote_csh, quote_fish, quote_posix, shell_name
+from pyv.core.shells import (
+    POSIX_FAMILY,
+    load_line,
+    quote_csh,
+    quote_fish,
+    quote_posix,
+    shell_name,
+)
 from pyv.core.versionfile import (
     BLANKS,
     BOM,
@@ -516,8 +523,7 @@ def shims_first(path: str, shims_dir: Path) -> str | None:
 def init_script(settings: Settings, shell: str, commands: Iterable[str]) -> str:
     """The code ``eval "$(pyv init SHELL)"`` runs: shims on PATH, the pyv function, completion."""
     shell = check_shell(shell)
-    template = {"bash": "init.bash", "zsh": "init.zsh", "sh": "init.sh", "fish": "init.fish",
-                "tcsh": "init.tcsh"}[shell]
+    template = {"fish": "init.fish", "tcsh": "init.tcsh"}.get(shell, "init.sh")
     quote = quote_fish if shell == "fish" else quote_posix
     values = {
         "SHIMS": quote(str(settings.shims_dir)),
@@ -526,6 +532,11 @@ def init_script(settings: Settings, shell: str, commands: Iterable[str]) -> str:
         "COMMANDS": " ".join(sorted(commands)),
         "CSH_HELPER": quote_posix(str(templates_dir() / "pyv.csh")),
     }
+    if template == "init.sh":  # sh, bash and zsh share it; bash and zsh keep locals local
+        load, where = load_line(shell)
+        values |= {"SHELL": shell, "LOAD": load, "WHERE": where,
+                   "WHAT": "POSIX sh (dash, ksh, mksh...)" if shell == "sh" else shell,
+                   "LOCAL": "" if shell == "sh" else "local "}
     if shell == "tcsh":
         values["PYV"] = " ".join(quote_csh(p) for p in pyv_command())
         values["SHIMS"] = quote_csh(str(settings.shims_dir))

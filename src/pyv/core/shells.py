@@ -63,9 +63,14 @@ _LOAD_LINES = {
 }
 
 
+def load_line(shell: str) -> tuple[str, str]:
+    """The line that loads the integration in ``shell``, and the startup file it goes in."""
+    return _LOAD_LINES[shell]
+
+
 def load_hint(shell: str) -> str:
     """Where and how to load the integration: "add `LINE` to FILE"."""
-    line, where = _LOAD_LINES[shell]
+    line, where = load_line(shell)
     return f"add `{line}` to {where}"
 
 
