@@ -191,6 +191,16 @@ def build_synthetic_archive(
     )
 
 
+def synthetic_set(directory: Path) -> dict[str, BuiltArchive]:
+    """Two patches of 3.12 (builds apart) and a 3.11: what install, upgrade and prune
+    tests choose among, keyed by version."""
+    return {
+        "3.12.3": build_synthetic_archive(directory, (3, 12, 3), build="20240401"),
+        "3.12.4": build_synthetic_archive(directory, (3, 12, 4), build="20240713"),
+        "3.11.9": build_synthetic_archive(directory, (3, 11, 9), build="20240713"),
+    }
+
+
 def build_real_archive(directory: Path, *, build: str = "20991231") -> BuiltArchive:
     """Pack the running interpreter's ``sys.base_prefix`` as a PBS install_only archive.
 

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from archives import REAL_MINOR, BuiltArchive, build_synthetic_archive, write_catalog
+from archives import (
+    REAL_MINOR,
+    BuiltArchive,
+    build_synthetic_archive,
+    synthetic_set,
+    write_catalog,
+)
 from pyv.core.errors import ExitCode
 
 
@@ -43,9 +49,7 @@ def one_line_error(stderr: str) -> None:
 def synthetic(tmp_path: Path) -> dict[str, BuiltArchive]:
     d = tmp_path / "archives"
     return {
-        "3.12.3": build_synthetic_archive(d, (3, 12, 3), build="20240401"),
-        "3.12.4": build_synthetic_archive(d, (3, 12, 4), build="20240713"),
-        "3.11.9": build_synthetic_archive(d, (3, 11, 9), build="20240713"),
+        **synthetic_set(d),
         "3.13.0t": build_synthetic_archive(d, (3, 13, 0), build="20241008", variant="freethreaded"),
     }
 

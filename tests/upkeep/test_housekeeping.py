@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archives import BuiltArchive, build_synthetic_archive
+from archives import BuiltArchive, synthetic_set
 from fixtures_venv import build_wheel
 from pyv.core.errors import ExitCode
 from pyv.core.settings import load_settings
@@ -39,12 +39,7 @@ def error_lines(stderr: str) -> list[str]:
 
 @pytest.fixture
 def synthetic(tmp_path: Path) -> dict[str, BuiltArchive]:
-    d = tmp_path / "archives"
-    return {
-        "3.12.3": build_synthetic_archive(d, (3, 12, 3), build="20240401"),
-        "3.12.4": build_synthetic_archive(d, (3, 12, 4), build="20240713"),
-        "3.11.9": build_synthetic_archive(d, (3, 11, 9), build="20240713"),
-    }
+    return synthetic_set(tmp_path / "archives")
 
 
 @pytest.fixture
