@@ -22,58 +22,27 @@ from pyv.core.settings import load_settings
 REAL = ".".join(map(str, sys.version_info[:3]))
 REAL_MINOR = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
+#: What every shell does once the integration is loaded (each line is valid in all five).
+STEPS = """
+cd "$PROJECT/sub dir"
+python -c 'import sys; print(sys.version)'
+pyv shell {minor}
+python -c 'import sys; print(sys.version)'
+pyv shell --unset
+python -c 'import sys; print(sys.version)'
+"""
+#: Per shell: how it loads the integration, then how it shows completion is there.
 SCRIPTS = {
-    "bash": """
-eval "$(pyv init bash)"
-cd "$PROJECT/sub dir"
-python -c 'import sys; print(sys.version)'
-pyv shell {minor}
-python -c 'import sys; print(sys.version)'
-pyv shell --unset
-python -c 'import sys; print(sys.version)'
-complete -p pyv >/dev/null && echo COMPLETION-OK
-""",
-    "zsh": """
-autoload -Uz compinit && compinit -u -D
-eval "$(pyv init zsh)"
-cd "$PROJECT/sub dir"
-python -c 'import sys; print(sys.version)'
-pyv shell {minor}
-python -c 'import sys; print(sys.version)'
-pyv shell --unset
-python -c 'import sys; print(sys.version)'
-(( $+_comps[pyv] )) && echo COMPLETION-OK
-""",
-    "fish": """
-pyv init fish | source
-cd "$PROJECT/sub dir"
-python -c 'import sys; print(sys.version)'
-pyv shell {minor}
-python -c 'import sys; print(sys.version)'
-pyv shell --unset
-python -c 'import sys; print(sys.version)'
-complete -C 'pyv pi' | string match -q 'pin*'; and echo COMPLETION-OK
-""",
-    "tcsh": """
-eval "`pyv init tcsh`"
-cd "$PROJECT/sub dir"
-python -c 'import sys; print(sys.version)'
-pyv shell {minor}
-python -c 'import sys; print(sys.version)'
-pyv shell --unset
-python -c 'import sys; print(sys.version)'
-complete | grep -q pyv && echo COMPLETION-OK
-""",
-    "dash": """
-eval "$(pyv init sh)"
-cd "$PROJECT/sub dir"
-python -c 'import sys; print(sys.version)'
-pyv shell {minor}
-python -c 'import sys; print(sys.version)'
-pyv shell --unset
-python -c 'import sys; print(sys.version)'
-echo COMPLETION-OK
-""",
+    shell: "\n" + load + STEPS + check + "\n"
+    for shell, load, check in (
+        ("bash", 'eval "$(pyv init bash)"', "complete -p pyv >/dev/null && echo COMPLETION-OK"),
+        ("zsh", 'autoload -Uz compinit && compinit -u -D\neval "$(pyv init zsh)"',
+         "(( $+_comps[pyv] )) && echo COMPLETION-OK"),
+        ("fish", "pyv init fish | source",
+         "complete -C 'pyv pi' | string match -q 'pin*'; and echo COMPLETION-OK"),
+        ("tcsh", 'eval "`pyv init tcsh`"', "complete | grep -q pyv && echo COMPLETION-OK"),
+        ("dash", 'eval "$(pyv init sh)"', "echo COMPLETION-OK"),
+    )
 }
 
 
